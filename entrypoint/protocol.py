@@ -1,0 +1,212 @@
+"""The wire protocol between step wrappers, the supervisor and `doll ctl`: defined here, once.
+
+Newline-delimited JSON over a unix stream socket on the Pod's shared run volume.  Every message is one
+JSON object on one line with an ``"op"`` field.  Standard library only: the wrapper imports this module.
+
+Conversation of a step wrapper::
+
+    wrapper -> supervisor   {"op": "hello", "kind": "step", "name": "build", "index": 1, "pid": 7}
+    supervisor -> wrapper   {"op": "start"} | {"op": "skip", "reason": "..."} | {"op": "hold", "reason": "..."}
+    wrapper -> supervisor   {"op": "started", "name": "build", "started_at": 1700000000.123}
+    wrapper -> supervisor   {"op": "finished", "name": "build", "exit_code": 0, "reason": "Completed", ...}
+    supervisor -> wrapper   {"op": "ack"} | {"op": "hold", "reason": "onFailure"}   (then later "ack")
+    supervisor -> wrapper   {"op": "stop", "reason": "..."}   (cancel: stop the child now)
+
+A sidecar wrapper says hello with ``"kind": "sidecar"``, answers ``probe`` with ``probe_result`` and
+stops its sidecar on ``stop``.  Announcing twice (a reconnect) is harmless: the supervisor answers the
+second hello from its state.  ``ctl`` requests come from `doll ctl` and `entrypoint debug` and are
+answered with one ``reply``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+# --- exit codes of the wrapper (the child's own code passes through; 128+N when killed by signal N) ---
+EXIT_USAGE = 120  # bad options or nothing after `--`
+EXIT_CANCELLED = 121  # the run was cancelled before or while this step ran
+EXIT_SKIPPED = 122  # skipped because an earlier step failed
+EXIT_RESULTS_TOO_LARGE = 123  # results do not fit the 4096-byte termination message
+EXIT_TIMEOUT = 124  # the step's timeout expired (GNU timeout's convention)
+EXIT_WRAPPER_ERROR = 125  # the wrapper itself failed (unusable socket path, I/O error)
+EXIT_NOT_EXECUTABLE = 126  # the command exists but cannot be executed (shell convention)
+EXIT_NOT_FOUND = 127  # the command does not exist (shell convention)
+
+# --- reasons, as Tekton spells them ---
+Reason = Literal["Completed", "Error", "Skipped", "TimeoutExceeded", "Cancelled"]
+REASONS: tuple[str, ...] = ("Completed", "Error", "Skipped", "TimeoutExceeded", "Cancelled")
+
+# --- limits ---
+MAX_MESSAGE_BYTES = 1 << 20  # one line; longer lines are dropped by the reader
+TERMINATION_MESSAGE_LIMIT = 4096  # Kubernetes' limit for /dev/termination-log
+
+# --- well-known paths inside the Pod (the generator mounts them, the wrapper and supervisor use them) ---
+DOLL_BIN = "/doll/bin"  # the wrapper executable lives here, read-only for steps
+ENTRYPOINT_PATH = DOLL_BIN + "/entrypoint"
+DOLL_RUN = "/doll/run"  # shared emptyDir: control socket, plan, journal, per-step state
+SOCKET_NAME = "control.sock"
+PLAN_NAME = "plan.json"
+JOURNAL_NAME = "journal.jsonl"
+TEKTON_ROOT = "/tekton"
+
+
+Kind = Literal["step", "sidecar", "ctl"]
+
+
+@dataclass(frozen=True)
+class Hello:
+    kind: Kind
+    name: str
+    index: int = -1
+    pid: int = 0
+    op: Literal["hello"] = "hello"
+
+
+@dataclass(frozen=True)
+class Start:
+    op: Literal["start"] = "start"
+
+
+@dataclass(frozen=True)
+class Skip:
+    reason: str = ""
+    cancelled: bool = False  # True: skipped because the run was cancelled, not because a step failed
+    op: Literal["skip"] = "skip"
+
+
+@dataclass(frozen=True)
+class Hold:
+    reason: str = ""  # "beforeStep" or "onFailure"
+    op: Literal["hold"] = "hold"
+
+
+@dataclass(frozen=True)
+class Started:
+    name: str
+    started_at: float  # unix time, seconds
+    op: Literal["started"] = "started"
+
+
+@dataclass(frozen=True)
+class Finished:
+    name: str
+    exit_code: int
+    reason: str
+    started_at: float | None
+    finished_at: float
+    results: dict[str, str] = field(default_factory=dict)
+    message: str = ""
+    op: Literal["finished"] = "finished"
+
+
+@dataclass(frozen=True)
+class Ack:
+    op: Literal["ack"] = "ack"
+
+
+@dataclass(frozen=True)
+class Stop:
+    reason: str = ""
+    grace_seconds: float = 30.0
+    op: Literal["stop"] = "stop"
+
+
+@dataclass(frozen=True)
+class Probe:
+    command: tuple[str, ...]
+    timeout_seconds: float = 1.0
+    op: Literal["probe"] = "probe"
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    ok: bool
+    output: str = ""
+    op: Literal["probe_result"] = "probe_result"
+
+
+CtlAction = Literal["status", "continue", "fail", "fail-continue", "cancel"]
+
+
+@dataclass(frozen=True)
+class Ctl:
+    action: str  # one of CtlAction
+    step: str = ""
+    op: Literal["ctl"] = "ctl"
+
+
+@dataclass(frozen=True)
+class Reply:
+    ok: bool
+    message: str = ""
+    status: dict[str, Any] = field(default_factory=dict)
+    op: Literal["reply"] = "reply"
+
+
+Message = Hello | Start | Skip | Hold | Started | Finished | Ack | Stop | Probe | ProbeResult | Ctl | Reply
+
+_TYPES: dict[str, type] = {
+    cls.op: cls
+    for cls in (Hello, Start, Skip, Hold, Started, Finished, Ack, Stop, Probe, ProbeResult, Ctl, Reply)
+}
+
+
+class ProtocolError(ValueError):
+    """A line that is not a valid message; the reader drops it and logs this text."""
+
+
+def encode(message: Message) -> bytes:
+    """One message as one line of JSON, newline included."""
+    data = {k: (list(v) if isinstance(v, tuple) else v) for k, v in message.__dict__.items()}
+    return json.dumps(data, separators=(",", ":")).encode() + b"\n"
+
+
+def decode(line: bytes) -> Message:
+    """Parse one line; raise ProtocolError naming what is wrong."""
+    if len(line) > MAX_MESSAGE_BYTES:
+        raise ProtocolError(f"message of {len(line)} bytes exceeds {MAX_MESSAGE_BYTES}")
+    try:
+        data = json.loads(line)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProtocolError(f"not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ProtocolError("not a JSON object")
+    op = data.get("op")
+    cls = _TYPES.get(op) if isinstance(op, str) else None
+    if cls is None:
+        raise ProtocolError(f"op: unknown {op!r}")
+    fields = {k: v for k, v in data.items() if k != "op"}
+    try:
+        if cls is Probe and "command" in fields:
+            fields["command"] = tuple(str(part) for part in fields["command"])
+        message: Message = cls(**fields)
+    except TypeError as exc:
+        raise ProtocolError(f"{op}: {exc}") from None
+    _check_types(message)
+    return message
+
+
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "name": (str,), "kind": (str,), "index": (int,), "pid": (int,), "reason": (str,), "cancelled": (bool,),
+    "started_at": (int, float, type(None)), "finished_at": (int, float), "exit_code": (int,),
+    "results": (dict,), "message": (str,), "grace_seconds": (int, float), "timeout_seconds": (int, float),
+    "ok": (bool,), "output": (str,), "action": (str,), "step": (str,), "status": (dict,), "command": (tuple,),
+}
+
+
+def _check_types(message: Message) -> None:
+    for key, value in message.__dict__.items():
+        allowed = _FIELD_TYPES.get(key)
+        if allowed and not isinstance(value, allowed):
+            raise ProtocolError(f"{message.op}.{key}: expected {allowed[0].__name__}, got {value!r}")
+        if key in ("index", "exit_code", "pid") and isinstance(value, bool):
+            raise ProtocolError(f"{message.op}.{key}: expected int, got {value!r}")
+    if isinstance(message, Hello) and message.kind not in ("step", "sidecar", "ctl"):
+        raise ProtocolError(f"hello.kind: unknown {message.kind!r}")
+    if isinstance(message, Finished):
+        if message.reason not in REASONS:
+            raise ProtocolError(f"finished.reason: unknown {message.reason!r}")
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in message.results.items()):
+            raise ProtocolError("finished.results: expected an object of strings")
