@@ -40,6 +40,8 @@ class StepOptions:
     breakpoint_before: bool = False  # file mode: hold before running until `debug continue`
     breakpoint_on_failure: bool = False  # file mode: hold after a failure until `debug continue`
     platform_commands: dict[str, list[str]] = field(default_factory=dict)  # "linux/amd64" -> command
+    socket_wait_seconds: float = 30.0  # socket missing at start: wait this long for it, then the file chain
+    reconnect_seconds: float = 2.0  # supervisor gone (refused / hung up): retry this long, then the file chain
     command: tuple[str, ...] = ()  # after `--`
 
     def to_argv(self) -> list[str]:
@@ -95,6 +97,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--breakpoint-before", action="store_true")
     p.add_argument("--breakpoint-on-failure", action="store_true")
     p.add_argument("--platform-commands", default="")
+    p.add_argument("--socket-wait-seconds", type=float, default=30.0)
+    p.add_argument("--reconnect-seconds", type=float, default=2.0)
     return p
 
 
@@ -119,6 +123,11 @@ def from_argv(argv: list[str]) -> StepOptions:
         raise UsageError("nothing to run after `--`")
     if ns.timeout_seconds is not None and ns.timeout_seconds <= 0:
         raise UsageError(f"--timeout-seconds: {ns.timeout_seconds} (must be > 0)")
+    for flag, value in (("--socket-wait-seconds", ns.socket_wait_seconds),
+                        ("--reconnect-seconds", ns.reconnect_seconds), ("--grace-seconds", ns.grace_seconds),
+                        ("--poll-seconds", ns.poll_seconds)):
+        if value < 0:
+            raise UsageError(f"{flag}: {value} (must be >= 0)")
     if ns.index < 0:
         raise UsageError(f"--index: {ns.index} (must be >= 0)")
     return StepOptions(
@@ -129,6 +138,7 @@ def from_argv(argv: list[str]) -> StepOptions:
         step_dir=ns.step_dir, sidecar=ns.sidecar, grace_seconds=ns.grace_seconds,
         poll_seconds=ns.poll_seconds, breakpoint_before=ns.breakpoint_before,
         breakpoint_on_failure=ns.breakpoint_on_failure, platform_commands=platform_commands,
+        socket_wait_seconds=ns.socket_wait_seconds, reconnect_seconds=ns.reconnect_seconds,
         command=tuple(command),
     )
 

@@ -10,6 +10,8 @@ Conversation of a step wrapper::
     wrapper -> supervisor   {"op": "started", "name": "build", "started_at": 1700000000.123}
     wrapper -> supervisor   {"op": "finished", "name": "build", "exit_code": 0, "reason": "Completed", ...}
     supervisor -> wrapper   {"op": "ack"} | {"op": "hold", "reason": "onFailure"}   (then later "ack")
+    after a hold the supervisor may say {"op": "ack", "verdict": "succeeded" | "failed"} (debug continue /
+    fail-continue); after a beforeStep hold: "start", "skip", or an ack with verdict "failed" (not run)
     supervisor -> wrapper   {"op": "stop", "reason": "..."}   (cancel: stop the child now)
 
 A sidecar wrapper says hello with ``"kind": "sidecar"``, answers ``probe`` with ``probe_result`` and
@@ -33,6 +35,7 @@ EXIT_TIMEOUT = 124  # the step's timeout expired (GNU timeout's convention)
 EXIT_WRAPPER_ERROR = 125  # the wrapper itself failed (unusable socket path, I/O error)
 EXIT_NOT_EXECUTABLE = 126  # the command exists but cannot be executed (shell convention)
 EXIT_NOT_FOUND = 127  # the command does not exist (shell convention)
+EXIT_DEBUG_FAILED = 1  # `debug fail-continue` marked the step failed (Tekton's convention)
 
 # --- reasons, as Tekton spells them ---
 Reason = Literal["Completed", "Error", "Skipped", "TimeoutExceeded", "Cancelled"]
@@ -103,6 +106,9 @@ class Finished:
 
 @dataclass(frozen=True)
 class Ack:
+    # "" keeps the wrapper's own outcome; after a hold, `debug continue` -> "succeeded" (the step is recorded
+    # as succeeded, exit 0) and `debug fail-continue` -> "failed" (recorded as failed; before the step: not run)
+    verdict: str = ""
     op: Literal["ack"] = "ack"
 
 
@@ -193,6 +199,7 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "started_at": (int, float, type(None)), "finished_at": (int, float), "exit_code": (int,),
     "results": (dict,), "message": (str,), "grace_seconds": (int, float), "timeout_seconds": (int, float),
     "ok": (bool,), "output": (str,), "action": (str,), "step": (str,), "status": (dict,), "command": (tuple,),
+    "verdict": (str,),
 }
 
 

@@ -1,0 +1,85 @@
+"""`entrypoint [options] -- CMD ARGS` (a step or, with --sidecar, a sidecar) and `entrypoint debug ...`.
+
+Errors become exit codes here and only here: bad options -> EXIT_USAGE, an unusable socket path ->
+EXIT_WRAPPER_ERROR; either way one line on stderr and the step recorded as failed where it can be.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from entrypoint import connecting, protocol, results
+from entrypoint.options import UsageError, from_argv
+from entrypoint.recording import FileRecorder, Record
+
+# flags whose values let a step with bad options still be recorded as failed
+_SALVAGED = ("--name", "--index", "--socket", "--post-file", "--step-dir", "--termination-path")
+
+
+def salvage(argv: list[str]) -> dict[str, str]:
+    """Best-effort values of the recording flags from a command line that did not parse."""
+    head = argv[:argv.index("--")] if "--" in argv else argv
+    found: dict[str, str] = {}
+    for i, arg in enumerate(head):
+        flag, eq, value = arg.partition("=")
+        if flag in _SALVAGED:
+            if eq:
+                found[flag] = value
+            elif i + 1 < len(head):
+                found[flag] = head[i + 1]
+    return found
+
+
+def record_failure(argv: list[str], code: int, message: str) -> None:
+    """Write the failed step's records and tell the supervisor, if it can be found; never raises."""
+    got = salvage(argv)
+    name = got.get("--name", "")
+    now = time.time()
+    termination = results.render({}, now, code, "Error").text
+    record = Record(name=name, exit_code=code, reason="Error", started_at=None, finished_at=now, failed=True,
+                    message=message, termination=termination)
+    try:
+        FileRecorder(got.get("--step-dir", ""), got.get("--termination-path", ""),
+                     got.get("--post-file", "")).write(record)
+    except OSError as exc:
+        print(f"entrypoint: cannot record the failure: {exc}", file=sys.stderr)
+    if not (name and got.get("--socket")):
+        return
+    try:
+        channel = connecting.connect(got["--socket"], 0.0, 0.0)
+    except connecting.SocketPathError:
+        return
+    if channel is None:
+        return
+    index = got.get("--index", "-1")
+    channel.send(protocol.Hello(kind="step", name=name, index=int(index) if index.isdigit() else -1,
+                                pid=os.getpid()))
+    channel.send(protocol.Finished(name=name, exit_code=code, reason="Error", started_at=None,
+                                   finished_at=now, message=message))
+    channel.receive(timeout=1.0)
+    channel.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["debug"]:
+        from entrypoint import debugging
+        return debugging.main(args[1:])
+    try:
+        options = from_argv(args)
+    except UsageError as exc:
+        message = f"usage: {exc}"
+        print(f"entrypoint: {message}", file=sys.stderr)
+        record_failure(args, protocol.EXIT_USAGE, message)
+        return protocol.EXIT_USAGE
+    if options.sidecar:
+        from entrypoint import sidecars
+        return sidecars.main(options)
+    from entrypoint import stepping
+    return stepping.main(options)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

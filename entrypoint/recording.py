@@ -1,0 +1,73 @@
+"""Recording how a step ended: exitCode in the step dir, the termination message, the post file.
+
+The post file is written last and atomically (write a temporary name, rename), because it is what the
+next step waits for in file mode: `<post_file>` when the run may go on, `<post_file>.err` when the failure
+cascades.  Its content is the record as one JSON object (so `--wait-file-content` works on it too).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Record:
+    name: str
+    exit_code: int  # the step's own code (the child's, or the wrapper's EXIT_*)
+    reason: str
+    started_at: float | None
+    finished_at: float
+    failed: bool  # True: `.err` (the next steps are skipped); onError continue records False
+    results: dict[str, str] = field(default_factory=dict)
+    message: str = ""
+    termination: str = ""  # the rendered termination message
+
+
+class PostWriter(Protocol):
+    def write(self, record: Record) -> None:
+        """Make the record durable where the supervisor, the next step and Kubernetes look."""
+
+
+def write_atomically(path: str, data: bytes) -> None:
+    directory = os.path.dirname(path) or "."
+    os.makedirs(directory, exist_ok=True)
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+class FileRecorder:
+    def __init__(self, step_dir: str, termination_path: str, post_file: str) -> None:
+        self.step_dir = step_dir
+        self.termination_path = termination_path
+        self.post_file = post_file
+
+    def write(self, record: Record) -> None:
+        """Write everything it can; raise the first OSError at the end (after trying the rest)."""
+        errors: list[OSError] = []
+        writes: list[tuple[str, bytes]] = []
+        if self.step_dir:
+            writes.append((os.path.join(self.step_dir, "exitCode"), str(record.exit_code).encode()))
+        if self.termination_path:  # in place: it is usually a file Kubernetes mounted (no rename over it)
+            try:
+                os.makedirs(os.path.dirname(self.termination_path) or ".", exist_ok=True)
+                with open(self.termination_path, "wb") as f:
+                    f.write(record.termination.encode())
+            except OSError as exc:
+                errors.append(exc)
+        if self.post_file:
+            fields = dict(asdict(record))
+            fields.pop("termination")
+            post = self.post_file + (".err" if record.failed else "")
+            writes.append((post, json.dumps(fields, separators=(",", ":")).encode() + b"\n"))
+        for path, content in writes:
+            try:
+                write_atomically(path, content)
+            except OSError as exc:
+                errors.append(exc)
+        if errors:
+            raise errors[0]

@@ -1,0 +1,76 @@
+"""Results and the termination message: read `<results_dir>/<name>`, render Tekton's JSON list.
+
+Tekton's termination message is a JSON list of `{"key", "value", "type"}`: type 1 for a task result,
+type 3 for Tekton's own keys (`StartedAt` with millisecond precision, `ExitCode`, `Reason`).  Kubernetes
+keeps at most 4096 bytes of it; results that do not fit fail the step (`render` says so).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from typing import TypedDict
+
+from entrypoint import protocol
+
+TASK_RESULT = 1  # Tekton's TaskRunResultType
+INTERNAL = 3  # Tekton's InternalTektonResultType
+
+
+class Entry(TypedDict):
+    key: str
+    value: str
+    type: int
+
+
+def read(results_dir: str, names: tuple[str, ...]) -> dict[str, str]:
+    """The declared results the step wrote; missing ones are left out (the supervisor notices)."""
+    found: dict[str, str] = {}
+    if not results_dir:
+        return found
+    for name in names:
+        try:
+            with open(os.path.join(results_dir, name), "rb") as f:
+                found[name] = f.read().decode("utf-8", errors="replace")
+        except FileNotFoundError:
+            continue
+    return found
+
+
+def tekton_time(unix: float) -> str:
+    """Go's "2006-01-02T15:04:05.000Z07:00" in UTC: milliseconds, a literal Z."""
+    whole = int(unix)
+    millis = int(round((unix - whole) * 1000))
+    if millis == 1000:
+        whole, millis = whole + 1, 0
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{millis:03d}Z"
+
+
+@dataclass(frozen=True)
+class Termination:
+    text: str  # what to write to the termination path
+    fits: bool  # False: results left out because they did not fit; the step must fail
+    message: str = ""
+
+
+def render(results: dict[str, str], started_at: float | None, exit_code: int, reason: str,
+           continued: bool = False) -> Termination:
+    """The termination message; without the results (and `fits=False`) when they would exceed the limit."""
+    internal: list[Entry] = [{"key": "StartedAt", "value": tekton_time(started_at or time.time()), "type": INTERNAL}]
+    if continued or exit_code != 0:
+        internal.append({"key": "ExitCode", "value": str(exit_code), "type": INTERNAL})
+    if reason not in ("Completed", "Error"):
+        internal.append({"key": "Reason", "value": reason, "type": INTERNAL})
+    entries: list[Entry] = [{"key": k, "value": v, "type": TASK_RESULT} for k, v in sorted(results.items())]
+    text = json.dumps(entries + internal, separators=(",", ":"))
+    if len(text.encode()) <= protocol.TERMINATION_MESSAGE_LIMIT:
+        return Termination(text, True)
+    size = len(text.encode())
+    message = (f"results ({', '.join(sorted(results))}) make a termination message of {size} bytes, "
+               f"over Kubernetes' limit of {protocol.TERMINATION_MESSAGE_LIMIT}")
+    internal = [e for e in internal if e["key"] != "ExitCode"]
+    internal.append({"key": "ExitCode", "value": str(protocol.EXIT_RESULTS_TOO_LARGE), "type": INTERNAL})
+    internal.append({"key": "Message", "value": message[:1024], "type": INTERNAL})
+    return Termination(json.dumps(internal, separators=(",", ":")), False, message)

@@ -1,0 +1,246 @@
+"""Running the child: its own process group, signals forwarded, timeout and stop with grace then SIGKILL.
+
+One select loop watches the child (SIGCHLD through the signal wake-up fd), forwarded signals, the
+supervisor's socket (`stop`, and whatever else the caller handles, such as sidecar probes) and the tee
+pipes.  When the child ends, whatever is left of its process group (background jobs, grandchildren) is
+killed too: in a container they would die with the wrapper anyway.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import selectors
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import IO, Protocol
+
+from entrypoint import connecting, protocol
+
+FORWARDED = (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2,
+             signal.SIGWINCH, signal.SIGALRM, signal.SIGCONT)
+_DRAIN_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    exit_code: int
+    reason: str  # one of protocol.REASONS
+    started_at: float | None
+    finished_at: float
+    message: str = ""
+    stopped: bool = False  # ended because the supervisor said stop
+
+
+class Runner(Protocol):
+    def run(self, command: Sequence[str], env: dict[str, str], channel: connecting.Channel | None) -> Outcome:
+        """Run `command` to the end; a channel, if given, is watched for `stop` (it may break meanwhile)."""
+
+
+@dataclass
+class Tee:
+    stdout_path: str = ""
+    stderr_path: str = ""
+
+
+class ChildRunner:
+    """The real runner; `on_message` receives every supervisor message other than `stop`."""
+
+    def __init__(self, timeout_seconds: float | None = None, grace_seconds: float = 30.0, tee: Tee | None = None,
+                 on_message: Callable[[protocol.Message], None] | None = None,
+                 on_started: Callable[[float], None] | None = None) -> None:
+        self.timeout_seconds = timeout_seconds
+        self.grace_seconds = grace_seconds
+        self.tee = tee or Tee()
+        self.on_message = on_message
+        self.on_started = on_started
+
+    def run(self, command: Sequence[str], env: dict[str, str], channel: connecting.Channel | None) -> Outcome:
+        wake_r, wake_w = os.pipe()
+        os.set_blocking(wake_r, False)
+        os.set_blocking(wake_w, False)
+        previous = {sig: signal.signal(sig, _noop) for sig in (*FORWARDED, signal.SIGCHLD)}
+        old_wakeup = signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+        files: list[IO[bytes]] = []
+        try:
+            return self._run(command, env, channel, wake_r, files)
+        finally:
+            signal.set_wakeup_fd(old_wakeup)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            os.close(wake_r)
+            os.close(wake_w)
+            for f in files:
+                f.close()
+
+    def _run(self, command: Sequence[str], env: dict[str, str], channel: connecting.Channel | None,
+             wake_r: int, files: list[IO[bytes]]) -> Outcome:
+        outputs: dict[int, list[int]] = {}  # pipe read end -> fds to copy to
+        stdout: int | None = None
+        stderr: int | None = None
+        for stream, path in ((1, self.tee.stdout_path), (2, self.tee.stderr_path)):
+            if path:
+                os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+                f = open(path, "ab")
+                files.append(f)
+                r, w = os.pipe()
+                outputs[r] = [stream, f.fileno()]
+                if stream == 1:
+                    stdout = w
+                else:
+                    stderr = w
+        started_at = time.time()
+        try:
+            child = subprocess.Popen(list(command), env=env, process_group=0, stdout=stdout, stderr=stderr,
+                                     close_fds=True)
+        except OSError as exc:
+            for r in outputs:
+                os.close(r)
+            for end in (stdout, stderr):
+                if end is not None:
+                    os.close(end)
+            code = protocol.EXIT_NOT_FOUND if exc.errno == errno.ENOENT else protocol.EXIT_NOT_EXECUTABLE
+            what = "not found" if code == protocol.EXIT_NOT_FOUND else f"cannot be executed: {exc.strerror}"
+            return Outcome(code, "Error", started_at, time.time(), f"command {command[0]!r}: {what}")
+        for fd in (stdout, stderr):
+            if fd is not None:
+                os.close(fd)
+        pgid = child.pid
+        if self.on_started is not None:
+            self.on_started(started_at)
+        sel = selectors.DefaultSelector()
+        sel.register(wake_r, selectors.EVENT_READ, "signal")
+        for r in outputs:
+            os.set_blocking(r, False)
+            sel.register(r, selectors.EVENT_READ, "output")
+        if channel is not None and not channel.closed:
+            sel.register(channel.sock, selectors.EVENT_READ, "channel")
+        timeout_at = None if self.timeout_seconds is None else time.monotonic() + self.timeout_seconds
+        kill_at: float | None = None
+        reason: str | None = None  # set when we end the child: TimeoutExceeded / Cancelled
+        message = ""
+        stopped = False
+        try:
+            while child.poll() is None:
+                now = time.monotonic()
+                if timeout_at is not None and now >= timeout_at:
+                    timeout_at = None
+                    reason, message = "TimeoutExceeded", f"step timed out after {self.timeout_seconds:g}s"
+                    kill_at = _terminate(pgid, self.grace_seconds)
+                if kill_at is not None and now >= kill_at:
+                    _killpg(pgid, signal.SIGKILL)
+                    kill_at = None
+                deadlines = [t for t in (timeout_at, kill_at) if t is not None]
+                wait = max(0.0, min(deadlines) - now) if deadlines else None
+                for key, _ in sel.select(wait):
+                    if key.data == "signal":
+                        for signum in _drain_signals(wake_r):
+                            if signum == signal.SIGCHLD:
+                                continue
+                            _killpg(pgid, signum)
+                            if signum == signal.SIGTERM and kill_at is None:
+                                kill_at = time.monotonic() + self.grace_seconds
+                    elif key.data == "output":
+                        _copy(key.fd, outputs, sel)
+                    elif key.data == "channel" and channel is not None:
+                        alive = channel.feed()
+                        while (msg := channel.pending()) is not None:
+                            if isinstance(msg, protocol.Stop):
+                                if reason is None:
+                                    reason, stopped = "Cancelled", True
+                                    message = f"stopped by the supervisor: {msg.reason}".rstrip(": ")
+                                    kill_at = _terminate(pgid, msg.grace_seconds)
+                            elif self.on_message is not None:
+                                self.on_message(msg)
+                        if not alive:
+                            sel.unregister(channel.sock)
+            finished_at = time.time()
+            _killpg(pgid, signal.SIGKILL)  # leftovers of the group
+            if channel is not None:
+                try:
+                    sel.unregister(channel.sock)
+                except (KeyError, ValueError):
+                    pass
+            _drain_outputs(outputs, sel)
+        finally:
+            sel.close()
+            for r in outputs:
+                os.close(r)
+        code = child.returncode
+        exit_code = 128 - code if code < 0 else code
+        if reason == "TimeoutExceeded":
+            return Outcome(protocol.EXIT_TIMEOUT, reason, started_at, finished_at, message)
+        if reason == "Cancelled":
+            return Outcome(protocol.EXIT_CANCELLED, reason, started_at, finished_at, message, stopped=stopped)
+        return Outcome(exit_code, "Completed" if exit_code == 0 else "Error", started_at, finished_at,
+                       "" if exit_code == 0 else f"command exited with code {exit_code}")
+
+
+def _noop(signum: int, frame: object) -> None:
+    """Python-level handler so the signal is caught; the loop reads it from the wake-up fd."""
+
+
+def _drain_signals(fd: int) -> list[int]:
+    data = b""
+    try:
+        while chunk := os.read(fd, 512):
+            data += chunk
+    except (BlockingIOError, InterruptedError):
+        pass
+    return list(data)
+
+
+def _killpg(pgid: int, signum: int) -> None:
+    try:
+        os.killpg(pgid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _terminate(pgid: int, grace: float) -> float:
+    _killpg(pgid, signal.SIGTERM)
+    _killpg(pgid, signal.SIGCONT)  # a stopped process cannot act on SIGTERM
+    return time.monotonic() + grace
+
+
+def _copy(fd: int, outputs: dict[int, list[int]], sel: selectors.BaseSelector) -> bool:
+    try:
+        data = os.read(fd, 65536)
+    except (BlockingIOError, InterruptedError):
+        return True
+    except OSError:
+        data = b""
+    if not data:
+        sel.unregister(fd)
+        return False
+    for target in outputs[fd]:
+        try:
+            _write_all(target, data)
+        except OSError:
+            pass
+    return True
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        try:
+            n = os.write(fd, view)
+        except BlockingIOError:
+            continue
+        view = view[n:]
+
+
+def _drain_outputs(outputs: dict[int, list[int]], sel: selectors.BaseSelector) -> None:
+    """Copy what is left in the tee pipes, for at most a second (a stray holder of the pipe cannot hang us)."""
+    deadline = time.monotonic() + _DRAIN_SECONDS
+    open_fds = {fd for fd in outputs if fd in sel.get_map()}
+    while open_fds and time.monotonic() < deadline:
+        for key, _ in sel.select(deadline - time.monotonic()):
+            if key.data == "signal":
+                _drain_signals(key.fd)
+            elif key.data == "output" and not _copy(key.fd, outputs, sel):
+                open_fds.discard(key.fd)

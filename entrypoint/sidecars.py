@@ -1,0 +1,83 @@
+"""Sidecar mode: run the sidecar's own command at once, answer exec probes, stop it on the supervisor's word.
+
+The wrapper says hello with kind "sidecar" and starts the command without waiting.  A `probe` runs the
+probe command inside this container (in a thread, so signals and `stop` are never delayed) and answers
+`probe_result`.  On `stop` the sidecar gets SIGTERM, the grace period, then SIGKILL of its whole group,
+and the wrapper exits 0 so the Pod can complete.  Without a supervisor the sidecar just runs.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+
+from entrypoint import connecting, environments, protocol
+from entrypoint.options import StepOptions
+from entrypoint.running import ChildRunner, Tee
+from entrypoint.waiting import log
+
+_PROBE_OUTPUT_BYTES = 1024
+
+
+def probe(command: tuple[str, ...], timeout: float) -> protocol.ProbeResult:
+    """Run an exec probe: success is exit code 0 within the timeout (Kubernetes' rule)."""
+    try:
+        done = subprocess.run(list(command), env=environments.clean(), stdin=subprocess.DEVNULL,
+                              capture_output=True, timeout=timeout, process_group=0)
+    except subprocess.TimeoutExpired:
+        return protocol.ProbeResult(ok=False, output=f"probe timed out after {timeout:g}s")
+    except OSError as exc:
+        return protocol.ProbeResult(ok=False, output=f"probe {command[0]!r}: {exc.strerror}")
+    output = (done.stdout + done.stderr)[-_PROBE_OUTPUT_BYTES:].decode("utf-8", errors="replace")
+    return protocol.ProbeResult(ok=done.returncode == 0, output=output)
+
+
+class Sidecar:
+    def __init__(self, options: StepOptions) -> None:
+        self.o = options
+        self.channel: connecting.Channel | None = None
+        self.lock = threading.Lock()
+        self.threads: list[threading.Thread] = []
+
+    def on_message(self, message: protocol.Message) -> None:
+        if isinstance(message, protocol.Probe):
+            thread = threading.Thread(target=self._probe, args=(message,), daemon=True)
+            self.threads.append(thread)
+            thread.start()
+
+    def _probe(self, message: protocol.Probe) -> None:
+        result = probe(message.command, message.timeout_seconds)
+        with self.lock:
+            if self.channel is not None:
+                self.channel.send(result)
+
+    def run(self) -> int:
+        if self.o.socket:
+            try:
+                self.channel = connecting.connect(self.o.socket, self.o.socket_wait_seconds,
+                                                  self.o.reconnect_seconds)
+            except connecting.SocketPathError as exc:
+                log(f"sidecar {self.o.name}: {exc}; running without a supervisor")
+            if self.channel is not None:
+                self.channel.send(protocol.Hello(kind="sidecar", name=self.o.name, index=self.o.index))
+            else:
+                log(f"sidecar {self.o.name}: no supervisor at {self.o.socket}; running without one")
+        runner = ChildRunner(self.o.timeout_seconds, self.o.grace_seconds,
+                             Tee(self.o.stdout_path, self.o.stderr_path), on_message=self.on_message)
+        outcome = runner.run(self.o.command, environments.clean(), self.channel)
+        for thread in self.threads:
+            thread.join(timeout=5.0)
+        with self.lock:
+            if self.channel is not None:
+                self.channel.close()
+        if outcome.exit_code != 0 and outcome.message:
+            log(f"sidecar {self.o.name}: {outcome.message}")
+        return 0 if outcome.stopped else outcome.exit_code
+
+
+def main(options: StepOptions) -> int:
+    try:
+        return Sidecar(options).run()
+    finally:
+        sys.stdout.flush()

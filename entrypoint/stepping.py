@@ -1,0 +1,179 @@
+"""One step, start to end: wait for the turn, run the child, report to the supervisor, record, exit code.
+
+Socket first (waiting a bounded time for it), the file chain when the supervisor is missing or gone.
+Whatever the mode, the step's records (exitCode, termination message, post file) are always written.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from types import FrameType
+
+from entrypoint import connecting, environments, holding, protocol, results
+from entrypoint.options import StepOptions
+from entrypoint.recording import FileRecorder, PostWriter, Record
+from entrypoint.running import ChildRunner, Outcome, Runner, Tee
+from entrypoint.waiting import FileWaiter, SocketWaiter, Verdict, log
+
+_ACK_SECONDS = 30.0
+_MACHINES = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le", "s390x": "s390x"}
+
+
+class Terminated(Exception):
+    """A terminating signal arrived before the child started."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"terminated by signal {signum} before the step ran")
+        self.signum = signum
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise Terminated(signum)
+
+
+def command_for(options: StepOptions) -> tuple[str, ...]:
+    """The command for this machine's platform (a multi-arch image's own entrypoint), else the given one."""
+    platform = "linux/" + _MACHINES.get(os.uname().machine, os.uname().machine)
+    chosen = options.platform_commands.get(platform)
+    return tuple(chosen) + options.command if chosen else options.command
+
+
+class Step:
+    def __init__(self, options: StepOptions, runner: Runner | None = None,
+                 recorder: PostWriter | None = None) -> None:
+        self.o = options
+        self.channel: connecting.Channel | None = None
+        self.supervised = False  # a supervisor answered at some point
+        self.runner = runner or ChildRunner(options.timeout_seconds, options.grace_seconds,
+                                            Tee(options.stdout_path, options.stderr_path),
+                                            on_started=self._started)
+        self.recorder = recorder or FileRecorder(options.step_dir, options.termination_path, options.post_file)
+
+    def run(self) -> int:
+        caught = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+        previous = {sig: signal.signal(sig, _raise_terminated) for sig in caught}
+        try:
+            verdict = self.wait()
+        except Terminated as exc:
+            verdict = Verdict("skip", str(exc), cancelled=True)
+        except connecting.SocketPathError as exc:
+            log(f"step {self.o.name}: {exc}")
+            return self.finish(Outcome(protocol.EXIT_WRAPPER_ERROR, "Error", None, time.time(), str(exc)))
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        if verdict.action == "start":
+            outcome = self.runner.run(command_for(self.o), environments.clean(), self._live_channel())
+        elif verdict.action == "fail":
+            outcome = Outcome(protocol.EXIT_DEBUG_FAILED, "Error", None, time.time(), verdict.reason)
+        elif verdict.cancelled:
+            outcome = Outcome(protocol.EXIT_CANCELLED, "Cancelled", None, time.time(), verdict.reason)
+        else:
+            outcome = Outcome(protocol.EXIT_SKIPPED, "Skipped", None, time.time(), verdict.reason)
+        if outcome.message and outcome.exit_code != 0:
+            log(f"step {self.o.name}: {outcome.message}")
+        return self.finish(outcome)
+
+    def wait(self) -> Verdict:
+        verdict: Verdict | None = None
+        if self.o.socket:
+            self.channel = connecting.connect(self.o.socket, self.o.socket_wait_seconds, self.o.reconnect_seconds)
+            if self.channel is None:
+                log(f"no supervisor at {self.o.socket}; falling back to the file chain")
+            else:
+                waiter = SocketWaiter(self.o, self.channel)
+                verdict = waiter.wait()
+                self.channel = waiter.channel
+                self.supervised = verdict is not None
+        if verdict is None:
+            verdict = FileWaiter(self.o).wait()
+            assert verdict is not None  # no timeout: waits as long as the chain takes
+            if verdict.action == "start" and self.o.breakpoint_before and self.o.step_dir:
+                if holding.hold(self.o.step_dir, "beforeStep", self.o.poll_seconds) == "fail-continue":
+                    verdict = Verdict("fail", "marked failed by debug fail-continue")
+        return verdict
+
+    def _live_channel(self) -> connecting.Channel | None:
+        return self.channel if self.channel is not None and not self.channel.closed else None
+
+    def _started(self, started_at: float) -> None:
+        channel = self._live_channel()
+        if channel is not None:
+            channel.send(protocol.Started(name=self.o.name, started_at=started_at))
+
+    def finish(self, outcome: Outcome) -> int:
+        found = results.read(self.o.results_dir, self.o.results)
+        exit_code, reason, message = outcome.exit_code, outcome.reason, outcome.message
+        continued = self.o.on_error == "continue"
+        termination = results.render(found, outcome.started_at, exit_code, reason, continued)
+        if not termination.fits:
+            log(f"step {self.o.name}: {termination.message}")
+            if exit_code == 0:
+                exit_code, reason, message = protocol.EXIT_RESULTS_TOO_LARGE, "Error", termination.message
+        finished = protocol.Finished(name=self.o.name, exit_code=exit_code, reason=reason,
+                                     started_at=outcome.started_at, finished_at=outcome.finished_at,
+                                     results=found, message=message)
+        decision = self.report(finished)
+        if decision == "" and exit_code != 0 and reason in ("Error", "TimeoutExceeded") \
+                and self.o.breakpoint_on_failure and self.o.step_dir and not self.supervised:
+            decision = "succeeded" if holding.hold(self.o.step_dir, "onFailure", self.o.poll_seconds) \
+                == "continue" else "failed"
+        if decision == "succeeded":
+            exit_code, reason, message = 0, "Completed", "marked succeeded by debug continue"
+        elif decision == "failed" and exit_code == 0:
+            exit_code, reason, message = protocol.EXIT_DEBUG_FAILED, "Error", "marked failed by debug fail-continue"
+        if decision:
+            termination = results.render(found, outcome.started_at, exit_code, reason, continued)
+        tolerated = continued and reason in ("Error", "TimeoutExceeded")
+        record = Record(name=self.o.name, exit_code=exit_code, reason=reason, started_at=outcome.started_at,
+                        finished_at=outcome.finished_at, failed=exit_code != 0 and not tolerated,
+                        results=found, message=message, termination=termination.text)
+        try:
+            self.recorder.write(record)
+        except OSError as exc:
+            log(f"step {self.o.name}: cannot record the outcome: {exc}")
+            return exit_code or protocol.EXIT_WRAPPER_ERROR
+        return 0 if tolerated else exit_code
+
+    def report(self, finished: protocol.Finished) -> str:
+        """Send `finished` to the supervisor and wait for its ack; returns the ack's verdict ("" if none)."""
+        channel = self._live_channel()
+        if channel is None and self.o.socket:
+            wait = self.o.reconnect_seconds if self.supervised else 0.0
+            try:
+                channel = connecting.connect(self.o.socket, wait, wait)
+            except connecting.SocketPathError:
+                channel = None
+            if channel is not None:
+                waiter = SocketWaiter(self.o, channel)
+                channel.send(waiter.hello())
+                channel.receive(timeout=self.o.reconnect_seconds or 1.0)  # its answer to the new hello
+            self.channel = channel
+        if channel is None or not channel.send(finished):
+            return ""
+        self.supervised = True
+        held = False
+        while True:
+            message = channel.receive(timeout=None if held else _ACK_SECONDS)
+            if message is None:
+                if not channel.closed:
+                    log("no ack from the supervisor; recording anyway")
+                self.supervised = False  # gone: file-mode breakpoints apply again
+                return ""
+            if isinstance(message, protocol.Ack):
+                channel.close()
+                return message.verdict
+            if isinstance(message, protocol.Hold):
+                held = True
+                log(f"held by the supervisor ({message.reason or 'onFailure'}); "
+                    "`entrypoint debug continue` or `fail-continue` to go on")
+
+
+def main(options: StepOptions) -> int:
+    try:
+        return Step(options).run()
+    finally:
+        sys.stdout.flush()

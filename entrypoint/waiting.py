@@ -1,0 +1,113 @@
+"""Waiting for this step's turn: through the supervisor's socket, or along Tekton's file chain.
+
+`SocketWaiter` says hello and blocks until told start / skip (a hold just keeps it waiting).  If the
+supervisor goes away it reconnects briefly and announces again; when that fails it returns None and the
+caller falls back to `FileWaiter`, which waits for the previous step's post file (`out`, or `out.err`,
+which cascades the failure), so a dead supervisor never strands a step nor lets one run out of order.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from entrypoint import connecting, protocol
+from entrypoint.options import StepOptions
+from entrypoint.watching import Watch
+
+
+@dataclass(frozen=True)
+class Verdict:
+    action: Literal["start", "skip", "fail"]  # fail: `debug fail-continue` at a beforeStep hold
+    reason: str = ""
+    cancelled: bool = False
+
+
+class Waiter(Protocol):
+    def wait(self) -> Verdict | None:
+        """This step's verdict; None: this way of waiting is gone, try the next one."""
+
+
+def log(text: str) -> None:
+    print(f"entrypoint: {text}", file=sys.stderr, flush=True)
+
+
+class SocketWaiter:
+    def __init__(self, options: StepOptions, channel: connecting.Channel | None) -> None:
+        self.options = options
+        self.channel = channel
+
+    def hello(self) -> protocol.Hello:
+        kind: protocol.Kind = "sidecar" if self.options.sidecar else "step"
+        return protocol.Hello(kind=kind, name=self.options.name, index=self.options.index, pid=os.getpid())
+
+    def reconnect(self) -> bool:
+        """After a broken connection: connect again (briefly) and announce again."""
+        o = self.options
+        self.channel = connecting.connect(o.socket, o.reconnect_seconds, o.reconnect_seconds)
+        return self.channel is not None and self.channel.send(self.hello())
+
+    def wait(self) -> Verdict | None:
+        if self.channel is None or not self.channel.send(self.hello()):
+            if not self.reconnect():
+                return None
+        while True:
+            assert self.channel is not None
+            message = self.channel.receive()
+            if message is None:
+                log("the supervisor went away while this step waited; reconnecting")
+                if not self.reconnect():
+                    log("the supervisor is gone; falling back to the file chain")
+                    return None
+                continue
+            if isinstance(message, protocol.Start):
+                return Verdict("start")
+            if isinstance(message, protocol.Skip):
+                return Verdict("skip", message.reason, message.cancelled)
+            if isinstance(message, protocol.Hold):
+                log(f"held by the supervisor ({message.reason or 'beforeStep'}); "
+                    "`entrypoint debug continue` or `fail-continue` to go on")
+            elif isinstance(message, protocol.Ack) and message.verdict == "failed":
+                return Verdict("fail", "marked failed by debug fail-continue")
+            elif isinstance(message, protocol.Stop):
+                return Verdict("skip", message.reason or "cancelled", cancelled=True)
+
+
+class FileWaiter:
+    """Tekton's chain: every wait file must exist (and be non-empty if asked); `<file>.err` cascades."""
+
+    def __init__(self, options: StepOptions, timeout: float | None = None) -> None:
+        self.options = options
+        self.timeout = timeout
+
+    def wait(self) -> Verdict | None:
+        files = list(self.options.wait_files)
+        if not files:
+            return Verdict("start")
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        directories = [os.path.dirname(f) for f in files]
+        with Watch(directories, self.options.poll_seconds) as watch:
+            while True:
+                verdict = self.check(files)
+                if verdict is not None:
+                    return verdict
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return None
+                watch.wait(left)
+
+    def check(self, files: list[str]) -> Verdict | None:
+        for f in files:
+            if os.path.exists(f + ".err"):
+                return Verdict("skip", f"a previous step failed ({f}.err)")
+        for f in files:
+            try:
+                size = os.stat(f).st_size
+            except OSError:
+                return None
+            if self.options.wait_file_content and size == 0:
+                return None
+        return Verdict("start")
