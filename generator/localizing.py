@@ -1,0 +1,120 @@
+"""Adapting a generated Pod to what `podman kube play` (4.3) really does, the way a kubelet would.
+
+Podman 4.3 differs from a kubelet in ways that break doll's Pod layout, so `doll run` rewrites the Pod
+(a copy) before playing it:
+
+- an emptyDir becomes a podman *named* volume called after the Kubernetes volume: two pods with a
+  `doll-steps` volume would share it, and it outlives the pod. -> every emptyDir becomes a hostPath
+  directory of this run (mode 0777, like a kubelet's emptyDir), removed with the run.
+- `subPath` is ignored (the whole volume is mounted). -> each subPath mount becomes its own hostPath
+  volume of the subdirectory.
+- nothing is mounted at terminationMessagePath (writing /dev/termination-log fails for non-root).
+  -> a host file per container is bind-mounted there, as the kubelet does; `doll run` reads it back.
+- the supervisor's metrics port is published on 127.0.0.1 at a free host port, so `doll run` can read
+  /status and tests can scrape /metrics.
+- downwardAPI volumes are not supported: refused in one line.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+TERMINATION_DEFAULT = "/dev/termination-log"
+SUPERVISOR_CONTAINER = "doll-supervisor"
+
+
+class LocalizeError(ValueError):
+    """The Pod cannot run under podman; one line."""
+
+
+@dataclass(frozen=True)
+class LocalPod:
+    pod: dict[str, Any]  # the rewritten Pod, ready for `podman kube play`
+    run_dir: Path  # host directory holding this run's volumes and termination files
+    volumes: dict[str, Path]  # Kubernetes volume name (an emptyDir) -> its host directory
+    termination_files: dict[str, Path]  # container name -> host file behind its terminationMessagePath
+    metrics_host_port: int | None  # where the supervisor's metrics port is published on 127.0.0.1
+
+
+def _mkdir(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, 0o777)  # a kubelet's emptyDir: writable whatever uid a container runs as
+
+
+def _safe_sub_path(sub_path: str, where: str) -> str:
+    parts = PurePosixPath(sub_path).parts
+    if not parts or sub_path.startswith("/") or ".." in parts:
+        raise LocalizeError(f"{where}.subPath: {sub_path!r} must be a relative path without '..'")
+    return str(PurePosixPath(*parts))
+
+
+def _containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(spec.get("initContainers") or []) + list(spec.get("containers") or [])
+
+
+def localize(pod: dict[str, Any], run_dir: Path, metrics_host_port: int | None) -> LocalPod:
+    """Rewrite a copy of `pod` for podman, creating its host directories under `run_dir`."""
+    pod = copy.deepcopy(pod)
+    spec = pod.setdefault("spec", {})
+    volumes: list[dict[str, Any]] = spec.setdefault("volumes", [])
+    hosts: dict[str, Path] = {}
+    for volume in volumes:
+        name = volume.get("name", "")
+        if "downwardAPI" in volume:
+            raise LocalizeError(f"volume {name!r}: podman 4.3 kube play has no downwardAPI volumes")
+        if "emptyDir" in volume:
+            host = run_dir / "volumes" / name
+            _mkdir(host)
+            del volume["emptyDir"]
+            volume["hostPath"] = {"path": str(host), "type": "Directory"}
+            hosts[name] = host
+        elif "hostPath" in volume:
+            hosts[name] = Path(volume["hostPath"]["path"])
+    extra: list[dict[str, Any]] = []
+    termination: dict[str, Path] = {}
+    for container in _containers(spec):
+        cname = container.get("name", "")
+        for i, mount in enumerate(container.get("volumeMounts") or []):
+            sub_path = mount.get("subPath")
+            if not sub_path:
+                continue
+            where = f"container {cname!r}.volumeMounts[{i}]"
+            if mount.get("name") not in hosts:
+                raise LocalizeError(f"{where}: subPath is only supported on emptyDir and hostPath volumes here")
+            host = hosts[mount["name"]] / _safe_sub_path(sub_path, where)
+            _mkdir(host)
+            volume_name = f"doll-local-{len(extra)}"
+            extra.append({"name": volume_name, "hostPath": {"path": str(host), "type": "Directory"}})
+            mount["name"] = volume_name
+            del mount["subPath"]
+        path = container.get("terminationMessagePath") or TERMINATION_DEFAULT
+        host_file = run_dir / "termination" / cname
+        host_file.parent.mkdir(parents=True, exist_ok=True)
+        host_file.touch()
+        os.chmod(host_file, 0o666)
+        termination[cname] = host_file
+        volume_name = f"doll-local-{len(extra)}"
+        extra.append({"name": volume_name, "hostPath": {"path": str(host_file), "type": "File"}})
+        container.setdefault("volumeMounts", []).append({"name": volume_name, "mountPath": path})
+    volumes.extend(extra)
+    if metrics_host_port is not None:
+        _publish_metrics(spec, metrics_host_port)
+    return LocalPod(pod=pod, run_dir=run_dir, volumes={k: v for k, v in hosts.items() if str(v).startswith(
+        str(run_dir))}, termination_files=termination, metrics_host_port=metrics_host_port)
+
+
+def _publish_metrics(spec: dict[str, Any], host_port: int) -> None:
+    for container in _containers(spec):
+        if container.get("name") != SUPERVISOR_CONTAINER:
+            continue
+        ports = container.get("ports") or []
+        if not ports:
+            raise LocalizeError(f"container {SUPERVISOR_CONTAINER!r} declares no metrics port")
+        ports[0]["hostPort"] = host_port
+        ports[0]["hostIP"] = "127.0.0.1"
+        return
+    raise LocalizeError(f"the Pod has no {SUPERVISOR_CONTAINER!r} container (generate it with the classic layout)")

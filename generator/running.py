@@ -1,0 +1,300 @@
+"""`doll run`: a Tekton TaskRun run locally as one self-driving Pod under podman.
+
+    doll run TASKRUN.yaml [-f task.yaml ...] [-p name=value ...] [--keep] [--debug-on-failure] [--image IMG]
+
+Generate (classic layout), adapt the Pod to podman (generator/localizing.py), `podman kube play` it,
+show progress and step logs, print a table of the steps, remove the pod (unless --keep).  Exit status:
+0 the task succeeded, 1 it did not, 2 bad input, 3 podman missing or unusable or the pod would not start,
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import yaml
+
+from generator import podman
+from generator.errors import GenerateError
+from generator.localizing import LocalizeError, localize
+from generator.progress import Display, RunView, StepView, final_table, view_from_status
+from generator.watching import PodWatch, fetching, fetching_status
+
+EXIT_SUCCEEDED, EXIT_FAILED, EXIT_USAGE, EXIT_PODMAN, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+DEFAULT_IMAGE = "localhost/doll:dev"
+BUILD_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "build-image"
+POLL_SECONDS = 0.25
+END_GRACE_SECONDS = 90.0  # after the supervisor decided: sidecars stopping, the supervisor exiting
+
+
+class UsageError(Exception):
+    """Bad command line or input; one line, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="doll run", description="Run a Tekton TaskRun locally as one Pod under podman.")
+    p.add_argument("taskrun", help="TaskRun (or Task) YAML file; - for stdin")
+    p.add_argument("-f", "--file", dest="files", action="append", default=[], help="more YAML (the Task)")
+    p.add_argument("-p", "--param", dest="params", action="append", default=[], metavar="NAME=VALUE")
+    p.add_argument("--keep", action="store_true", help="keep the pod and its volumes afterwards")
+    p.add_argument("--debug-on-failure", action="store_true",
+                   help="hold a failed step so you can podman exec into it")
+    p.add_argument("--image", default=DEFAULT_IMAGE, help=f"the doll image (default {DEFAULT_IMAGE})")
+    p.add_argument("--name", default="", help="the TaskRun's name (default: from the file)")
+    p.add_argument("--image-map", default="", help="offline image -> entrypoint map for steps with no command")
+    return p
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    sources: tuple[tuple[str, str], ...]
+    params: dict[str, str]
+    keep: bool
+    debug_on_failure: bool
+    image: str
+    name: str
+    image_map: str
+
+
+def _read(name: str) -> tuple[str, str]:
+    if name == "-":
+        return "<stdin>", sys.stdin.read()
+    try:
+        return name, Path(name).read_text()
+    except OSError as exc:
+        raise UsageError(f"{name}: {exc.strerror}") from None
+
+
+def parsing(argv: list[str]) -> RunOptions:
+    ns = _parser().parse_args(argv)
+    params: dict[str, str] = {}
+    for pair in ns.params:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise UsageError(f"-p {pair!r}: expected NAME=VALUE")
+        params[name] = value
+    sources = [_read(ns.taskrun), *(_read(f) for f in ns.files)]
+    if ns.debug_on_failure:
+        sources[0] = _with_breakpoint(*sources[0])
+    return RunOptions(tuple(sources), params, ns.keep, ns.debug_on_failure, ns.image, ns.name, ns.image_map)
+
+
+def _with_breakpoint(name: str, text: str) -> tuple[str, str]:
+    """The TaskRun with Tekton's `debug.breakpoints.onFailure: enabled` set."""
+    try:
+        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{name}: malformed YAML: {str(exc).splitlines()[0]}") from None
+    runs = [d for d in docs if isinstance(d, dict) and d.get("kind") == "TaskRun"]
+    if len(runs) != 1:
+        raise UsageError(f"{name}: --debug-on-failure needs exactly one TaskRun in this file")
+    spec = runs[0].setdefault("spec", {})
+    debug = spec.setdefault("debug", {})
+    debug.setdefault("breakpoints", {})["onFailure"] = "enabled"
+    return name, yaml.safe_dump_all(docs, sort_keys=False)
+
+
+# --- the image -------------------------------------------------------------------------------------
+
+def ensuring_image(image: str) -> None:
+    """Build the default image from this checkout when it can (cached by content hash), else require it."""
+    if image == DEFAULT_IMAGE and BUILD_SCRIPT.exists():
+        done = subprocess.run(["bash", str(BUILD_SCRIPT), image], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True, check=False)
+        if done.returncode != 0:
+            tail = [ln for ln in done.stderr.splitlines() if ln.strip()][-1:] or ["(no output)"]
+            raise podman.PodmanError(f"building {image} failed: {tail[0]}")
+    if not podman.image_exists(image):
+        raise podman.PodmanError(f"image {image} is not in podman's store; build it with scripts/build-image "
+                                 "or pass --image")
+
+
+def local_image_map(path: Path) -> str:
+    """An image map (image -> entrypoint, cmd) of podman's local images, for steps with no command."""
+    ids = podman.podman("images", "--quiet", "--noheading").split()
+    mapping: dict[str, Any] = {}
+    if ids:
+        import json
+        for image in json.loads(podman.podman("image", "inspect", *sorted(set(ids)))):
+            config = image.get("Config") or {}
+            for tag in image.get("RepoTags") or []:
+                mapping[tag] = {"entrypoint": config.get("Entrypoint") or [], "cmd": config.get("Cmd") or []}
+    path.write_text(yaml.safe_dump(mapping))
+    return str(path)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+# --- running ---------------------------------------------------------------------------------------
+
+class _Interrupted(Exception):
+    pass
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise _Interrupted()
+
+
+def _debug_commands(pod: str, step: str) -> list[str]:
+    container = f"{pod}-step-{step}"
+    return [f"open a shell:  podman exec -it {container} sh",
+            f"continue:      podman exec {container} /doll/bin/entrypoint debug continue",
+            f"fail it:       podman exec {container} /doll/bin/entrypoint debug fail-continue"]
+
+
+def _outcome_code(view: RunView, pod: str) -> int:
+    if view.outcome:
+        return EXIT_SUCCEEDED if view.outcome == "Succeeded" else EXIT_FAILED
+    try:  # no word from the supervisor: its exit code says the outcome (classic layout)
+        states = podman.inspecting([f"{pod}-doll-supervisor"])
+    except podman.PodmanError:
+        return EXIT_FAILED
+    return EXIT_SUCCEEDED if states and states[0].exit_code == 0 and all(
+        s.exit_code == 0 for s in view.steps if s.exit_code is not None) else EXIT_FAILED
+
+
+def _fill_from_containers(view: RunView, pod: str) -> RunView:
+    """Exit codes for steps the supervisor did not report (it died, or never started)."""
+    missing = [s for s in view.steps if s.exit_code is None]
+    if not missing:
+        return view
+    try:
+        states = {c.name: c for c in podman.inspecting([f"{pod}-step-{s.name}" for s in missing])}
+    except podman.PodmanError:
+        return view
+    for step in missing:
+        state = states.get(f"{pod}-step-{step.name}")
+        if state is not None and state.status == "exited":
+            view = view.with_step(StepView(step.name, "done", exit_code=state.exit_code,
+                                           reason=step.reason or ("Completed" if state.exit_code == 0 else "Error")))
+    return view
+
+
+def watching(pod: str, port: int, display: Display, plan_steps: list[str]) -> RunView:
+    watch = PodWatch(pod)
+    view = RunView(steps=tuple(StepView(name) for name in plan_steps))
+    announced_holds: set[str] = set()
+    released_linger = False
+    decided_at: float | None = None
+    last_states = 0.0
+    while True:
+        now = time.monotonic()
+        if now - last_states >= 1.0 or decided_at is not None:
+            watch.refreshing_states()
+            last_states = now
+        for label, lines in watch.reading_logs():
+            display.log(label, lines)
+        status = fetching_status(port)
+        if status is not None:
+            view = view_from_status(status)
+            display.show(view)
+            for step in view.steps:
+                if step.phase == "held" and step.name not in announced_holds:
+                    announced_holds.add(step.name)
+                    display.note(f"step {step.name} is held ({step.hold_reason}):")
+                    for line in _debug_commands(pod, step.name):
+                        display.note("  " + line)
+        if view.outcome and not released_linger:
+            fetching(port, "/metrics")  # the one scrape after completion: the supervisor stops lingering
+            released_linger = True
+            decided_at = now
+        if watch.states and watch.over:
+            break
+        if decided_at is not None and now - decided_at > END_GRACE_SECONDS:
+            display.note(f"the pod did not complete {END_GRACE_SECONDS:.0f} s after the task ended; stopping it")
+            break
+        time.sleep(POLL_SECONDS)
+    for label, lines in watch.reading_logs():
+        display.log(label, lines)
+    view = _fill_from_containers(view, pod)
+    return view
+
+
+def running(options: RunOptions, out: Any) -> int:
+    from generator.generating import GenerateOptions, generate
+    problem = podman.checking_podman()
+    if problem:
+        raise podman.PodmanError(problem)
+    ensuring_image(options.image)
+    run_dir = Path(tempfile.mkdtemp(prefix="doll-run-"))
+    os.chmod(run_dir, 0o755)
+    pod_name = ""
+    try:
+        image_map = options.image_map or local_image_map(run_dir / "image-map.yaml")
+        objects = generate(options.sources, options.params, GenerateOptions(
+            layout="classic", image=options.image, name=options.name, image_map=image_map))
+        pod = objects[0]
+        pod_name = pod["metadata"]["name"]
+        port = free_port()
+        local = localize(pod, run_dir, port)
+        steps = [c["name"][len("step-"):] for c in local.pod["spec"]["containers"] if c["name"].startswith("step-")]
+        display = Display(out, live=out.isatty())
+        display.note(f"pod {pod_name}: {len(steps)} steps, image {options.image}, volumes in {run_dir}")
+        started = time.time()
+        try:
+            podman.playing(yaml.safe_dump(local.pod, sort_keys=False))
+        except podman.PodmanError as exc:
+            display.note(f"the pod did not start: {exc}")
+            init = f"{pod_name}-doll-init"
+            for line in podman.logs(init).splitlines()[-20:]:
+                display.log("doll-init", [line])
+            return EXIT_PODMAN
+        view = watching(pod_name, port, display, steps)
+        out.write(final_table(view) + f"\nwall time: {time.time() - started:.2f}s\n")
+        return _outcome_code(view, pod_name)
+    finally:
+        if options.keep:
+            if pod_name:
+                out.write(f"doll: kept pod {pod_name} (podman pod rm -f {pod_name}) and {run_dir}\n")
+        else:
+            if pod_name:
+                try:
+                    podman.removing_pod(pod_name)
+                except podman.PodmanError as exc:
+                    print(f"doll run: {exc}", file=sys.stderr)
+            shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def main(argv: list[str]) -> int:
+    previous = signal.signal(signal.SIGINT, _interrupt)
+    term = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        options = parsing(argv)
+        return running(options, sys.stdout)
+    except UsageError as exc:
+        print(f"doll run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (GenerateError, LocalizeError) as exc:
+        print(f"doll run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except podman.PodmanError as exc:
+        print(f"doll run: {exc}", file=sys.stderr)
+        return EXIT_PODMAN
+    except _Interrupted:
+        print("doll run: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGTERM, term)

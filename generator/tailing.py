@@ -1,0 +1,44 @@
+"""Following podman's k8s-file container logs from the host, without a `podman logs -f` per container.
+
+Each line of a k8s-file log is `<RFC 3339 time> <stdout|stderr> <P|F> <text>`: P marks a partial line
+(the text continues on the next record), F a full one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class LogTail:
+    label: str  # what each line is prefixed with: the step or sidecar name
+    path: Path
+    offset: int = 0
+    partial: str = ""
+    buffer: bytes = field(default=b"", repr=False)
+
+    def reading(self) -> list[str]:
+        """The complete lines written since the last call."""
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                chunk = f.read()
+        except OSError:
+            return []
+        self.offset += len(chunk)
+        data = self.buffer + chunk
+        records = data.split(b"\n")
+        self.buffer = records.pop()  # an incomplete record, finished by a later write
+        lines: list[str] = []
+        for record in records:
+            parts = record.decode("utf-8", errors="replace").split(" ", 3)
+            if len(parts) < 3:
+                continue
+            text = parts[3] if len(parts) == 4 else ""
+            if parts[2] == "P":
+                self.partial += text
+                continue
+            lines.append(self.partial + text)
+            self.partial = ""
+        return lines

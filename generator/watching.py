@@ -1,0 +1,73 @@
+"""Watching a playing pod from the host: the supervisor's /status over the published metrics port,
+the containers' states from podman, and their logs from podman's k8s-file log files.
+
+Why /status: it is the supervisor's own view (which step is running, held, each sidecar's readiness,
+real start/end times from the wrappers), one cheap HTTP GET, where container states alone cannot
+tell a step that waits in its wrapper from one that runs.  Container states still decide when the pod
+is over (every container exited) and give exit codes if the supervisor died.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from generator import podman
+from generator.tailing import LogTail
+
+
+def fetching(port: int, path: str, timeout: float = 1.0) -> bytes | None:
+    """GET http://127.0.0.1:PORT/PATH, or None when nothing answers (yet)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as response:
+            body: bytes = response.read()
+            return body
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+def fetching_status(port: int) -> dict[str, Any] | None:
+    body = fetching(port, "/status")
+    if body is None:
+        return None
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _label(container: str) -> str:
+    for prefix in ("step-", "sidecar-"):
+        if container.startswith(prefix):
+            return container[len(prefix):] if prefix == "step-" else "sidecar " + container[len(prefix):]
+    return container
+
+
+@dataclass
+class PodWatch:
+    pod: str
+    tails: dict[str, LogTail] = field(default_factory=dict)
+    states: dict[str, str] = field(default_factory=dict)  # container -> created | running | exited
+
+    def refreshing_states(self) -> dict[str, str]:
+        self.states = podman.pod_containers(self.pod)
+        new = [name for name in self.states if name not in self.tails]
+        if new:
+            for state in podman.inspecting([f"{self.pod}-{name}" for name in new]):
+                name = state.name[len(self.pod) + 1:]
+                if state.log_path:
+                    self.tails[name] = LogTail(_label(name), Path(state.log_path))
+        return self.states
+
+    @property
+    def over(self) -> bool:
+        """Every container of the pod has exited (or the pod is gone)."""
+        return all(state in ("exited", "stopped", "dead") for state in self.states.values())
+
+    def reading_logs(self) -> list[tuple[str, list[str]]]:
+        return [(tail.label, lines) for tail in self.tails.values() if (lines := tail.reading())]
