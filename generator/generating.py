@@ -1,0 +1,205 @@
+"""`doll generate`: Tekton Task/TaskRun YAML in, a self-driving Pod (and optionally its RBAC) out.
+
+The layout defaults to `native` (Kubernetes >= 1.29 native sidecars): the supervisor starts, and is
+known to listen, before any step, and the Pod completes when the steps do.  `classic` (plain
+containers) is what podman runs, and what older clusters need.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from generator import naming
+from generator.binding import bind
+from generator.errors import GenerateError, quote
+from generator.images import ImageConfigSource, NoSource, Platforms
+from generator.loading import load
+from generator.preparing import Prepared, prepare_sidecars, prepare_steps
+from generator.probing import probe_spec
+from generator.rendering import Layout, render, volume_names
+from generator.resolving import resolve
+from generator.specs import RawObject, Run
+from generator.substituting import Key, param_variables
+from generator.wrapping import RESULTS_DIR, Shared, needs_lookup, wrap_sidecar, wrap_step
+from supervisor.plans import Plan, PlanError, PodIdentity, SidecarPlan, validate
+
+__all__ = ["GenerateError", "GenerateOptions", "generate", "main"]
+
+
+@dataclass(frozen=True)
+class GenerateOptions:
+    layout: Literal["native", "classic"] = "native"
+    image: str = "ghcr.io/doll-ci/doll:0.1.0"  # the doll image (init + supervisor)
+    rbac: bool = False
+    name: str = ""  # the TaskRun's name (default: the TaskRun's, or <task>-run-<random> for a bare Task)
+    namespace: str = ""  # overrides the TaskRun's metadata.namespace
+    metrics_port: int = 9090
+    image_map: str = ""  # offline file: image -> {entrypoint, cmd}; consulted before the registry
+    registry_lookup: bool = True  # ask registries for the entrypoint of steps with neither command nor script
+    cache_dir: str = ""  # default: $XDG_CACHE_HOME/doll/images
+    cache_ttl_seconds: float = 3600.0  # a tag's digest is trusted this long
+    docker_config: str = ""  # default: $DOCKER_CONFIG/config.json or ~/.docker/config.json
+    pull_secret: str = ""  # a kubernetes.io/dockerconfigjson Secret (YAML/JSON file)
+    insecure_registries: tuple[str, ...] = ()  # host:port spoken to over plain http
+    lookup_timeout_seconds: float = 10.0
+
+
+def _source(options: GenerateOptions) -> ImageConfigSource:
+    fallback: ImageConfigSource = NoSource()
+    if options.registry_lookup:
+        from generator.looking_up import RegistrySource
+        fallback = RegistrySource.from_options(options)
+    if options.image_map:
+        from generator.images import MappingSource
+        return MappingSource.from_file(options.image_map, fallback)
+    return fallback
+
+
+async def _lookup_all(source: ImageConfigSource, wanted: dict[str, str]) -> dict[str, Platforms]:
+    async def one(image: str, where: str) -> tuple[str, Platforms]:
+        try:
+            return image, await source.lookup(image)
+        except GenerateError as exc:
+            raise GenerateError(f"{where}: {exc}") from None
+    results = await asyncio.gather(*(one(image, where) for image, where in wanted.items()))
+    close = getattr(source, "close", None)
+    if close is not None:
+        await close()
+    return dict(results)
+
+
+def _lookups(prepared: list[Prepared], options: GenerateOptions) -> dict[str, Platforms]:
+    wanted: dict[str, str] = {}
+    for p in prepared:
+        if needs_lookup(p):
+            wanted.setdefault(p.spec["image"], p.where)
+    if not wanted:
+        return {}
+    source = _source(options)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_lookup_all(source, wanted))
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # called from async code (doll run)
+        return pool.submit(asyncio.run, _lookup_all(source, wanted)).result()
+
+
+def _breakpoints(run: Run, steps: list[str]) -> tuple[bool, frozenset[str]]:
+    debug, where = run.debug, f"{run.run_where}.debug"
+    for key in debug:
+        if key not in ("breakpoints", "breakpoint"):
+            raise GenerateError(f"{where}.{key}: not supported by doll")
+    if "breakpoint" in debug:  # v1beta1: a list of "onFailure"
+        value = debug["breakpoint"]
+        if not isinstance(value, list) or any(v != "onFailure" for v in value):
+            raise GenerateError(f"{where}.breakpoint: {quote(value)} (only [onFailure] is supported)")
+        return bool(value), frozenset()
+    points = debug.get("breakpoints") or {}
+    if not isinstance(points, dict):
+        raise GenerateError(f"{where}.breakpoints: expected an object")
+    for key in points:
+        if key not in ("onFailure", "beforeSteps"):
+            raise GenerateError(f"{where}.breakpoints.{key}: not supported by doll")
+    on_failure = points.get("onFailure", "")
+    if on_failure not in ("", "enabled"):
+        raise GenerateError(f"{where}.breakpoints.onFailure: {quote(on_failure)} (only \"enabled\")")
+    before = points.get("beforeSteps") or []
+    if not isinstance(before, list):
+        raise GenerateError(f"{where}.breakpoints.beforeSteps: expected a list of step names")
+    for i, name in enumerate(before):
+        if name not in steps:
+            raise GenerateError(f"{where}.breakpoints.beforeSteps[{i}]: no step named {quote(name)}")
+    return on_failure == "enabled", frozenset(before)
+
+
+def _results(task: RawObject, where: str) -> tuple[str, ...]:
+    raw = task.get("results") or []
+    if not isinstance(raw, list):
+        raise GenerateError(f"{where}.results: expected a list")
+    names: list[str] = []
+    for i, result in enumerate(raw):
+        rw = f"{where}.results[{i}]"
+        if not isinstance(result, dict) or not isinstance(result.get("name"), str) or not result["name"]:
+            raise GenerateError(f"{rw}.name: missing")
+        for key in result:
+            if key not in ("name", "type", "description", "properties"):
+                raise GenerateError(f"{rw}.{key}: not supported by doll")
+        if result["name"] in names:
+            raise GenerateError(f"{rw}.name: duplicate {quote(result['name'])}")
+        names.append(result["name"])
+    return tuple(names)
+
+
+def _check_task(task: RawObject, where: str) -> None:
+    for key in task:
+        if key not in ("params", "workspaces", "results", "steps", "stepTemplate", "sidecars", "volumes",
+                       "description", "displayName"):
+            raise GenerateError(f"{where}.{key}: not supported by doll")
+
+
+def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],
+             options: GenerateOptions) -> list[dict[str, Any]]:
+    """Kubernetes objects for one run: the Pod first, then (with rbac) ServiceAccount, Role, RoleBinding."""
+    if options.layout not in ("native", "classic"):
+        raise GenerateError(f"layout: {quote(options.layout)} is not native or classic")
+    run = load(sources, params, options.name)
+    if options.namespace:
+        run = Run(**{**run.__dict__, "namespace": options.namespace})
+    _check_task(run.task, run.task_where)
+    pod_name = naming.pod(run.name)
+    results = _results(run.task, run.task_where)
+    bound = bind(run)
+    variables: dict[Key, Any] = {**param_variables(resolve(run)), **bound.variables}
+    for name in results:
+        variables[("results", name, "path")] = f"{RESULTS_DIR}/{name}"
+    variables.update({("context", "taskRun", "name"): run.name, ("context", "taskRun", "namespace"):
+                      run.namespace or "default", ("context", "taskRun", "uid"): run.uid,
+                      ("context", "task", "name"): run.task_name or run.name,
+                      ("context", "task", "retry-count"): "0"})
+    volumes = volume_names(run.task, run.pod_template)
+    steps = prepare_steps(run.task, run.task_where, variables, volumes)
+    sidecars = prepare_sidecars(run.task, run.task_where, variables, volumes)
+    images = _lookups([*steps, *sidecars], options)
+    on_failure, before = _breakpoints(run, [s.name for s in steps])
+    template_env = run.pod_template.get("env") or []
+    shared = Shared(bound.mounts, list(template_env), results, on_failure, before)
+    wrapped_steps, step_plans = [], []
+    for i, step in enumerate(steps):
+        wrapped, step_plan = wrap_step(step, i, steps[i - 1].name if i else None, shared, images)
+        wrapped_steps.append(wrapped)
+        step_plans.append(step_plan)
+    wrapped_sidecars = [wrap_sidecar(s, shared, images) for s in sidecars]
+    sidecar_plans = []
+    for s, w in zip(sidecars, wrapped_sidecars):
+        probe = s.spec.get("readinessProbe")
+        spec = None if probe is None else probe_spec(probe, s.spec.get("ports") or [], f"{s.where}.readinessProbe")
+        sidecar_plans.append(SidecarPlan(name=s.name, container=w.container["name"], probe=spec))
+    plan = Plan(steps=tuple(step_plans), sidecars=tuple(sidecar_plans),
+                pod=PodIdentity(name=pod_name, namespace=run.namespace, task_run=run.name, task=run.task_name),
+                layout=options.layout, timeout_seconds=run.timeout_seconds, breakpoint_on_failure=on_failure,
+                metrics_port=options.metrics_port)
+    try:
+        validate(plan)
+    except PlanError as exc:
+        raise GenerateError(f"{run.task_where}: plan: {exc}") from None
+    layout = Layout(options.layout, options.image, options.metrics_port)
+    pod = render(run, layout, plan, wrapped_steps, wrapped_sidecars, bound.volumes, pod_name)
+    if not options.rbac:
+        return [pod]
+    if not run.namespace:
+        raise GenerateError(f"{run.run_where or run.task_where}: --rbac needs a namespace for the RoleBinding "
+                            "(set metadata.namespace or --namespace)")
+    from generator.granting import grant
+    objects = grant(pod_name, run.namespace, run.service_account, {"app.kubernetes.io/managed-by": "doll"})
+    if not run.service_account:
+        pod["spec"]["serviceAccountName"] = objects[0]["metadata"]["name"]
+    return [pod, *objects]
+
+
+def main(argv: list[str]) -> int:
+    from generator.commanding import main as cli_main
+    return cli_main(argv)

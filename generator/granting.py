@@ -1,0 +1,39 @@
+"""`--rbac`: the ServiceAccount, Role and RoleBinding the supervisor needs on its own Pod, and no more.
+
+The generator always names the Pod (never generateName), so the Role can list it in `resourceNames`:
+`get` and `patch` on that one Pod.  Events cannot be narrowed by name (their names are chosen when they
+are created), so `create` on events in the namespace is the narrowest rule Kubernetes allows.
+"""
+
+from __future__ import annotations
+
+from generator import naming
+from generator.specs import RawObject
+
+
+def grant(pod_name: str, namespace: str, service_account: str, labels: dict[str, str]) -> list[RawObject]:
+    """[ServiceAccount], Role and RoleBinding; no ServiceAccount when the TaskRun names its own."""
+    name = naming.fit(f"{pod_name}-doll", 253)
+    meta: RawObject = {"name": name, "labels": dict(labels)}
+    if namespace:
+        meta["namespace"] = namespace
+    out: list[RawObject] = []
+    account = service_account or name
+    if not service_account:
+        out.append({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": dict(meta)})
+    out.append({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": dict(meta),
+        "rules": [
+            {"apiGroups": [""], "resources": ["pods"], "resourceNames": [pod_name], "verbs": ["get", "patch"]},
+            {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create"]},
+        ],
+    })
+    subject: RawObject = {"kind": "ServiceAccount", "name": account}
+    if namespace:
+        subject["namespace"] = namespace
+    out.append({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": dict(meta),
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+        "subjects": [subject],
+    })
+    return out

@@ -1,0 +1,179 @@
+"""Looking up an image's entrypoint and cmd with the OCI distribution API, over aiohttp.
+
+Anonymous, basic and bearer-token (Docker's token auth) flows; a multi-arch index gives one command per
+platform; results are cached on disk (caching.Cache) so a tag costs at most one manifest request per TTL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+
+from generator.caching import Cache
+from generator.credentials import Credentials, from_docker_config, from_pull_secret
+from generator.errors import GenerateError
+from generator.images import ImageCommand, Platforms
+from generator.references import Reference, parse
+
+if TYPE_CHECKING:
+    from generator.generating import GenerateOptions
+
+INDEX_TYPES = ("application/vnd.oci.image.index.v1+json",
+               "application/vnd.docker.distribution.manifest.list.v2+json")
+MANIFEST_TYPES = ("application/vnd.oci.image.manifest.v1+json",
+                  "application/vnd.docker.distribution.manifest.v2+json")
+ACCEPT = ", ".join(INDEX_TYPES + MANIFEST_TYPES)
+_CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
+
+
+class RegistrySource:
+    def __init__(self, cache: Cache, credentials: Credentials, insecure: tuple[str, ...] = (),
+                 timeout_seconds: float = 10.0) -> None:
+        self.cache = cache
+        self.credentials = credentials
+        self.insecure = set(insecure)
+        self.timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+        self.session: aiohttp.ClientSession | None = None
+        self.tokens: dict[tuple[str, str], str] = {}  # (registry, repository) -> Authorization header
+        self.requests: list[str] = []  # "GET url", for tests and the benchmark
+
+    @classmethod
+    def from_options(cls, options: GenerateOptions) -> RegistrySource:
+        credentials = from_docker_config(options.docker_config)
+        if options.pull_secret:
+            credentials.update(from_pull_secret(options.pull_secret))
+        return cls(Cache(options.cache_dir, options.cache_ttl_seconds), credentials,
+                   options.insecure_registries, options.lookup_timeout_seconds)
+
+    async def close(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+            self.session = None
+
+    async def lookup(self, image: str) -> Platforms:
+        ref = parse(image)
+        if ref.digest:
+            cached = self.cache.platforms(ref.digest)
+            if cached is not None:
+                return cached
+        else:
+            digest = self.cache.fresh_digest(str(ref))
+            cached = self.cache.platforms(digest) if digest else None
+            if cached is not None:
+                return cached
+        try:
+            return await self._fetch(ref)
+        except aiohttp.ClientError as exc:
+            raise GenerateError(f"image {image}: registry {ref.registry} unreachable: "
+                                f"{type(exc).__name__}: {exc}") from None
+        except asyncio.TimeoutError:
+            raise GenerateError(f"image {image}: registry {ref.registry} did not answer in "
+                                f"{self.timeout.total} s") from None
+
+    async def _fetch(self, ref: Reference) -> Platforms:
+        body, media_type, digest = await self._manifest(ref, ref.reference)
+        if not ref.digest:
+            self.cache.remember_tag(str(ref), digest)
+        cached = self.cache.platforms(digest)
+        if cached is not None:
+            return cached
+        if media_type in INDEX_TYPES or "manifests" in body:
+            platforms: Platforms = {}
+            for entry in body.get("manifests", []):
+                platform = entry.get("platform") or {}
+                key = "/".join(p for p in (platform.get("os"), platform.get("architecture"),
+                                           platform.get("variant")) if p)
+                if not key or platform.get("os") == "unknown":
+                    continue  # attestation manifests
+                child, _, _ = await self._manifest(ref, entry["digest"])
+                platforms[key] = await self._config(ref, child)
+            if not platforms:
+                raise GenerateError(f"image {ref}: the index lists no platform")
+        else:
+            platforms = {"": await self._config(ref, body)}
+        self.cache.remember_platforms(digest, platforms)
+        return platforms
+
+    async def _config(self, ref: Reference, manifest: dict[str, Any]) -> ImageCommand:
+        config_digest = (manifest.get("config") or {}).get("digest")
+        if not isinstance(config_digest, str):
+            raise GenerateError(f"image {ref}: manifest has no config")
+        response_body, _ = await self._get(ref, f"/v2/{ref.repository}/blobs/{config_digest}", "*/*")
+        try:
+            config = json.loads(response_body).get("config") or {}
+        except (ValueError, AttributeError):
+            raise GenerateError(f"image {ref}: config blob is not JSON") from None
+        return ImageCommand(tuple(config.get("Entrypoint") or ()), tuple(config.get("Cmd") or ()))
+
+    async def _manifest(self, ref: Reference, reference: str) -> tuple[dict[str, Any], str, str]:
+        body, headers = await self._get(ref, f"/v2/{ref.repository}/manifests/{reference}", ACCEPT)
+        digest = headers.get("Docker-Content-Digest") or "sha256:" + hashlib.sha256(body).hexdigest()
+        try:
+            data = json.loads(body)
+        except ValueError:
+            raise GenerateError(f"image {ref}: manifest is not JSON") from None
+        media_type = headers.get("Content-Type", "").split(";")[0].strip() or data.get("mediaType", "")
+        return data, media_type, digest
+
+    def _url(self, ref: Reference, path: str) -> str:
+        scheme = "http" if ref.registry in self.insecure else "https"
+        return f"{scheme}://{ref.registry}{path}"
+
+    async def _get(self, ref: Reference, path: str, accept: str) -> tuple[bytes, dict[str, str]]:
+        if self.session is None:
+            self.session = aiohttp.ClientSession(timeout=self.timeout)
+        url = self._url(ref, path)
+        for attempt in range(2):
+            headers = {"Accept": accept}
+            auth = self.tokens.get((ref.registry, ref.repository))
+            if auth:
+                headers["Authorization"] = auth
+            self.requests.append(f"GET {url}")
+            async with self.session.get(url, headers=headers) as response:
+                body = await response.read()
+                if response.status == 401 and attempt == 0:
+                    await self._authenticate(ref, response.headers.get("WWW-Authenticate", ""))
+                    continue
+                if response.status == 401:
+                    raise GenerateError(f"image {ref}: unauthorized at {ref.registry} (check the credentials)")
+                if response.status == 404:
+                    raise GenerateError(f"image {ref}: not found at {ref.registry}")
+                if response.status != 200:
+                    raise GenerateError(f"image {ref}: {ref.registry} answered HTTP {response.status}")
+                return body, dict(response.headers)
+        raise GenerateError(f"image {ref}: unauthorized at {ref.registry}")
+
+    async def _authenticate(self, ref: Reference, challenge: str) -> None:
+        scheme = challenge.split(" ", 1)[0].lower()
+        creds = self.credentials.get(ref.registry)
+        if scheme == "basic":
+            if creds is None:
+                raise GenerateError(f"image {ref}: {ref.registry} wants a login and no credentials are given "
+                                    "(--docker-config or --pull-secret)")
+            self.tokens[(ref.registry, ref.repository)] = aiohttp.BasicAuth(*creds).encode()
+            return
+        if scheme != "bearer":
+            raise GenerateError(f"image {ref}: {ref.registry} asks for unsupported auth {challenge[:40]!r}")
+        fields = dict(_CHALLENGE.findall(challenge))
+        realm = fields.get("realm")
+        if not realm:
+            raise GenerateError(f"image {ref}: {ref.registry}'s bearer challenge names no realm")
+        params = {"scope": fields.get("scope") or f"repository:{ref.repository}:pull"}
+        if fields.get("service"):
+            params["service"] = fields["service"]
+        assert self.session is not None
+        auth = aiohttp.BasicAuth(*creds) if creds else None
+        self.requests.append(f"GET {realm}")
+        async with self.session.get(realm, params=params, auth=auth) as response:
+            if response.status != 200:
+                raise GenerateError(f"image {ref}: token server {realm} answered HTTP {response.status}")
+            data = await response.json(content_type=None)
+        token = data.get("token") or data.get("access_token") if isinstance(data, dict) else None
+        if not isinstance(token, str):
+            raise GenerateError(f"image {ref}: token server {realm} gave no token")
+        self.tokens[(ref.registry, ref.repository)] = f"Bearer {token}"

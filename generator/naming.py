@@ -1,0 +1,31 @@
+"""Names doll gives Kubernetes objects: prefixed so they never collide, truncated to fit with a hash."""
+
+from __future__ import annotations
+
+import hashlib
+
+PREFIX = "doll-"
+
+
+def fit(name: str, limit: int = 63) -> str:
+    """`name` if it fits, else a prefix of it plus a 5-character hash of the whole (like Tekton)."""
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:5]
+    return name[: limit - 6].rstrip("-.") + "-" + digest
+
+
+def workspace_volume(name: str) -> str:
+    return fit(f"{PREFIX}ws-{name}")
+
+
+def step_container(name: str) -> str:
+    return fit(f"step-{name}")
+
+
+def sidecar_container(name: str) -> str:
+    return fit(f"sidecar-{name}")
+
+
+def pod(run_name: str) -> str:
+    return fit(f"{run_name}-pod", 253)

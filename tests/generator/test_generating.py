@@ -1,0 +1,171 @@
+"""The Pod as a whole: layouts, doll's own containers, volumes, validation, RBAC."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import container, gen, pod_of, validate_strictly, wrapped_command
+
+from entrypoint.options import from_argv
+from supervisor.plans import Plan
+
+RUN = """
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata:
+  name: hello
+  namespace: ci
+  labels: {team: a}
+spec:
+  timeout: 10m
+  taskSpec:
+    results:
+      - name: greeting
+    steps:
+      - name: first
+        image: busybox
+        script: echo hi > $(results.greeting.path)
+      - name: second
+        image: busybox
+        command: [cat, /tekton/steps/step-first/exitCode]
+    sidecars:
+      - name: db
+        image: postgres
+        command: [postgres]
+        ports: [{containerPort: 5432, name: pg}]
+        readinessProbe:
+          tcpSocket: {port: pg}
+"""
+
+
+def _plan(pod: dict) -> Plan:
+    env = {e["name"]: e["value"] for e in container(pod, "doll-init")["env"]}
+    return Plan.from_json(env["DOLL_PLAN"])
+
+
+def test_the_native_layout_runs_the_supervisor_and_sidecars_as_restartable_init_containers() -> None:
+    pod = pod_of(RUN, layout="native")
+    inits = pod["spec"]["initContainers"]
+    assert [c["name"] for c in inits] == ["doll-init", "doll-supervisor", "sidecar-db"]
+    assert [c["name"] for c in pod["spec"]["containers"]] == ["step-first", "step-second"]
+    assert inits[1]["restartPolicy"] == "Always" and "startupProbe" in inits[1]
+    assert inits[2]["restartPolicy"] == "Always"
+    assert "restartPolicy" not in inits[0]
+    assert _plan(pod).layout == "native"
+
+
+def test_the_classic_layout_uses_plain_containers_supervisor_first() -> None:
+    pod = pod_of(RUN, layout="classic")
+    assert [c["name"] for c in pod["spec"]["initContainers"]] == ["doll-init"]
+    assert [c["name"] for c in pod["spec"]["containers"]] == ["doll-supervisor", "step-first", "step-second",
+                                                            "sidecar-db"]
+    assert all("restartPolicy" not in c for c in pod["spec"]["containers"])
+    assert _plan(pod).layout == "classic"
+
+
+def test_native_is_the_default_layout() -> None:
+    assert [c["name"] for c in pod_of(RUN)["spec"]["initContainers"]][1] == "doll-supervisor"
+
+
+def test_each_step_runs_the_wrapper_chained_to_the_previous_step() -> None:
+    pod = pod_of(RUN)
+    first, second = container(pod, "step-first"), container(pod, "step-second")
+    assert first["command"] == ["/doll/bin/entrypoint"]
+    options = from_argv(second["args"])
+    assert options.name == "second" and options.index == 1
+    assert options.wait_files == ("/tekton/steps/step-first/out",)
+    assert options.post_file == "/tekton/steps/step-second/out"
+    assert options.step_dir == "/tekton/steps/step-second"
+    assert options.socket == "/doll/run/control.sock"
+    assert options.results_dir == "/tekton/results" and options.results == ("greeting",)
+    assert options.termination_path == second["terminationMessagePath"] == "/tekton/termination"
+    assert options.command == ("cat", "/tekton/steps/step-first/exitCode")
+    assert from_argv(first["args"]).wait_files == ()
+    env = {e["name"]: e.get("value") for e in second["env"]}
+    assert env == {"DOLL_STEP_NAME": "second", "DOLL_STEP_DIR": "/tekton/steps/step-second",
+                   "DOLL_SOCKET": "/doll/run/control.sock"}
+
+
+def test_steps_read_every_step_dir_but_write_only_their_own() -> None:
+    mounts = container(pod_of(RUN), "step-second")["volumeMounts"]
+    steps = [m for m in mounts if m["name"] == "doll-steps"]
+    assert {"name": "doll-steps", "mountPath": "/tekton/steps", "readOnly": True} in steps
+    assert {"name": "doll-steps", "mountPath": "/tekton/steps/step-second", "subPath": "step-second"} in steps
+    assert len(steps) == 2
+    by_path = {m["mountPath"]: m for m in mounts}
+    assert by_path["/doll/bin"]["readOnly"] and by_path["/tekton/scripts"]["readOnly"]
+    assert by_path["/doll/run"]["readOnly"]
+    assert not by_path["/tekton/results"].get("readOnly") and not by_path["/workspace"].get("readOnly")
+    assert "/tekton/home" in by_path
+
+
+def test_dolls_own_containers_are_locked_down_and_the_pod_shares_their_group() -> None:
+    pod = pod_of(RUN)
+    for name in ("doll-init", "doll-supervisor"):
+        sc = container(pod, name)["securityContext"]
+        assert sc["runAsNonRoot"] and sc["runAsUser"] == 65532 and sc["readOnlyRootFilesystem"]
+        assert sc["capabilities"] == {"drop": ["ALL"]} and sc["allowPrivilegeEscalation"] is False
+    assert pod["spec"]["securityContext"]["fsGroup"] == 65532
+    assert pod["spec"]["restartPolicy"] == "Never"
+
+
+def test_the_supervisor_exposes_metrics_and_knows_its_pod_name() -> None:
+    pod = pod_of(RUN)
+    supervisor = container(pod, "doll-supervisor")
+    assert supervisor["command"] == ["doll", "supervise", "--plan", "/doll/run/plan.json"]
+    assert supervisor["ports"][0]["name"] == "doll-metrics" and supervisor["ports"][0]["containerPort"] == 9090
+    assert supervisor["env"] == [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]
+    annotations = pod["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true" and annotations["prometheus.io/port"] == "9090"
+
+
+def test_the_plan_travels_to_init_and_describes_steps_sidecars_and_pod() -> None:
+    pod = pod_of(RUN)
+    plan = _plan(pod)
+    assert [s.container for s in plan.steps] == ["step-first", "step-second"]
+    assert plan.sidecars[0].container == "sidecar-db"
+    assert plan.sidecars[0].probe is not None and plan.sidecars[0].probe.port == 5432
+    assert plan.pod.name == pod["metadata"]["name"] == "hello-pod"
+    assert plan.pod.namespace == "ci" and plan.pod.task_run == "hello"
+    assert plan.timeout_seconds == 600
+    assert pod["spec"]["activeDeadlineSeconds"] == 660
+    env = {e["name"]: e["value"] for e in container(pod, "doll-init")["env"]}
+    assert json.loads(env["DOLL_STEPS"]) == ["first", "second"]
+    assert json.loads(env["DOLL_SCRIPT_NAMES"]) == ["step-first"]
+    assert env["DOLL_SCRIPT_0"] == "#!/bin/sh\nset -e\necho hi > /tekton/results/greeting"
+    assert wrapped_command(container(pod, "step-first")) == ["/tekton/scripts/step-first"]
+
+
+def test_the_taskruns_labels_reach_the_pod() -> None:
+    labels = pod_of(RUN)["metadata"]["labels"]
+    assert labels["team"] == "a" and labels["tekton.dev/taskRun"] == "hello"
+    assert labels["app.kubernetes.io/managed-by"] == "doll"
+
+
+def test_rbac_allows_get_and_patch_on_the_pod_alone_and_creating_events() -> None:
+    objects = gen(RUN, rbac=True)
+    for obj in objects:
+        validate_strictly(obj)
+    pod, account, role, binding = objects
+    assert [o["kind"] for o in objects] == ["Pod", "ServiceAccount", "Role", "RoleBinding"]
+    assert pod["spec"]["serviceAccountName"] == account["metadata"]["name"]
+    pods_rule, events_rule = role["rules"]
+    assert pods_rule["resourceNames"] == ["hello-pod"] and pods_rule["verbs"] == ["get", "patch"]
+    assert events_rule["resources"] == ["events"] and events_rule["verbs"] == ["create"]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": account["metadata"]["name"],
+                                    "namespace": "ci"}]
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+
+
+def test_rbac_binds_the_taskruns_own_service_account_instead_of_making_one() -> None:
+    objects = gen(RUN.replace("  timeout: 10m", "  timeout: 10m\n  serviceAccountName: builder"), rbac=True)
+    assert [o["kind"] for o in objects] == ["Pod", "Role", "RoleBinding"]
+    assert objects[0]["spec"]["serviceAccountName"] == "builder"
+    assert objects[2]["subjects"][0]["name"] == "builder"
+
+
+def test_rbac_without_a_namespace_is_refused() -> None:
+    from generator.errors import GenerateError
+    with pytest.raises(GenerateError, match="--rbac needs a namespace"):
+        gen(RUN.replace("  namespace: ci\n", ""), rbac=True)
