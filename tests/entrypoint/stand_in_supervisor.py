@@ -1,0 +1,126 @@
+"""A minimal supervisor for the wrapper's tests; it stands in for the real one (supervisor/, tested there).
+
+Run as a separate process (so a test can SIGKILL it mid-run):
+
+    python stand_in_supervisor.py SOCKET EVENTS STEPS... [--hold NAME] [--stop NAME] [--continue NAME]
+
+It starts the steps in order, skips the rest after a failure (unless the step is listed with --continue),
+holds NAME before it starts (until a `ctl continue | fail-continue`), stops NAME right after it started,
+and appends every message it gets, one JSON object a line, to EVENTS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import socket
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from entrypoint import protocol  # noqa: E402
+
+
+def main(argv: list[str]) -> int:
+    path, events_path, *rest = argv
+    steps: list[str] = []
+    hold, stop, tolerate = set(), set(), set()
+    it = iter(rest)
+    for arg in it:
+        if arg == "--hold":
+            hold.add(next(it))
+        elif arg == "--stop":
+            stop.add(next(it))
+        elif arg == "--continue":
+            tolerate.add(next(it))
+        else:
+            steps.append(arg)
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path + ".tmp")
+    server.listen(64)
+    os.rename(path + ".tmp", path)  # appears only once it listens
+    sel = selectors.DefaultSelector()
+    sel.register(server, selectors.EVENT_READ)
+    conns: dict[str, socket.socket] = {}  # step name -> its connection
+    buffers: dict[socket.socket, bytes] = {}
+    state = {"next": 0, "failed": False, "held": ""}
+    events = open(events_path, "a", buffering=1)
+
+    def send(name: str, message: protocol.Message) -> None:
+        conn = conns.get(name)
+        if conn is not None:
+            try:
+                conn.sendall(protocol.encode(message))
+            except OSError:
+                pass
+
+    def advance() -> None:
+        while state["next"] < len(steps):
+            name = steps[state["next"]]
+            if name not in conns or state["held"] == name:
+                return
+            if state["failed"]:
+                send(name, protocol.Skip(reason="an earlier step failed"))
+                state["next"] += 1
+                continue
+            if name in hold:
+                hold.discard(name)
+                state["held"] = name
+                send(name, protocol.Hold(reason="beforeStep"))
+                return
+            send(name, protocol.Start())
+            return
+
+    def handle(conn: socket.socket, message: protocol.Message) -> None:
+        events.write(json.dumps(message.__dict__, default=list) + "\n")
+        if isinstance(message, protocol.Hello):
+            conns[message.name] = conn
+            advance()
+        elif isinstance(message, protocol.Started) and message.name in stop:
+            send(message.name, protocol.Stop(reason="cancelled by the test", grace_seconds=0.5))
+        elif isinstance(message, protocol.Finished):
+            if message.exit_code != 0 and message.name not in tolerate:
+                state["failed"] = True
+            send(message.name, protocol.Ack())
+            state["next"] = steps.index(message.name) + 1
+            advance()
+        elif isinstance(message, protocol.Ctl):
+            name = state["held"]
+            if message.action == "status":
+                reply = protocol.Reply(ok=True, status={"held": name, "next": state["next"]})
+            elif name and message.action in ("continue", "fail-continue"):
+                state["held"] = ""
+                if message.action == "continue":
+                    send(name, protocol.Start())
+                else:
+                    send(name, protocol.Ack(verdict="failed"))
+                    state["failed"] = True
+                    state["next"] += 1
+                    advance()
+                reply = protocol.Reply(ok=True, message=f"{name}: {message.action}")
+            else:
+                reply = protocol.Reply(ok=False, message="nothing is held")
+            conn.sendall(protocol.encode(reply))
+
+    while True:
+        for key, _ in sel.select():
+            if key.fileobj is server:
+                conn, _ = server.accept()
+                buffers[conn] = b""
+                sel.register(conn, selectors.EVENT_READ)
+                continue
+            conn = key.fileobj  # type: ignore[assignment]
+            data = conn.recv(65536)
+            if not data:
+                sel.unregister(conn)
+                conn.close()
+                continue
+            buffers[conn] += data
+            while b"\n" in buffers[conn]:
+                line, buffers[conn] = buffers[conn].split(b"\n", 1)
+                handle(conn, protocol.decode(line))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,103 @@
+"""Bad input: one line on stderr, a distinct exit code, and the step still recorded as failed."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from pathlib import Path
+
+import pytest
+from entrypoint_helpers import finish, run_wrapper, stand_in, step_args, wrapper
+
+from entrypoint import protocol
+
+
+def _recorded_failure(tmp_path: Path, name: str, code: int) -> dict:
+    step = tmp_path / f"step-{name}"
+    assert (step / "exitCode").read_text() == str(code)
+    assert not (step / "out").exists()
+    term = {e["key"]: e["value"] for e in json.loads((step / "termination").read_text())}
+    assert term["ExitCode"] == str(code)
+    record: dict = json.loads((step / "out.err").read_text())
+    assert record["exit_code"] == code and record["reason"] == "Error"
+    return record
+
+
+def _one_line(stderr: str) -> str:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+def test_an_unknown_option_is_a_usage_error_and_recorded(tmp_path: Path) -> None:
+    done = run_wrapper(*step_args(tmp_path, "s", 0), "--bogus", "1", "--", "true")
+    assert done.returncode == protocol.EXIT_USAGE
+    assert "--bogus" in _one_line(done.stderr)
+    assert "--bogus" in _recorded_failure(tmp_path, "s", protocol.EXIT_USAGE)["message"]
+
+
+@pytest.mark.parametrize("argv", [["--"], []])
+def test_nothing_after_the_separator_is_a_usage_error(tmp_path: Path, argv: list[str]) -> None:
+    done = run_wrapper(*step_args(tmp_path, "s", 0), *argv)
+    assert done.returncode == protocol.EXIT_USAGE
+    line = _one_line(done.stderr)
+    assert "nothing to run after `--`" in line or "missing `--`" in line
+    _recorded_failure(tmp_path, "s", protocol.EXIT_USAGE)
+
+
+def test_a_bad_value_names_the_flag_and_the_value(tmp_path: Path) -> None:
+    done = run_wrapper(*step_args(tmp_path, "s", 0), "--timeout-seconds", "-3", "--", "true")
+    assert done.returncode == protocol.EXIT_USAGE
+    assert "--timeout-seconds: -3" in _one_line(done.stderr)
+
+
+def test_a_missing_command_exits_127_and_is_recorded(tmp_path: Path) -> None:
+    done = run_wrapper(*step_args(tmp_path, "s", 0), "--", "/no/such/command", "arg")
+    assert done.returncode == protocol.EXIT_NOT_FOUND
+    assert "'/no/such/command': not found" in _one_line(done.stderr)
+    _recorded_failure(tmp_path, "s", protocol.EXIT_NOT_FOUND)
+
+
+def test_a_command_that_is_not_executable_exits_126_and_is_recorded(tmp_path: Path) -> None:
+    script = tmp_path / "script.sh"
+    script.write_text("#!/bin/sh\necho hi\n")
+    done = run_wrapper(*step_args(tmp_path, "s", 0), "--", str(script))
+    assert done.returncode == protocol.EXIT_NOT_EXECUTABLE
+    assert "cannot be executed" in _one_line(done.stderr)
+    _recorded_failure(tmp_path, "s", protocol.EXIT_NOT_EXECUTABLE)
+
+
+def test_a_socket_path_that_is_not_a_socket_is_a_wrapper_error(tmp_path: Path) -> None:
+    not_a_socket = tmp_path / "plain-file"
+    not_a_socket.write_text("")
+    done = run_wrapper(*step_args(tmp_path, "s", 0, socket=str(not_a_socket)), "--", "true")
+    assert done.returncode == protocol.EXIT_WRAPPER_ERROR
+    assert "is not a socket" in _one_line(done.stderr)
+    _recorded_failure(tmp_path, "s", protocol.EXIT_WRAPPER_ERROR)
+
+
+def test_a_socket_path_too_long_is_a_wrapper_error(tmp_path: Path) -> None:
+    done = run_wrapper(*step_args(tmp_path, "s", 0, socket="/tmp/" + "x" * 120), "--", "true")
+    assert done.returncode == protocol.EXIT_WRAPPER_ERROR
+    assert "longer than 107 bytes" in _one_line(done.stderr)
+
+
+def test_a_usage_error_still_reaches_a_reachable_supervisor(tmp_path: Path) -> None:
+    with stand_in(["s"]) as sup:
+        proc = wrapper(*step_args(tmp_path, "s", 0, socket=sup.socket), "--no-such-flag", "--", "true")
+        assert finish([proc]) == [protocol.EXIT_USAGE]
+        finished = [e for e in sup.events() if e["op"] == "finished"]
+    assert finished and finished[0]["exit_code"] == protocol.EXIT_USAGE
+    assert "--no-such-flag" in finished[0]["message"]
+
+
+def test_a_stale_socket_with_no_listener_falls_back_to_the_file_chain(tmp_path: Path) -> None:
+    stale = tmp_path / "stale.sock"
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(str(stale))
+    s.close()  # the file stays; nobody listens: a supervisor that died
+    assert os.path.exists(stale)
+    done = run_wrapper(*step_args(tmp_path, "s", 0, socket=str(stale), reconnect_seconds="0.2"), "--", "true")
+    assert done.returncode == 0 and (tmp_path / "step-s" / "out").exists()

@@ -1,0 +1,63 @@
+"""Results and the termination message: Tekton's format, and the 4096-byte limit."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from entrypoint_helpers import finish, run_wrapper, stand_in, step_args, wrapper
+
+from entrypoint import protocol, results
+
+
+def test_results_are_written_into_the_termination_message_in_tektons_format(tmp_path: Path) -> None:
+    rdir = tmp_path / "results"
+    done = run_wrapper(*step_args(tmp_path, "s", 0, results_dir=str(rdir)), "--result", "digest",
+                       "--result", "url", "--result", "missing", "--", "sh", "-c",
+                       f"mkdir -p {rdir}; printf sha256:abc > {rdir}/digest; printf 'http://x\n' > {rdir}/url")
+    assert done.returncode == 0
+    term = json.loads((tmp_path / "step-s" / "termination").read_text())
+    assert term[:2] == [{"key": "digest", "value": "sha256:abc", "type": 1},
+                        {"key": "url", "value": "http://x\n", "type": 1}]
+    assert term[2]["key"] == "StartedAt" and term[2]["type"] == 3
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", term[2]["value"])
+    assert len(term) == 3
+    record = json.loads((tmp_path / "step-s" / "out").read_text())
+    assert record["results"] == {"digest": "sha256:abc", "url": "http://x\n"}
+
+
+def test_started_at_has_millisecond_precision_in_utc() -> None:
+    assert results.tekton_time(0.0) == "1970-01-01T00:00:00.000Z"
+    assert results.tekton_time(1700000000.1234) == "2023-11-14T22:13:20.123Z"
+    assert results.tekton_time(1700000000.9996) == "2023-11-14T22:13:21.000Z"
+
+
+def test_results_over_4096_bytes_fail_the_step_but_reach_the_supervisor_in_full(tmp_path: Path) -> None:
+    rdir = tmp_path / "results"
+    rdir.mkdir()
+    with stand_in(["big"]) as sup:
+        proc = wrapper(*step_args(tmp_path, "big", 0, socket=sup.socket, results_dir=str(rdir)),
+                       "--result", "blob", "--", "sh", "-c", f"head -c 5000 /dev/zero | tr '\\0' x > {rdir}/blob")
+        assert finish([proc]) == [protocol.EXIT_RESULTS_TOO_LARGE]
+        finished = [e for e in sup.events() if e["op"] == "finished"][0]
+    assert finished["results"]["blob"] == "x" * 5000
+    assert finished["exit_code"] == protocol.EXIT_RESULTS_TOO_LARGE and finished["reason"] == "Error"
+    assert "over Kubernetes' limit of 4096" in finished["message"]
+    text = (tmp_path / "step-big" / "termination").read_text()
+    assert len(text.encode()) <= protocol.TERMINATION_MESSAGE_LIMIT
+    term = {e["key"]: e["value"] for e in json.loads(text)}
+    assert "blob" not in term and "over Kubernetes' limit" in term["Message"]
+    assert term["ExitCode"] == str(protocol.EXIT_RESULTS_TOO_LARGE)
+    assert (tmp_path / "step-big" / "out.err").exists()
+
+
+def test_results_that_just_fit_are_kept(tmp_path: Path) -> None:
+    rdir = tmp_path / "results"
+    rdir.mkdir()
+    overhead = len(results.render({"r": ""}, 0.0, 0, "Completed").text.encode())
+    room = protocol.TERMINATION_MESSAGE_LIMIT - overhead
+    done = run_wrapper(*step_args(tmp_path, "s", 0, results_dir=str(rdir)), "--result", "r", "--",
+                       "sh", "-c", f"head -c {room} /dev/zero | tr '\\0' y > {rdir}/r")
+    assert done.returncode == 0
+    assert len((tmp_path / "step-s" / "termination").read_bytes()) == protocol.TERMINATION_MESSAGE_LIMIT
