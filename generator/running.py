@@ -11,6 +11,8 @@ show progress and step logs, print a table of the steps, remove the pod (unless 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import os
 import shutil
 import signal
@@ -59,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--image", default=DEFAULT_IMAGE, help=f"the doll image (default {DEFAULT_IMAGE})")
     p.add_argument("--name", default="", help="the TaskRun's name (default: from the file)")
     p.add_argument("--image-map", default="", help="offline image -> entrypoint map for steps with no command")
+    p.add_argument("--workdir", default="", help="host directory for the pod's volumes (kept afterwards)")
+    p.add_argument("--report", default="", help="write the run (steps, times, outcome) here as JSON")
     return p
 
 
@@ -71,6 +75,8 @@ class RunOptions:
     image: str
     name: str
     image_map: str
+    workdir: str = ""
+    report: str = ""
 
 
 def _read(name: str) -> tuple[str, str]:
@@ -93,7 +99,8 @@ def parsing(argv: list[str]) -> RunOptions:
     sources = [_read(ns.taskrun), *(_read(f) for f in ns.files)]
     if ns.debug_on_failure:
         sources[0] = _with_breakpoint(*sources[0])
-    return RunOptions(tuple(sources), params, ns.keep, ns.debug_on_failure, ns.image, ns.name, ns.image_map)
+    return RunOptions(tuple(sources), params, ns.keep, ns.debug_on_failure, ns.image, ns.name, ns.image_map,
+                      ns.workdir, ns.report)
 
 
 def _with_breakpoint(name: str, text: str) -> tuple[str, str]:
@@ -131,7 +138,6 @@ def local_image_map(path: Path) -> str:
     ids = podman.podman("images", "--quiet", "--noheading").split()
     mapping: dict[str, Any] = {}
     if ids:
-        import json
         for image in json.loads(podman.podman("image", "inspect", *sorted(set(ids)))):
             config = image.get("Config") or {}
             for tag in image.get("RepoTags") or []:
@@ -238,7 +244,13 @@ def running(options: RunOptions, out: Any) -> int:
     if problem:
         raise podman.PodmanError(problem)
     ensuring_image(options.image)
-    run_dir = Path(tempfile.mkdtemp(prefix="doll-run-"))
+    if options.workdir:
+        run_dir = Path(options.workdir).resolve()
+        if run_dir.exists() and any(run_dir.iterdir()):
+            raise UsageError(f"--workdir {options.workdir}: not empty")
+        run_dir.mkdir(parents=True, exist_ok=True)
+    else:
+        run_dir = Path(tempfile.mkdtemp(prefix="doll-run-"))
     os.chmod(run_dir, 0o755)
     pod_name = ""
     try:
@@ -262,8 +274,13 @@ def running(options: RunOptions, out: Any) -> int:
                 display.log("doll-init", [line])
             return EXIT_PODMAN
         view = watching(pod_name, port, display, steps)
-        out.write(final_table(view) + f"\nwall time: {time.time() - started:.2f}s\n")
-        return _outcome_code(view, pod_name)
+        wall = time.time() - started
+        out.write(final_table(view) + f"\nwall time: {wall:.2f}s\n")
+        code = _outcome_code(view, pod_name)
+        if options.report:
+            Path(options.report).write_text(json.dumps(
+                {"pod": pod_name, "exit_code": code, "wall_seconds": wall, **dataclasses.asdict(view)}, indent=2))
+        return code
     finally:
         if options.keep:
             if pod_name:
@@ -274,7 +291,8 @@ def running(options: RunOptions, out: Any) -> int:
                     podman.removing_pod(pod_name)
                 except podman.PodmanError as exc:
                     print(f"doll run: {exc}", file=sys.stderr)
-            shutil.rmtree(run_dir, ignore_errors=True)
+            if not options.workdir:
+                shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def main(argv: list[str]) -> int:
