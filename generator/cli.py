@@ -15,6 +15,7 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("generator.running", "main", "run a Tekton TaskRun locally as a Pod under podman"),
     "supervise": ("supervisor.main", "main", "the in-Pod supervisor (runs inside the Pod)"),
     "ctl": ("supervisor.ctl", "main", "talk to a running supervisor: status, continue, fail, cancel"),
+    "init": ("generator.placing", "main", "the Pod's init container: place the wrapper, plan and scripts"),
 }
 
 USAGE = "usage: doll {" + ",".join(SUBCOMMANDS) + "} [options]  (doll COMMAND --help for more)"

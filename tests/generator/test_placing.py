@@ -1,0 +1,113 @@
+"""`doll init`, run for real as a subprocess on a temporary root, from the env a generated Pod gives it."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import container, pod_of
+
+from supervisor.plans import Plan
+
+DOLL = str(Path(sys.executable).with_name("doll"))
+RUN = """
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata: {name: placed}
+spec:
+  taskSpec:
+    steps:
+      - name: build
+        image: busybox
+        script: |
+          echo "$HOME" 'single' "quotes"; exit 3
+      - name: test
+        image: busybox
+        script: |
+          #!/usr/bin/env python3
+          print("hi")
+    sidecars:
+      - name: cache
+        image: busybox
+        script: sleep 1000
+"""
+
+
+def _init_env(pod: dict) -> dict[str, str]:
+    return {e["name"]: e["value"] for e in container(pod, "doll-init")["env"]}
+
+
+def _run_init(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    source = tmp_path / "opt" / "bin"
+    source.mkdir(parents=True, exist_ok=True)
+    (source / "entrypoint").write_text("#!/bin/sh\necho wrapper\n")
+    os.chmod(source / "entrypoint", 0o755)
+    (source / "lib").mkdir(exist_ok=True)
+    (source / "lib" / "libc.so").write_text("lib")
+    args = [DOLL, "init", "--source", str(source), "--bin", str(tmp_path / "doll/bin"),
+            "--run", str(tmp_path / "doll/run"), "--steps", str(tmp_path / "tekton/steps"),
+            "--scripts", str(tmp_path / "tekton/scripts")]
+    return subprocess.run(args, env={"PATH": os.environ["PATH"], **env}, capture_output=True, text=True,
+                          timeout=30)
+
+
+def test_init_places_wrapper_plan_scripts_and_step_dirs(tmp_path: Path) -> None:
+    pod = pod_of(RUN)
+    result = _run_init(tmp_path, _init_env(pod))
+    assert result.returncode == 0, result.stderr
+    wrapper = tmp_path / "doll/bin/entrypoint"
+    assert os.access(wrapper, os.X_OK) and (tmp_path / "doll/bin/lib/libc.so").read_text() == "lib"
+    plan = Plan.from_json((tmp_path / "doll/run/plan.json").read_text())
+    assert [s.name for s in plan.steps] == ["build", "test"]
+    build = tmp_path / "tekton/scripts/step-build"
+    assert build.read_text() == "#!/bin/sh\nset -e\necho \"$HOME\" 'single' \"quotes\"; exit 3\n"
+    assert stat.S_IMODE(build.stat().st_mode) == 0o755
+    assert (tmp_path / "tekton/scripts/step-test").read_text().startswith("#!/usr/bin/env python3\n")
+    assert (tmp_path / "tekton/scripts/sidecar-cache").read_text() == "#!/bin/sh\nset -e\nsleep 1000"
+    steps = tmp_path / "tekton/steps"
+    assert os.readlink(steps / "0") == "step-build" and os.readlink(steps / "1") == "step-test"
+    assert stat.S_IMODE((steps / "step-test").stat().st_mode) == 0o777
+    assert (steps / "step-test" / "results").is_dir()
+
+
+def test_the_placed_script_runs_and_reaches_its_exit_code(tmp_path: Path) -> None:
+    assert _run_init(tmp_path, _init_env(pod_of(RUN))).returncode == 0
+    script = tmp_path / "tekton/scripts/step-build"
+    result = subprocess.run([str(script)], capture_output=True, text=True, env={"HOME": "/h"}, timeout=10)
+    assert result.returncode == 3 and result.stdout == "/h single quotes\n"
+
+
+def test_init_run_twice_is_harmless(tmp_path: Path) -> None:
+    env = _init_env(pod_of(RUN))
+    assert _run_init(tmp_path, env).returncode == 0
+    assert _run_init(tmp_path, env).returncode == 0
+    assert os.readlink(tmp_path / "tekton/steps/0") == "step-build"
+
+
+def test_a_bad_plan_is_refused_in_one_line_and_nothing_is_placed(tmp_path: Path) -> None:
+    env = _init_env(pod_of(RUN))
+    plan = json.loads(env["DOLL_PLAN"])
+    plan["steps"][1]["name"] = "Not_DNS"
+    result = _run_init(tmp_path, {**env, "DOLL_PLAN": json.dumps(plan)})
+    assert result.returncode == 2
+    assert result.stderr.strip() == "doll init: DOLL_PLAN: steps[1].name: 'Not_DNS' is not a DNS-1123 label"
+    assert not (tmp_path / "doll").exists() and not (tmp_path / "tekton").exists()
+
+
+def test_a_missing_script_variable_is_refused(tmp_path: Path) -> None:
+    env = _init_env(pod_of(RUN))
+    del env["DOLL_SCRIPT_1"]
+    result = _run_init(tmp_path, env)
+    assert result.returncode == 2 and "DOLL_SCRIPT_1: missing" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_script_name_that_escapes_the_scripts_dir_is_refused(tmp_path: Path) -> None:
+    env = {**_init_env(pod_of(RUN)), "DOLL_SCRIPT_NAMES": json.dumps(["../../etc/passwd", "x", "y"])}
+    result = _run_init(tmp_path, env)
+    assert result.returncode == 2 and "DOLL_SCRIPT_NAMES" in result.stderr
+    assert not (tmp_path / "tekton").exists()
