@@ -3,8 +3,8 @@
     <dir>/digests/<algo>-<hex>.json   {"platforms": {"linux/amd64": {"entrypoint": [...], "cmd": [...]}}}
     <dir>/tags/<sha256 of registry/repo:tag>.json   {"image": ..., "digest": ..., "checked_at": unix time}
 
-Within the TTL a tag costs no request; after it, one manifest request (its digest usually hits the
-digest cache).  Writes are atomic (temp file + rename), so concurrent runs never read half a file.
+Within the TTL a tag costs no request; after it, one HEAD of its manifest (its digest usually hits
+the digest cache; HEADs do not count against Docker Hub's pull rate limit).  Writes are atomic (temp file + rename), so concurrent runs never read half a file.
 """
 
 from __future__ import annotations
@@ -53,16 +53,14 @@ class Cache:
     def _digest_path(self, digest: str) -> Path:
         return self.dir / "digests" / (digest.replace(":", "-").replace("/", "_") + ".json")
 
-    def fresh_digest(self, image: str) -> str | None:
-        """The digest a tag pointed at, if it was checked less than the TTL ago."""
+    def tag_digest(self, image: str) -> tuple[str | None, bool]:
+        """The digest a tag pointed at when last checked, and whether that was less than the TTL ago."""
         entry = self._read(self._tag_path(image))
-        if not isinstance(entry, dict) or entry.get("image") != image:
-            return None
+        if not isinstance(entry, dict) or entry.get("image") != image or not isinstance(entry.get("digest"), str):
+            return None, False
         checked = entry.get("checked_at")
-        if not isinstance(checked, (int, float)) or not 0 <= self.clock() - checked < self.ttl:
-            return None
-        digest = entry.get("digest")
-        return digest if isinstance(digest, str) else None
+        fresh = isinstance(checked, (int, float)) and 0 <= self.clock() - checked < self.ttl
+        return entry["digest"], fresh
 
     def remember_tag(self, image: str, digest: str) -> None:
         self._write(self._tag_path(image), {"image": image, "digest": digest, "checked_at": self.clock()})

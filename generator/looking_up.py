@@ -7,6 +7,7 @@ platform; results are cached on disk (caching.Cache) so a tag costs at most one 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
 import re
@@ -31,6 +32,10 @@ ACCEPT = ", ".join(INDEX_TYPES + MANIFEST_TYPES)
 _CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
 
 
+def _basic(creds: tuple[str, str]) -> str:
+    return "Basic " + base64.b64encode(f"{creds[0]}:{creds[1]}".encode()).decode()
+
+
 class RegistrySource:
     def __init__(self, cache: Cache, credentials: Credentials, insecure: tuple[str, ...] = (),
                  timeout_seconds: float = 10.0) -> None:
@@ -40,7 +45,7 @@ class RegistrySource:
         self.timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self.session: aiohttp.ClientSession | None = None
         self.tokens: dict[tuple[str, str], str] = {}  # (registry, repository) -> Authorization header
-        self.requests: list[str] = []  # "GET url", for tests and the benchmark
+        self.requests: list[str] = []  # "GET url -> 200", for tests and the benchmark
 
     @classmethod
     def from_options(cls, options: GenerateOptions) -> RegistrySource:
@@ -57,16 +62,18 @@ class RegistrySource:
 
     async def lookup(self, image: str) -> Platforms:
         ref = parse(image)
-        if ref.digest:
-            cached = self.cache.platforms(ref.digest)
-            if cached is not None:
-                return cached
-        else:
-            digest = self.cache.fresh_digest(str(ref))
-            cached = self.cache.platforms(digest) if digest else None
-            if cached is not None:
-                return cached
+        cached = self._cached(ref)
+        if cached is not None:
+            return cached
         try:
+            if not ref.digest:
+                known, _ = self.cache.tag_digest(str(ref))
+                if known is not None:  # stale: one HEAD tells whether the tag still points there
+                    digest = await self._head(ref)
+                    cached = self.cache.platforms(digest) if digest else None
+                    if cached is not None:
+                        self.cache.remember_tag(str(ref), digest)
+                        return cached
             return await self._fetch(ref)
         except aiohttp.ClientError as exc:
             raise GenerateError(f"image {image}: registry {ref.registry} unreachable: "
@@ -74,6 +81,16 @@ class RegistrySource:
         except asyncio.TimeoutError:
             raise GenerateError(f"image {image}: registry {ref.registry} did not answer in "
                                 f"{self.timeout.total} s") from None
+
+    def _cached(self, ref: Reference) -> Platforms | None:
+        if ref.digest:
+            return self.cache.platforms(ref.digest)
+        digest, fresh = self.cache.tag_digest(str(ref))
+        return self.cache.platforms(digest) if digest and fresh else None
+
+    async def _head(self, ref: Reference) -> str:
+        _, headers = await self._request("HEAD", ref, f"/v2/{ref.repository}/manifests/{ref.tag}", ACCEPT)
+        return headers.get("Docker-Content-Digest", "")
 
     async def _fetch(self, ref: Reference) -> Platforms:
         body, media_type, digest = await self._manifest(ref, ref.reference)
@@ -125,16 +142,22 @@ class RegistrySource:
         return f"{scheme}://{ref.registry}{path}"
 
     async def _get(self, ref: Reference, path: str, accept: str) -> tuple[bytes, dict[str, str]]:
+        return await self._request("GET", ref, path, accept)
+
+    async def _request(self, method: str, ref: Reference, path: str, accept: str) -> tuple[bytes, dict[str, str]]:
         if self.session is None:
             self.session = aiohttp.ClientSession(timeout=self.timeout)
         url = self._url(ref, path)
         for attempt in range(2):
             headers = {"Accept": accept}
             auth = self.tokens.get((ref.registry, ref.repository))
+            creds = self.credentials.get(ref.registry)
+            if auth is None and creds is not None and attempt == 0:
+                auth = _basic(creds)  # saves a 401 round trip on basic-auth registries
             if auth:
                 headers["Authorization"] = auth
-            self.requests.append(f"GET {url}")
-            async with self.session.get(url, headers=headers) as response:
+            async with self.session.request(method, url, headers=headers) as response:
+                self.requests.append(f"{method} {url} -> {response.status}")
                 body = await response.read()
                 if response.status == 401 and attempt == 0:
                     await self._authenticate(ref, response.headers.get("WWW-Authenticate", ""))
@@ -155,7 +178,7 @@ class RegistrySource:
             if creds is None:
                 raise GenerateError(f"image {ref}: {ref.registry} wants a login and no credentials are given "
                                     "(--docker-config or --pull-secret)")
-            self.tokens[(ref.registry, ref.repository)] = aiohttp.BasicAuth(*creds).encode()
+            self.tokens[(ref.registry, ref.repository)] = _basic(creds)
             return
         if scheme != "bearer":
             raise GenerateError(f"image {ref}: {ref.registry} asks for unsupported auth {challenge[:40]!r}")
@@ -167,9 +190,9 @@ class RegistrySource:
         if fields.get("service"):
             params["service"] = fields["service"]
         assert self.session is not None
-        auth = aiohttp.BasicAuth(*creds) if creds else None
-        self.requests.append(f"GET {realm}")
-        async with self.session.get(realm, params=params, auth=auth) as response:
+        headers = {"Authorization": _basic(creds)} if creds else {}
+        async with self.session.get(realm, params=params, headers=headers) as response:
+            self.requests.append(f"GET {realm} -> {response.status}")
             if response.status != 200:
                 raise GenerateError(f"image {ref}: token server {realm} answered HTTP {response.status}")
             data = await response.json(content_type=None)
