@@ -8,6 +8,8 @@ and the wrapper exits 0 so the Pod can complete.  Without a supervisor the sidec
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -23,14 +25,21 @@ _PROBE_OUTPUT_BYTES = 1024
 def probe(command: tuple[str, ...], timeout: float) -> protocol.ProbeResult:
     """Run an exec probe: success is exit code 0 within the timeout (Kubernetes' rule)."""
     try:
-        done = subprocess.run(list(command), env=environments.clean(), stdin=subprocess.DEVNULL,
-                              capture_output=True, timeout=timeout, process_group=0)
-    except subprocess.TimeoutExpired:
-        return protocol.ProbeResult(ok=False, output=f"probe timed out after {timeout:g}s")
+        child = subprocess.Popen(list(command), env=environments.clean(), stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, process_group=0)
     except OSError as exc:
         return protocol.ProbeResult(ok=False, output=f"probe {command[0]!r}: {exc.strerror}")
-    output = (done.stdout + done.stderr)[-_PROBE_OUTPUT_BYTES:].decode("utf-8", errors="replace")
-    return protocol.ProbeResult(ok=done.returncode == 0, output=output)
+    try:
+        out, _ = child.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(child.pid, signal.SIGKILL)  # the probe and whatever it started
+        except ProcessLookupError:
+            pass
+        child.communicate()
+        return protocol.ProbeResult(ok=False, output=f"probe timed out after {timeout:g}s")
+    output = out[-_PROBE_OUTPUT_BYTES:].decode("utf-8", errors="replace")
+    return protocol.ProbeResult(ok=child.returncode == 0, output=output)
 
 
 class Sidecar:
