@@ -138,7 +138,8 @@ def _check_task(task: RawObject, where: str) -> None:
     for key in task:
         if key not in ("params", "workspaces", "results", "steps", "stepTemplate", "sidecars", "volumes",
                        "description", "displayName"):
-            raise GenerateError(f"{where}.{key}: not supported by doll")
+            hint = " (PipelineResources were removed from Tekton)" if key == "resources" else ""
+            raise GenerateError(f"{where}.{key}: not supported by doll{hint}")
 
 
 def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],

@@ -18,7 +18,7 @@ import tarfile
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -152,3 +152,11 @@ def get_status(url: str) -> int:
             return int(response.status)
     except urllib.error.HTTPError as exc:
         return int(exc.code)
+
+
+@dataclass
+class Images:
+    host: str  # basic-auth registry
+    token_host: str = ""  # token-auth registry (same storage)
+    token_requests: list[str] = field(default_factory=list)
+    digests: dict[str, str] = field(default_factory=dict)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import container, gen, pod_of, validate_strictly, wrapped_command
+from generated import container, gen, pod_of, validate_strictly, wrapped_command
 
 from entrypoint.options import from_argv
 from supervisor.plans import Plan

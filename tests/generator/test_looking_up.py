@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import Images
+from registries import Images
 
 from generator.caching import Cache
 from generator.errors import GenerateError

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import container, pod_of
+from generated import container, pod_of
 
 from supervisor.plans import Plan
 
