@@ -1,0 +1,144 @@
+"""`doll generate` through the real CLI (a subprocess): output formats, stdin, and bad input in one line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+DOLL = str(Path(sys.executable).with_name("doll"))
+
+GOOD = """\
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata: {name: ok}
+spec:
+  params: [{name: who, value: world}]
+  taskSpec:
+    params: [{name: who, enum: [world, moon]}]
+    steps:
+      - {name: one, image: busybox, script: echo $(params.who)}
+"""
+TASK = """\
+apiVersion: tekton.dev/v1beta1
+kind: Task
+metadata: {name: greet}
+spec:
+  params: [{name: who}, {name: list, type: array, default: []}]
+  steps:
+    - {name: one, image: busybox, command: [echo, $(params.who), "$(params.list[*])"]}
+"""
+
+
+def _doll(tmp_path: Path, *args: str, text: str | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    if text is not None:
+        (tmp_path / "run.yaml").write_text(textwrap.dedent(text))
+    return subprocess.run([DOLL, "generate", "--no-registry-lookup", *args], cwd=tmp_path, input=stdin,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_yaml_goes_to_stdout_with_the_pod_first(tmp_path: Path) -> None:
+    result = _doll(tmp_path, "run.yaml", text=GOOD)
+    assert result.returncode == 0 and result.stderr == ""
+    docs = list(yaml.safe_load_all(result.stdout))
+    assert [d["kind"] for d in docs] == ["Pod"] and docs[0]["metadata"]["name"] == "ok-pod"
+
+
+def test_json_output_with_rbac_is_a_list(tmp_path: Path) -> None:
+    result = _doll(tmp_path, "-f", "run.yaml", "-o", "json", "--rbac", "--namespace", "ci", text=GOOD)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["kind"] == "List" and [o["kind"] for o in data["items"]] == ["Pod", "ServiceAccount", "Role",
+                                                                           "RoleBinding"]
+
+
+def test_a_bare_task_reads_from_stdin_with_params_from_the_command_line(tmp_path: Path) -> None:
+    result = _doll(tmp_path, "-p", "who=you", "-p", "list=a,b", "--name", "greet-1", "--layout", "classic",
+                   "-o", "json", stdin=TASK)
+    assert result.returncode == 0, result.stderr
+    pod = json.loads(result.stdout)
+    step = [c for c in pod["spec"]["containers"] if c["name"] == "step-one"][0]
+    assert step["args"][-4:] == ["echo", "you", "a", "b"]
+    assert pod["metadata"]["name"] == "greet-1-pod"
+
+
+def test_a_harmless_difference_is_a_warning_on_stderr(tmp_path: Path) -> None:
+    result = _doll(tmp_path, "run.yaml", text=GOOD.replace("spec:\n", "spec:\n  retries: 2\n", 1))
+    assert result.returncode == 0
+    assert result.stderr == "doll generate: warning: run.yaml: spec.retries: ignored (doll runs the Pod once)\n"
+
+
+BAD = {
+    "malformed yaml": (GOOD.replace("metadata: {name: ok}", "metadata: {name: ok"), [],
+                       "run.yaml: malformed YAML: line 4: expected ',' or '}', but got ':'"),
+    "wrong kind": (GOOD.replace("kind: TaskRun", "kind: Pipeline"), [],
+                   "run.yaml: kind: 'Pipeline' is not supported (doll runs a Task or a TaskRun)"),
+    "wrong apiVersion": (GOOD.replace("tekton.dev/v1", "tekton.dev/v1alpha1"), [],
+                         "run.yaml: apiVersion: 'tekton.dev/v1alpha1' is not supported (tekton.dev/v1 or v1beta1)"),
+    "missing step name": (GOOD + "      - {image: busybox, script: x}\n", [],
+                          "run.yaml: spec.taskSpec.steps[1].name: missing (doll needs every step named)"),
+    "duplicate step name": (GOOD + "      - {name: one, image: busybox, script: x}\n", [],
+                            "run.yaml: spec.taskSpec.steps[1].name: duplicate 'one'"),
+    "non-DNS step name": (GOOD.replace("name: one", "name: Step_One"), [],
+                          "run.yaml: spec.taskSpec.steps[0].name: 'Step_One' is not a DNS-1123 label"),
+    "non-DNS run name": (GOOD.replace("{name: ok}", "{name: OK!}"), [],
+                         "run.yaml: metadata.name: 'OK!' is not a DNS-1123 name"),
+    "missing image": (GOOD.replace("image: busybox, ", ""), [], "run.yaml: spec.taskSpec.steps[0].image: missing"),
+    "unknown param on the command line": (GOOD, ["-p", "nope=1"],
+                                          "-p nope: unknown param 'nope' (the task declares: who)"),
+    "unknown param in the TaskRun": (GOOD.replace("{name: who, value: world}", "{name: whom, value: x}"), [],
+                                     "run.yaml: spec.params[0]: unknown param 'whom' (the task declares: who)"),
+    "type mismatch": (GOOD.replace("value: world", "value: [a, b]"), [],
+                      "run.yaml: spec.params[0]: type mismatch: ['a', 'b'] given for a string param"),
+    "enum": (GOOD.replace("value: world", "value: mars"), [],
+             "run.yaml: spec.taskSpec.params[0]: value 'mars' is not in enum ['world', 'moon']"),
+    "unresolvable variable": (GOOD.replace("echo $(params.who)", "echo $(params.nope)"), [],
+                              "run.yaml: spec.taskSpec.steps[0].script: $(params.nope) cannot be resolved "
+                              "(no param 'nope')"),
+    "unsupported field": (GOOD.replace("script: echo", "when: [], script: echo"), [],
+                          "run.yaml: spec.taskSpec.steps[0].when: not supported by doll (step when)"),
+    "unknown TaskRun field": (GOOD.replace("  taskSpec:", "  taskRef: {name: build}\n  x:"), [],
+                     "run.yaml: spec.x: not supported by doll"),
+    "taskRef to a task not given": (GOOD.split("  taskSpec:")[0] + "  taskRef: {name: build}\n", [],
+                                    "run.yaml: spec.taskRef.name: task 'build' is not among the given files"),
+    "bad -p": (GOOD, ["-p", "who"], "-p who: expected NAME=VALUE"),
+    "script and command": (GOOD.replace("script:", "command: [x], script:"), [],
+                           "run.yaml: spec.taskSpec.steps[0]: both script and command (give one)"),
+    "missing required param": (GOOD.replace("  params: [{name: who, value: world}]\n", ""), [],
+                               "run.yaml: spec: param 'who': no value (give it with spec.params)"),
+    "bad timeout": (GOOD.replace("spec:\n", "spec:\n  timeout: soon\n", 1), [],
+                    "run.yaml: spec.timeout: 'soon' is not a duration (like 90s, 1h30m)"),
+}
+
+
+@pytest.mark.parametrize("case", BAD, ids=list(BAD))
+def test_bad_input_is_one_line_exit_2_and_nothing_on_stdout(tmp_path: Path, case: str) -> None:
+    text, args, message = BAD[case]
+    result = _doll(tmp_path, "run.yaml", *args, text=text)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == f"doll generate: {message}\n"
+
+
+def test_a_missing_file_is_named(tmp_path: Path) -> None:
+    result = _doll(tmp_path, "nope.yaml")
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == "doll generate: nope.yaml: cannot read: No such file or directory\n"
+
+
+def test_a_bad_option_is_one_line(tmp_path: Path) -> None:
+    result = _doll(tmp_path, "--layout", "sideways", "run.yaml", text=GOOD)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.startswith("doll generate: argument --layout: invalid choice: 'sideways'")
+    assert result.stderr.count("\n") == 1
+
+
+def test_help_says_which_layout_is_the_default_and_why(tmp_path: Path) -> None:
+    result = subprocess.run([DOLL, "generate", "--help"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    assert "native (default)" in text and "classic: plain containers, for podman" in text
