@@ -70,10 +70,8 @@ def bind(run: Run) -> Bound:
         source = _source(binding, bw)
         bound.volumes.append({"name": volume, source: binding[source] or {}})
         mount: RawObject = {"name": volume, "mountPath": path}
-        if decl.get("readOnly") or source in ("configMap", "secret", "projected"):
-            mount["readOnly"] = True if decl.get("readOnly") else mount.get("readOnly", False)
-            if not mount["readOnly"]:
-                del mount["readOnly"]
+        if decl.get("readOnly"):
+            mount["readOnly"] = True
         if binding.get("subPath"):
             mount["subPath"] = binding["subPath"]
         bound.mounts.append(mount)

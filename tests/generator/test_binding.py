@@ -1,0 +1,108 @@
+"""Workspaces, results, step results, exit code paths and context variables."""
+
+from __future__ import annotations
+
+import pytest
+from generated import container, gen, pod_of, wrapped_command
+
+from generator.errors import GenerateError
+
+RUN = """
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata: {name: ws, namespace: team, uid: 1234-abcd}
+spec:
+  workspaces:
+    - {name: source, persistentVolumeClaim: {claimName: src-pvc}, subPath: repo}
+    - {name: config, configMap: {name: settings}}
+    - {name: creds, secret: {secretName: token}}
+    - {name: scratch, emptyDir: {}}
+  taskRef: {name: ws-task}
+---
+apiVersion: tekton.dev/v1
+kind: Task
+metadata: {name: ws-task}
+spec:
+  workspaces:
+    - {name: source}
+    - {name: config, mountPath: /etc/app, readOnly: true}
+    - {name: creds}
+    - {name: scratch}
+    - {name: cache, optional: true}
+  results:
+    - {name: digest}
+  steps:
+    - name: use
+      image: busybox
+      results: [{name: notes}]
+      command: [echo]
+      args:
+        - $(workspaces.source.path)
+        - $(workspaces.source.claim)
+        - $(workspaces.config.path)
+        - $(workspaces.cache.bound)/$(workspaces.cache.path)/
+        - $(workspaces.source.bound)
+        - $(results.digest.path)
+        - $(step.results.notes.path)
+        - $(context.taskRun.name)/$(context.taskRun.namespace)/$(context.taskRun.uid)/$(context.task.name)
+        - $(context.task.retry-count)
+    - name: after
+      image: busybox
+      command: [cat, $(steps.use.exitCode.path), $(steps.step-use.exitCode.path)]
+"""
+
+
+def test_workspace_variables_results_and_context_are_substituted() -> None:
+    args = wrapped_command(container(pod_of(RUN), "step-use"))
+    assert args == ["echo", "/workspace/source", "src-pvc", "/etc/app", "false//", "true",
+                    "/tekton/results/digest", "/tekton/steps/step-use/results/notes", "ws/team/1234-abcd/ws-task",
+                    "0"]
+
+
+def test_exit_code_paths_of_earlier_steps_are_known() -> None:
+    args = wrapped_command(container(pod_of(RUN), "step-after"))
+    assert args == ["cat", "/tekton/steps/step-use/exitCode", "/tekton/steps/step-use/exitCode"]
+
+
+def test_each_bound_workspace_is_a_volume_mounted_in_every_step() -> None:
+    pod = pod_of(RUN)
+    volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
+    assert volumes["doll-ws-source"]["persistentVolumeClaim"] == {"claimName": "src-pvc"}
+    assert volumes["doll-ws-config"]["configMap"] == {"name": "settings"}
+    assert volumes["doll-ws-creds"]["secret"] == {"secretName": "token"}
+    assert volumes["doll-ws-scratch"]["emptyDir"] == {}
+    assert "doll-ws-cache" not in volumes
+    for step in ("step-use", "step-after"):
+        mounts = {m["name"]: m for m in container(pod, step)["volumeMounts"]}
+        assert mounts["doll-ws-source"] == {"name": "doll-ws-source", "mountPath": "/workspace/source",
+                                            "subPath": "repo"}
+        assert mounts["doll-ws-config"] == {"name": "doll-ws-config", "mountPath": "/etc/app", "readOnly": True}
+
+
+def test_an_unbound_required_workspace_of_a_taskrun_is_refused() -> None:
+    with pytest.raises(GenerateError, match="workspace 'creds' is not bound"):
+        gen(RUN.replace("    - {name: creds, secret: {secretName: token}}\n", ""))
+
+
+def test_a_binding_for_an_undeclared_workspace_is_refused() -> None:
+    with pytest.raises(GenerateError, match=r"spec.workspaces\[4\].name: the task declares no workspace 'extra'"):
+        gen(RUN.replace("  taskRef:", "    - {name: extra, emptyDir: {}}\n  taskRef:"))
+
+
+def test_a_volume_claim_template_is_refused_with_a_way_out() -> None:
+    with pytest.raises(GenerateError, match="volumeClaimTemplate: not supported"):
+        gen(RUN.replace("{name: scratch, emptyDir: {}}", "{name: scratch, volumeClaimTemplate: {spec: {}}}"))
+
+
+def test_a_bare_task_gets_an_emptydir_for_each_unbound_workspace_with_a_warning(
+        caplog: pytest.LogCaptureFixture) -> None:
+    task = RUN.split("---\n")[1]
+    pod = pod_of(task, name="bare")
+    assert {"name": "doll-ws-creds", "emptyDir": {}} in pod["spec"]["volumes"]
+    assert "workspace 'creds' is not bound; using an emptyDir" in caplog.text
+
+
+def test_step_results_reference_by_value_is_refused_as_runtime_only() -> None:
+    text = RUN.replace("[cat, $(steps.use.exitCode.path)", "[cat, $(steps.use.results.notes)")
+    with pytest.raises(GenerateError, match=r"\$\(steps.use.results.notes\) cannot be resolved"):
+        gen(text)
