@@ -49,14 +49,14 @@ class GenerateOptions:
 
 
 def _source(options: GenerateOptions) -> ImageConfigSource:
-    fallback: ImageConfigSource = NoSource()
+    registry: ImageConfigSource | None = None
     if options.registry_lookup:
         from generator.looking_up import RegistrySource
-        fallback = RegistrySource.from_options(options)
+        registry = RegistrySource.from_options(options)
     if options.image_map:
         from generator.images import MappingSource
-        return MappingSource.from_file(options.image_map, fallback)
-    return fallback
+        return MappingSource.from_file(options.image_map, registry)
+    return registry or NoSource()
 
 
 async def _lookup_all(source: ImageConfigSource, wanted: dict[str, str]) -> dict[str, Platforms]:
@@ -161,7 +161,7 @@ def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],
                       run.namespace or "default", ("context", "taskRun", "uid"): run.uid,
                       ("context", "task", "name"): run.task_name or run.name,
                       ("context", "task", "retry-count"): "0"})
-    volumes = volume_names(run.task, run.pod_template)
+    volumes = volume_names(run.task, run.task_where, run.pod_template)
     steps = prepare_steps(run.task, run.task_where, variables, volumes)
     sidecars = prepare_sidecars(run.task, run.task_where, variables, volumes)
     images = _lookups([*steps, *sidecars], options)

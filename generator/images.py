@@ -38,7 +38,7 @@ class ImageConfigSource(Protocol):
 class NoSource:
     async def lookup(self, image: str) -> Platforms:
         raise GenerateError(f"image {image}: has no command or script and image lookup is off "
-                            "(give --registry-lookup or --image-map FILE)")
+                            "(--no-registry-lookup); give its entrypoint with --image-map FILE")
 
 
 def _strings(value: Any, where: str) -> tuple[str, ...]:

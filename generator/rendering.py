@@ -98,12 +98,10 @@ def _volumes(task: RawObject, where: str, extra: list[RawObject], template: list
     return volumes + extra + [*user, *template]
 
 
-def volume_names(task: RawObject, template: RawObject) -> set[str]:
-    names = set()
-    for volume in [*(task.get("volumes") or []), *(template.get("volumes") or [])]:
-        if isinstance(volume, dict) and isinstance(volume.get("name"), str):
-            names.add(volume["name"])
-    return names
+def volume_names(task: RawObject, where: str, template: RawObject) -> set[str]:
+    """The names of the task's and the podTemplate's volumes, checked: DNS labels, unique, not doll-*."""
+    return {v["name"] for v in _volumes(task, where, [], list(template.get("volumes") or []))
+            if not v["name"].startswith(naming.PREFIX)}
 
 
 def render(run: Run, layout: Layout, plan: Plan, steps: list[Wrapped], sidecars: list[Wrapped],
