@@ -41,14 +41,17 @@ def test_forced_polling_uses_no_inotify_and_wakes_at_the_interval(tmp_path: Path
         assert 0.25 < time.monotonic() - start < 2.0
 
 
-def test_a_directory_missing_at_first_is_polled_then_watched(tmp_path: Path) -> None:
-    later = tmp_path / "later"
-    with Watch([str(later)], fallback_seconds=0.05) as watch:
-        watch.wait(1.0)  # capped by the fallback interval while the directory is missing
-        later.mkdir()
-        watch.wait(1.0)  # now it is added to inotify
-        t = _touch_later(later / "out", 0.1)
+def test_a_directory_missing_at_first_is_watched_through_its_parent(tmp_path: Path) -> None:
+    later = tmp_path / "later" / "deeper"
+    with Watch([str(later)], fallback_seconds=5.0) as watch:  # polling would take 5 s: only inotify is fast
         start = time.monotonic()
-        watch.wait(10.0)
+        t = threading.Thread(target=lambda: (time.sleep(0.1), later.mkdir(parents=True)))
+        t.start()
+        while not later.exists():
+            watch.wait(10.0)
         t.join()
-        assert time.monotonic() - start < 2.0
+        t = _touch_later(later / "out", 0.1)
+        while not (later / "out").exists():
+            watch.wait(10.0)
+        t.join()
+        assert time.monotonic() - start < 3.0

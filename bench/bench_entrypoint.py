@@ -1,0 +1,215 @@
+"""Benchmark the step wrapper: hand-off latency between steps, start overhead and peak RSS.
+
+    .venv/bin/python bench/bench_entrypoint.py [--handoffs 200] [--poll-handoffs 20] [--starts 40]
+
+Everything runs the packaged wrapper (scripts/build-entrypoint, built here for a mount path under
+.cache/ so it runs on the host).  The child of every step is `stamp`, a tiny C program (built with gcc)
+that appends "<name> <start-ns> <end-ns>" to a file and exits (after 300 ms, so that the next steps'
+wrappers, started a few at a time, are up and waiting as they would be in a Pod); a hand-off is the time from step i's
+child ending (its end stamp, right before it exits) to step i+1's child being exec'd (its start stamp).
+
+Socket mode is driven by a minimal in-bench supervisor process speaking the protocol (start the next
+step when the previous one reports finished).  Steps are started a few at a time ahead of the running
+one, as the Pod's containers would be waiting.  All numbers are from one run, printed as tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import selectors
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from entrypoint import protocol  # noqa: E402
+
+CACHE = ROOT / ".cache" / "bench-entrypoint"
+STAMP_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+static long long now(void) { struct timespec t; clock_gettime(CLOCK_REALTIME, &t);
+  return (long long)t.tv_sec * 1000000000LL + t.tv_nsec; }
+int main(int argc, char **argv) {
+  long long start = now();
+  if (argc > 2 && strcmp(argv[1], "--spawn") == 0) {  /* time and peak RSS of argv[2...], from a small parent */
+    int status; struct rusage ru; pid_t pid = fork();
+    if (pid == 0) { execv(argv[2], argv + 2); _exit(127); }
+    wait4(pid, &status, 0, &ru);
+    printf("%lld %ld %d\n", now() - start, ru.ru_maxrss, WIFEXITED(status) ? WEXITSTATUS(status) : 128);
+    return 0; }
+  if (argc < 3) return 0;
+  if (argc > 3) { struct timespec d = {0, atol(argv[3]) * 1000000L}; nanosleep(&d, NULL); }
+  FILE *f = fopen(argv[1], "a"); if (!f) return 1;
+  fprintf(f, "%s %lld ", argv[2], start); fprintf(f, "%lld\n", now()); fclose(f); return 0; }
+"""
+WINDOW = 3  # steps started ahead of the running one
+CHILD_MS = 300  # each child runs this long, so the next wrappers are up and waiting (as in a Pod) when it ends
+
+
+def build() -> tuple[Path, Path]:
+    """The packaged wrapper (for a mount path under .cache/, per content hash) and the stamp program."""
+    h = hashlib.sha256()
+    for path in sorted([*(ROOT / "entrypoint").rglob("*.py"), ROOT / "scripts" / "build-entrypoint"]):
+        h.update(path.read_bytes())
+    bundle = CACHE / f"bin-{h.hexdigest()[:12]}"
+    if not (bundle / "entrypoint").exists():
+        env = dict(os.environ, DOLL_BIN_PATH=str(bundle))
+        subprocess.run([str(ROOT / "scripts" / "build-entrypoint"), str(bundle)], env=env, check=True,
+                       stderr=subprocess.DEVNULL)
+    stamp = CACHE / "stamp"
+    if not stamp.exists():
+        (CACHE / "stamp.c").write_text(STAMP_C)
+        subprocess.run(["gcc", "-O2", "-static", "-o", str(stamp), str(CACHE / "stamp.c")], check=True)
+    return bundle / "entrypoint", stamp
+
+
+def serve(path: str, steps: int) -> None:
+    """The minimal supervisor: start step i+1 once step i has reported finished."""
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(64)
+    sel = selectors.DefaultSelector()
+    sel.register(server, selectors.EVENT_READ)
+    conns: dict[int, socket.socket] = {}
+    buffers: dict[socket.socket, bytes] = {}
+    nxt = 0
+    done = 0
+    while done < steps:
+        for key, _ in sel.select():
+            if key.fileobj is server:
+                conn, _ = server.accept()
+                buffers[conn] = b""
+                sel.register(conn, selectors.EVENT_READ)
+                continue
+            conn = key.fileobj  # type: ignore[assignment]
+            data = conn.recv(65536)
+            if not data:
+                sel.unregister(conn)
+                conn.close()
+                continue
+            buffers[conn] += data
+            while b"\n" in buffers[conn]:
+                line, buffers[conn] = buffers[conn].split(b"\n", 1)
+                msg = protocol.decode(line)
+                if isinstance(msg, protocol.Hello):
+                    conns[msg.index] = conn
+                elif isinstance(msg, protocol.Finished):
+                    conn.sendall(protocol.encode(protocol.Ack()))
+                    nxt += 1
+                    done += 1
+                if nxt in conns and (isinstance(msg, protocol.Finished) or msg.op == "hello"):
+                    conns.pop(nxt).sendall(protocol.encode(protocol.Start()))
+    server.close()
+
+
+def chain(wrapper: Path, stamp: Path, steps: int, mode: str) -> list[float]:
+    """Run `steps` steps in a chain; return the hand-offs in milliseconds."""
+    work = Path(tempfile.mkdtemp(prefix="bench", dir="/tmp"))
+    stamps = work / "stamps"
+    sup = None
+    sock = str(work / "s.sock")
+    try:
+        if mode == "socket":
+            sup = subprocess.Popen([sys.executable, __file__, "--serve", sock, str(steps)])
+            while not os.path.exists(sock):
+                time.sleep(0.005)
+        procs: list[subprocess.Popen[bytes]] = []
+        for i in range(steps):
+            argv = [str(wrapper), "--name", f"s{i}", "--index", str(i), "--post-file", str(work / f"s{i}" / "out")]
+            if i:
+                argv += ["--wait-file", str(work / f"s{i - 1}" / "out")]
+            if mode == "socket":
+                argv += ["--socket", sock]
+            if mode == "poll":
+                argv += ["--poll-seconds", "1"]
+            while len([p for p in procs if p.poll() is None]) > WINDOW:
+                time.sleep(0.002)
+            procs.append(subprocess.Popen([*argv, "--", str(stamp), str(stamps), str(i), str(CHILD_MS)],
+                                          stderr=subprocess.DEVNULL))
+        for p in procs:
+            if p.wait(120) != 0:
+                raise RuntimeError(f"a step failed in {mode} mode")
+        if sup is not None:
+            sup.wait(30)
+        rows = {int(a): (int(b), int(c)) for a, b, c in (line.split() for line in stamps.read_text().splitlines())}
+        return [(rows[i + 1][0] - rows[i][1]) / 1e6 for i in range(steps - 1)]
+    finally:
+        if sup is not None and sup.poll() is None:
+            sup.kill()
+            sup.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
+
+
+def starts(stamp: Path, argv: list[str], n: int) -> tuple[list[float], list[float]]:
+    """Wall time (ms) and peak RSS (MB) of `argv`, n times, measured by `stamp --spawn` (a small parent:
+    a peak RSS measured from a fork of this Python would be this Python's)."""
+    times, rss = [], []
+    for _ in range(n):
+        out = subprocess.run([str(stamp), "--spawn", *argv], capture_output=True, text=True, check=True).stdout
+        ns, kb, code = (int(x) for x in out.split())
+        if code != 0:
+            raise RuntimeError(f"{argv} failed")
+        times.append(ns / 1e6)
+        rss.append(kb / 1024)
+    return times, rss
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--handoffs", type=int, default=200)
+    ap.add_argument("--poll-handoffs", type=int, default=20)
+    ap.add_argument("--starts", type=int, default=40)
+    ap.add_argument("--serve", nargs=2, help=argparse.SUPPRESS)
+    ns = ap.parse_args()
+    if ns.serve:
+        serve(ns.serve[0], int(ns.serve[1]))
+        return 0
+    os.chdir(ROOT)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    wrapper, stamp = build()
+    size = sum(p.stat().st_size for p in wrapper.parent.rglob("*") if p.is_file()) / 2**20
+    print(f"packaged wrapper: {wrapper.parent} ({size:.1f} MB on disk), {os.cpu_count()} CPUs\n")
+    print("hand-off latency: previous step's child exited -> next step's child exec'd")
+    print(f"{'mode':<28}{'handoffs':>9}{'median ms':>11}{'p99 ms':>9}{'max ms':>9}")
+    for mode, label, n in (("socket", "socket (in-bench supervisor)", ns.handoffs),
+                           ("inotify", "file mode, inotify", ns.handoffs),
+                           ("poll", "file mode, polling every 1 s", ns.poll_handoffs)):
+        lat = chain(wrapper, stamp, n + 1, mode)
+        print(f"{label:<28}{len(lat):>9}{statistics.median(lat):>11.2f}{p99(lat):>9.2f}{max(lat):>9.2f}")
+    print("\nstart overhead and peak RSS (wrapper + child vs the child alone)")
+    print(f"{'run':<34}{'n':>4}{'median ms':>11}{'p90 ms':>9}{'peak RSS MB':>13}")
+    plain_t, plain_r = starts(stamp, [str(stamp)], ns.starts)
+    rows = [("plain exec of the child", plain_t, plain_r),
+            ("packaged wrapper -> child", *starts(stamp, [str(wrapper), "--name", "s", "--", str(stamp)], ns.starts)),
+            ("python -m entrypoint -> child", *starts(stamp, [sys.executable, "-m", "entrypoint", "--name", "s",
+                                                              "--", str(stamp)], ns.starts))]
+    for label, t, r in rows:
+        p90 = sorted(t)[int(0.9 * (len(t) - 1))]
+        print(f"{label:<34}{len(t):>4}{statistics.median(t):>11.2f}{p90:>9.2f}{max(r):>13.1f}")
+    overhead = statistics.median(rows[1][1]) - statistics.median(plain_t)
+    print(f"\npackaged wrapper start overhead (median difference): {overhead:.1f} ms; "
+          f"targets: socket p99 <= 3 ms, RSS <= 20 MB, start <= 60 ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
