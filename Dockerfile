@@ -10,10 +10,10 @@ FROM ${BASE} AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1
 # Only set behind a TLS-intercepting proxy: a CA bundle that scripts/build-image mounts for RUN steps.
 ARG PIP_CERT
-# Debian's python3 + venv + binutils + patchelf: what scripts/build-entrypoint needs to package the wrapper.
+# Debian's python3 + venv + libpython + binutils + patchelf: what scripts/build-entrypoint needs to package the wrapper.
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      python3 python3-venv binutils patchelf ca-certificates >/dev/null \
+      python3 python3-venv libpython3.11 binutils patchelf ca-certificates >/dev/null \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY pyproject.toml README.md ./

@@ -7,7 +7,9 @@ Podman 4.3 differs from a kubelet in ways that break doll's Pod layout, so `doll
   `doll-steps` volume would share it, and it outlives the pod. -> every emptyDir becomes a hostPath
   directory of this run (mode 0777, like a kubelet's emptyDir), removed with the run.
 - `subPath` is ignored (the whole volume is mounted). -> each subPath mount becomes its own hostPath
-  volume of the subdirectory.
+  volume of the subdirectory, made before the pod starts. Under a kubelet such a directory is made by
+  the init container that mounts the whole volume (doll-init makes /tekton/steps/step-*), so it is
+  owned by that container's user, who may chmod it.
 - nothing is mounted at terminationMessagePath (writing /dev/termination-log fails for non-root).
   -> a host file per container is bind-mounted there, as the kubelet does; `doll run` reads it back.
 - the supervisor's metrics port is published on 127.0.0.1 at a free host port, so `doll run` can read
@@ -40,9 +42,22 @@ class LocalPod:
     metrics_host_port: int | None  # where the supervisor's metrics port is published on 127.0.0.1
 
 
-def _mkdir(path: Path) -> None:
+def _mkdir(path: Path, owner: int | None = None) -> None:
     path.mkdir(parents=True, exist_ok=True)
     os.chmod(path, 0o777)  # a kubelet's emptyDir: writable whatever uid a container runs as
+    if owner is not None and os.geteuid() == 0:
+        os.chown(path, owner, owner)
+
+
+def _maker(spec: dict[str, Any], volume: str) -> int | None:
+    """The user of the first init container that mounts the whole `volume`: it makes its subdirectories."""
+    for container in spec.get("initContainers") or []:
+        for mount in container.get("volumeMounts") or []:
+            if mount.get("name") == volume and not mount.get("subPath"):
+                user = (container.get("securityContext") or {}).get("runAsUser",
+                        (spec.get("securityContext") or {}).get("runAsUser"))
+                return user if isinstance(user, int) else None
+    return None
 
 
 def _safe_sub_path(sub_path: str, where: str) -> str:
@@ -86,7 +101,7 @@ def localize(pod: dict[str, Any], run_dir: Path, metrics_host_port: int | None) 
             if mount.get("name") not in hosts:
                 raise LocalizeError(f"{where}: subPath is only supported on emptyDir and hostPath volumes here")
             host = hosts[mount["name"]] / _safe_sub_path(sub_path, where)
-            _mkdir(host)
+            _mkdir(host, _maker(spec, mount["name"]))
             volume_name = f"doll-local-{len(extra)}"
             extra.append({"name": volume_name, "hostPath": {"path": str(host), "type": "Directory"}})
             mount["name"] = volume_name

@@ -63,6 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--image-map", default="", help="offline image -> entrypoint map for steps with no command")
     p.add_argument("--workdir", default="", help="host directory for the pod's volumes (kept afterwards)")
     p.add_argument("--report", default="", help="write the run (steps, times, outcome) here as JSON")
+    p.add_argument("--metrics-port", type=int, default=0, metavar="PORT",
+                   help="publish the supervisor's metrics on 127.0.0.1:PORT and leave the final scrape to "
+                        "your Prometheus (default: a free port, scraped by doll run at the end)")
+    p.add_argument("-v", "--verbose", action="store_true", help="show the supervisor's own log lines too")
     return p
 
 
@@ -77,6 +81,8 @@ class RunOptions:
     image_map: str
     workdir: str = ""
     report: str = ""
+    metrics_port: int = 0
+    verbose: bool = False
 
 
 def _read(name: str) -> tuple[str, str]:
@@ -96,11 +102,13 @@ def parsing(argv: list[str]) -> RunOptions:
         if not sep or not name:
             raise UsageError(f"-p {pair!r}: expected NAME=VALUE")
         params[name] = value
+    if ns.metrics_port and not 0 < ns.metrics_port < 65536:
+        raise UsageError(f"--metrics-port {ns.metrics_port}: must be 1-65535")
     sources = [_read(ns.taskrun), *(_read(f) for f in ns.files)]
     if ns.debug_on_failure:
         sources[0] = _with_breakpoint(*sources[0])
     return RunOptions(tuple(sources), params, ns.keep, ns.debug_on_failure, ns.image, ns.name, ns.image_map,
-                      ns.workdir, ns.report)
+                      ns.workdir, ns.report, ns.metrics_port, ns.verbose)
 
 
 def _with_breakpoint(name: str, text: str) -> tuple[str, str]:
@@ -198,44 +206,56 @@ def _fill_from_containers(view: RunView, pod: str) -> RunView:
     return view
 
 
-def watching(pod: str, port: int, display: Display, plan_steps: list[str]) -> RunView:
-    watch = PodWatch(pod)
-    view = RunView(steps=tuple(StepView(name) for name in plan_steps))
-    announced_holds: set[str] = set()
-    released_linger = False
-    decided_at: float | None = None
-    last_states = 0.0
-    while True:
-        now = time.monotonic()
-        if now - last_states >= 1.0 or decided_at is not None:
-            watch.refreshing_states()
-            last_states = now
-        for label, lines in watch.reading_logs():
-            display.log(label, lines)
-        status = fetching_status(port)
-        if status is not None:
-            view = view_from_status(status)
-            display.show(view)
-            for step in view.steps:
-                if step.phase == "held" and step.name not in announced_holds:
-                    announced_holds.add(step.name)
-                    display.note(f"step {step.name} is held ({step.hold_reason}):")
-                    for line in _debug_commands(pod, step.name):
-                        display.note("  " + line)
-        if view.outcome and not released_linger:
-            fetching(port, "/metrics")  # the one scrape after completion: the supervisor stops lingering
-            released_linger = True
-            decided_at = now
-        if watch.states and watch.over:
-            break
-        if decided_at is not None and now - decided_at > END_GRACE_SECONDS:
-            display.note(f"the pod did not complete {END_GRACE_SECONDS:.0f} s after the task ended; stopping it")
-            break
-        time.sleep(POLL_SECONDS)
-    for label, lines in watch.reading_logs():
-        display.log(label, lines)
-    view = _fill_from_containers(view, pod)
-    return view
+@dataclass
+class Watching:
+    pod: str
+    port: int
+    display: Display
+    steps: list[str]
+    release_linger: bool = True  # scrape /metrics once the run is over, so the supervisor exits now
+    verbose: bool = False  # show the supervisor's own (JSON) log lines too
+
+    def run(self) -> RunView:
+        watch = PodWatch(self.pod)
+        hidden = frozenset() if self.verbose else frozenset({"doll-supervisor"})
+        view = RunView(steps=tuple(StepView(name) for name in self.steps))
+        announced_holds: set[str] = set()
+        decided_at: float | None = None
+        last_states = 0.0
+        while True:
+            now = time.monotonic()
+            if now - last_states >= (0.5 if decided_at is not None else 1.0):
+                watch.refreshing_states()
+                last_states = now
+            for label, line in watch.reading_logs(hidden):
+                self.display.log(label, [line])
+            status = fetching_status(self.port)
+            if status is not None:
+                view = view_from_status(status)
+                self.display.show(view)
+                for step in view.steps:
+                    if step.phase == "held" and step.name not in announced_holds:
+                        announced_holds.add(step.name)
+                        self.display.note(f"step {step.name} is held ({step.hold_reason}):")
+                        for line in _debug_commands(self.pod, step.name):
+                            self.display.note("  " + line)
+            if view.outcome and decided_at is None:
+                decided_at = now
+            if decided_at is not None and self.release_linger and status is not None and all(
+                    c.phase in ("stopped", "failed") for c in view.sidecars):
+                fetching(self.port, "/metrics")  # the scrape after the end: the supervisor stops lingering
+            if watch.states and watch.over:
+                break
+            if decided_at is not None and now - decided_at > END_GRACE_SECONDS:
+                self.display.note(f"the pod did not complete {END_GRACE_SECONDS:.0f} s after the task ended")
+                break
+            time.sleep(POLL_SECONDS)
+        for label, line in watch.reading_logs(hidden):
+            self.display.log(label, [line])
+        if not view.outcome and not self.verbose:  # something went wrong: the supervisor's last words
+            for line in podman.logs(f"{self.pod}-doll-supervisor").splitlines()[-20:]:
+                self.display.log("doll-supervisor", [line])
+        return _fill_from_containers(view, self.pod)
 
 
 def running(options: RunOptions, out: Any) -> int:
@@ -259,7 +279,7 @@ def running(options: RunOptions, out: Any) -> int:
             layout="classic", image=options.image, name=options.name, image_map=image_map))
         pod = objects[0]
         pod_name = pod["metadata"]["name"]
-        port = free_port()
+        port = options.metrics_port or free_port()
         local = localize(pod, run_dir, port)
         steps = [c["name"][len("step-"):] for c in local.pod["spec"]["containers"] if c["name"].startswith("step-")]
         display = Display(out, live=out.isatty())
@@ -273,7 +293,8 @@ def running(options: RunOptions, out: Any) -> int:
             for line in podman.logs(init).splitlines()[-20:]:
                 display.log("doll-init", [line])
             return EXIT_PODMAN
-        view = watching(pod_name, port, display, steps)
+        view = Watching(pod_name, port, display, steps, release_linger=not options.metrics_port,
+                        verbose=options.verbose).run()
         wall = time.time() - started
         out.write(final_table(view) + f"\nwall time: {wall:.2f}s\n")
         code = _outcome_code(view, pod_name)

@@ -10,6 +10,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+def sortable(stamp: str) -> str:
+    """An RFC 3339 time whose fraction Go trimmed (`.1677+00:00`) padded to 9 digits, so times sort as text."""
+    head, dot, rest = stamp.partition(".")
+    if not dot:
+        return stamp
+    digits = len(rest) - len(rest.lstrip("0123456789"))
+    return f"{head}.{rest[:digits].ljust(9, '0')}{rest[digits:]}"
+
+
 @dataclass
 class LogTail:
     label: str  # what each line is prefixed with: the step or sidecar name
@@ -18,8 +27,8 @@ class LogTail:
     partial: str = ""
     buffer: bytes = field(default=b"", repr=False)
 
-    def reading(self) -> list[str]:
-        """The complete lines written since the last call."""
+    def reading(self) -> list[tuple[str, str]]:
+        """The complete lines written since the last call, each with its RFC 3339 time."""
         try:
             with open(self.path, "rb") as f:
                 f.seek(self.offset)
@@ -30,7 +39,7 @@ class LogTail:
         data = self.buffer + chunk
         records = data.split(b"\n")
         self.buffer = records.pop()  # an incomplete record, finished by a later write
-        lines: list[str] = []
+        lines: list[tuple[str, str]] = []
         for record in records:
             parts = record.decode("utf-8", errors="replace").split(" ", 3)
             if len(parts) < 3:
@@ -39,6 +48,6 @@ class LogTail:
             if parts[2] == "P":
                 self.partial += text
                 continue
-            lines.append(self.partial + text)
+            lines.append((sortable(parts[0]), self.partial + text))
             self.partial = ""
         return lines

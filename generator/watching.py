@@ -69,5 +69,9 @@ class PodWatch:
         """Every container of the pod has exited (or the pod is gone)."""
         return all(state in ("exited", "stopped", "dead") for state in self.states.values())
 
-    def reading_logs(self) -> list[tuple[str, list[str]]]:
-        return [(tail.label, lines) for tail in self.tails.values() if (lines := tail.reading())]
+    def reading_logs(self, hidden: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+        """(label, line) written since the last call by every container but `hidden`, in time order."""
+        timed = [(at, tail.label, line) for name, tail in self.tails.items() if name not in hidden
+                 for at, line in tail.reading()]
+        timed.sort(key=lambda t: t[0])
+        return [(label, line) for _, label, line in timed]
