@@ -74,7 +74,7 @@ def _supervisor(layout: Layout) -> RawObject:
     if layout.name == "native":
         container["restartPolicy"] = "Always"
         container["startupProbe"] = {
-            "exec": {"command": ["/opt/doll/bin/entrypoint", "debug", "status", "--socket", default_socket()]},
+            "exec": {"command": ["doll", "ctl", "--socket", default_socket(), "status"]},
             "periodSeconds": 1, "failureThreshold": 120, "timeoutSeconds": 5}
     return container
 

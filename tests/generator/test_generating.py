@@ -169,3 +169,38 @@ def test_rbac_without_a_namespace_is_refused() -> None:
     from generator.errors import GenerateError
     with pytest.raises(GenerateError, match="--rbac needs a namespace"):
         gen(RUN.replace("  namespace: ci\n", ""), rbac=True)
+
+
+def test_the_native_startup_probe_succeeds_once_a_real_supervisor_listens(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The supervisor's startupProbe command, run for real against `doll supervise` on a temp run dir."""
+    import dataclasses
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from registries import free_port
+    pod = pod_of(RUN, layout="native")
+    probe = container(pod, "doll-supervisor")["startupProbe"]["exec"]["command"]
+    plan = dataclasses.replace(_plan(pod), run_dir=str(tmp_path / "run"), publish_to_api=False,
+                               metrics_port=free_port(), linger_seconds=0.0)
+    (tmp_path / "plan.json").write_text(plan.to_json())
+    socket_path = str(tmp_path / "run" / "control.sock")
+    command = [socket_path if part == "/doll/run/control.sock" else part for part in probe]
+    bindir = os.path.dirname(sys.executable)
+    command[0] = os.path.join(bindir, command[0])
+    env = {**os.environ, "POD_NAME": "hello-pod"}
+    assert subprocess.run(command, capture_output=True, timeout=30).returncode != 0  # nobody listens yet
+    supervisor = subprocess.Popen([os.path.join(bindir, "doll"), "supervise", "--plan", str(tmp_path / "plan.json")],
+                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+            if result.returncode == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert result.returncode == 0, result.stderr
+    finally:
+        supervisor.kill()  # how it stops is the supervisor's business; here it only has to listen
+        supervisor.wait()
