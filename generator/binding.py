@@ -9,7 +9,7 @@ from generator import naming
 from generator.errors import GenerateError, quote
 from generator.loading import DNS_LABEL
 from generator.specs import RawObject, Run
-from generator.substituting import Key
+from generator.substituting import Key, Variables, string, walk
 from generator.warning import warn
 
 SOURCES = ("emptyDir", "configMap", "secret", "persistentVolumeClaim", "projected", "csi")
@@ -23,7 +23,8 @@ class Bound:
     variables: dict[Key, Any] = field(default_factory=dict)
 
 
-def bind(run: Run) -> Bound:
+def bind(run: Run, params: Variables) -> Bound:
+    """Params are substituted in the bindings and mount paths first, as Tekton does."""
     decls = run.task.get("workspaces", []) or []
     where = f"{run.task_where}.workspaces"
     if not isinstance(decls, list):
@@ -51,6 +52,8 @@ def bind(run: Run) -> Bound:
             if key not in DECL_FIELDS:
                 raise GenerateError(f"{dw}.{key}: not supported by doll")
         path = decl.get("mountPath") or f"/workspace/{name}"
+        if isinstance(path, str):
+            path = string(path, params, f"{dw}.mountPath")
         if not isinstance(path, str) or not path.startswith("/"):
             raise GenerateError(f"{dw}.mountPath: {quote(path)} is not an absolute path")
         volume = naming.workspace_volume(name)
@@ -67,6 +70,7 @@ def bind(run: Run) -> Bound:
             binding, bw = {"name": name, "emptyDir": {}}, dw
         else:
             binding, bw = bindings.pop(name)
+            binding = walk(binding, params, bw)
         source = _source(binding, bw)
         bound.volumes.append({"name": volume, source: binding[source] or {}})
         mount: RawObject = {"name": volume, "mountPath": path}

@@ -8,6 +8,7 @@ containers) is what podman runs, and what older clusters need.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import concurrent.futures
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from generator.probing import probe_spec
 from generator.rendering import Layout, render, volume_names
 from generator.resolving import resolve
 from generator.specs import RawObject, Run
-from generator.substituting import Key, param_variables
+from generator.substituting import Key, param_variables, walk
 from generator.wrapping import RESULTS_DIR, Shared, needs_lookup, wrap_sidecar, wrap_step
 from supervisor.plans import Plan, PlanError, PodIdentity, SidecarPlan, validate
 
@@ -149,18 +150,21 @@ def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],
         raise GenerateError(f"layout: {quote(options.layout)} is not native or classic")
     run = load(sources, params, options.name)
     if options.namespace:
-        run = Run(**{**run.__dict__, "namespace": options.namespace})
+        run = dataclasses.replace(run, namespace=options.namespace)
     _check_task(run.task, run.task_where)
     pod_name = naming.pod(run.name)
     results = _results(run.task, run.task_where)
-    bound = bind(run)
-    variables: dict[Key, Any] = {**param_variables(resolve(run)), **bound.variables}
+    params_ = param_variables(resolve(run))
+    bound = bind(run, params_)
+    variables: dict[Key, Any] = {**params_, **bound.variables}
     for name in results:
         variables[("results", name, "path")] = f"{RESULTS_DIR}/{name}"
     variables.update({("context", "taskRun", "name"): run.name, ("context", "taskRun", "namespace"):
                       run.namespace or "default", ("context", "taskRun", "uid"): run.uid,
                       ("context", "task", "name"): run.task_name or run.name,
                       ("context", "task", "retry-count"): "0"})
+    run = dataclasses.replace(run, task={**run.task, "volumes": walk(
+        run.task.get("volumes") or [], variables, f"{run.task_where}.volumes")})
     volumes = volume_names(run.task, run.task_where, run.pod_template)
     steps = prepare_steps(run.task, run.task_where, variables, volumes)
     sidecars = prepare_sidecars(run.task, run.task_where, variables, volumes)

@@ -107,8 +107,7 @@ def prepare_steps(task: RawObject, where: str, variables: dict[Key, Any], volume
     if not isinstance(template, dict):
         raise GenerateError(f"{where}.stepTemplate: expected an object")
     _check_fields(template, TEMPLATE_FIELDS, f"{where}.stepTemplate")
-    for name in names:
-        variables[("steps", name, "exitCode", "path")] = f"/tekton/steps/step-{name}/exitCode"
+    for name in names:  # Tekton spells it with the container's name: $(steps.step-<name>.exitCode.path)
         variables[("steps", f"step-{name}", "exitCode", "path")] = f"/tekton/steps/step-{name}/exitCode"
     prepared = []
     for i, (name, raw) in enumerate(zip(names, steps)):

@@ -21,7 +21,7 @@ Key = tuple[str, ...]
 Variables = Mapping[Key, str | list[str] | dict[str, str]]
 EXPANDABLE = ("command", "args")
 _HINTS = {"tasks": "pipeline task results exist only in a Pipeline", "inputs": "v1alpha1 syntax",
-          "outputs": "v1alpha1 syntax", "resources": "PipelineResources were removed from Tekton",
+          "outputs": "v1alpha1 syntax (PipelineResources)", "resources": "PipelineResources were removed from Tekton",
           "finally": "exists only in a Pipeline", "credentials": "doll does not place credentials"}
 
 
@@ -41,6 +41,8 @@ def _lookup(variables: Variables, match: re.Match[str], where: str) -> str | lis
     hint = _HINTS.get(key[0], "no such variable")
     if key[0] == "params" and len(key) > 1 and (key[:2] not in variables):
         hint = f"no param {key[1]!r}"
+    if key[:2] == ("inputs", "params") and len(key) > 2 and ("params", key[2]) not in variables:
+        hint = f"no param {key[2]!r}"
     raise GenerateError(f"{where}: {match.group(0)} cannot be resolved ({hint})")
 
 
@@ -89,6 +91,8 @@ def walk(value: Any, variables: Variables, where: str, expandable: tuple[str, ..
 
 
 def param_variables(values: Mapping[str, str | list[str] | dict[str, str]]) -> dict[Key, Any]:
+    """Every way to name a param: params.x, params["x"] (parsed alike), [*], [i], .key, and Tekton's
+    still-accepted `inputs.params.x`."""
     out: dict[Key, Any] = {}
     for name, value in values.items():
         out[("params", name)] = value
@@ -100,4 +104,5 @@ def param_variables(values: Mapping[str, str | list[str] | dict[str, str]]) -> d
             out[("params", name, "[*]")] = value
             for k, item in value.items():
                 out[("params", name, k)] = item
+    out.update({("inputs", *key): value for key, value in list(out.items())})
     return out

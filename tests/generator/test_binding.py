@@ -48,7 +48,7 @@ spec:
         - $(context.task.retry-count)
     - name: after
       image: busybox
-      command: [cat, $(steps.use.exitCode.path), $(steps.step-use.exitCode.path)]
+      command: [cat, $(steps.step-use.exitCode.path)]
 """
 
 
@@ -61,7 +61,7 @@ def test_workspace_variables_results_and_context_are_substituted() -> None:
 
 def test_exit_code_paths_of_earlier_steps_are_known() -> None:
     args = wrapped_command(container(pod_of(RUN), "step-after"))
-    assert args == ["cat", "/tekton/steps/step-use/exitCode", "/tekton/steps/step-use/exitCode"]
+    assert args == ["cat", "/tekton/steps/step-use/exitCode"]
 
 
 def test_each_bound_workspace_is_a_volume_mounted_in_every_step() -> None:
@@ -103,6 +103,37 @@ def test_a_bare_task_gets_an_emptydir_for_each_unbound_workspace_with_a_warning(
 
 
 def test_step_results_reference_by_value_is_refused_as_runtime_only() -> None:
-    text = RUN.replace("[cat, $(steps.use.exitCode.path)", "[cat, $(steps.use.results.notes)")
+    text = RUN.replace("[cat, $(steps.step-use.exitCode.path)", "[cat, $(steps.use.results.notes)")
     with pytest.raises(GenerateError, match=r"\$\(steps.use.results.notes\) cannot be resolved"):
         gen(text)
+
+
+def test_params_reach_workspace_bindings_mount_paths_and_task_volumes() -> None:
+    text = """
+    apiVersion: tekton.dev/v1
+    kind: TaskRun
+    metadata: {name: subst}
+    spec:
+      params: [{name: claim, value: pvc-7}, {name: dir, value: /data}, {name: cm, value: settings-v2}]
+      workspaces: [{name: src, persistentVolumeClaim: {claimName: $(params.claim)}, subPath: $(params.claim)}]
+      taskSpec:
+        params: [{name: claim}, {name: dir}, {name: cm}]
+        workspaces: [{name: src, mountPath: $(params.dir)}]
+        volumes: [{name: conf, configMap: {name: $(params.cm)}}]
+        steps:
+          - {name: s, image: busybox, command: [ls, $(workspaces.src.path), $(workspaces.src.claim)],
+             volumeMounts: [{name: conf, mountPath: /conf}]}
+    """
+    pod = pod_of(text)
+    volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
+    assert volumes["doll-ws-src"]["persistentVolumeClaim"] == {"claimName": "pvc-7"}
+    assert volumes["conf"]["configMap"] == {"name": "settings-v2"}
+    step = container(pod, "step-s")
+    assert {"name": "doll-ws-src", "mountPath": "/data", "subPath": "pvc-7"} in step["volumeMounts"]
+    assert wrapped_command(step) == ["ls", "/data", "pvc-7"]
+
+
+def test_tektons_old_inputs_params_spelling_still_resolves() -> None:
+    text = RUN.replace("$(context.task.retry-count)", "$(inputs.params.mode)").replace(
+        "  results:\n    - {name: digest}", "  params: [{name: mode, default: quick}]\n  results:\n    - {name: digest}")
+    assert wrapped_command(container(pod_of(text), "step-use"))[-1] == "quick"

@@ -20,8 +20,7 @@ from generator.errors import GenerateError
 from generator.generating import GenerateOptions, generate
 
 TASKS = tasks()
-REFUSED_WITH_A_MAP = {"buildkit-daemonless": "spec.resources: not supported by doll (PipelineResources",
-                      "bentoml": "$(inputs.params.ARGS) cannot be resolved (v1alpha1 syntax)"}
+REFUSED_WITH_A_MAP = {"buildkit-daemonless": "spec.resources: not supported by doll (PipelineResources"}
 
 
 def _generate(task: CorpusTask, **options: object) -> list[dict]:
