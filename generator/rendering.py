@@ -44,7 +44,7 @@ def doll_security() -> RawObject:
 
 def _init(layout: Layout, plan: Plan, steps: list[str], scripts: list[tuple[str, str]]) -> RawObject:
     env: list[RawObject] = [
-        {"name": "DOLL_PLAN", "value": plan.to_json()},
+        {"name": "DOLL_PLAN", "value": json.dumps(json.loads(plan.to_json()), separators=(",", ":"), sort_keys=True)},
         {"name": "DOLL_STEPS", "value": json.dumps(steps)},
         {"name": "DOLL_SCRIPT_NAMES", "value": json.dumps([name for name, _ in scripts])},
     ]

@@ -204,3 +204,19 @@ def test_the_native_startup_probe_succeeds_once_a_real_supervisor_listens(tmp_pa
     finally:
         supervisor.kill()  # how it stops is the supervisor's business; here it only has to listen
         supervisor.wait()
+
+
+def test_the_strict_validation_the_tests_rely_on_rejects_an_unknown_field() -> None:
+    import kubernetes_validate
+    pod = pod_of(RUN)
+    pod["spec"]["containers"][1]["entrypoint"] = ["x"]
+    with pytest.raises(Exception, match="entrypoint"):
+        validate_strictly(pod)
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(pod, "1.29.0", strict=True)
+
+
+def test_v1_compute_resources_become_the_containers_resources() -> None:
+    text = RUN.replace("command: [cat, /tekton/steps/step-first/exitCode]",
+                       "command: [cat]\n        computeResources: {limits: {cpu: '2'}}")
+    assert container(pod_of(text), "step-second")["resources"] == {"limits": {"cpu": "2"}}
