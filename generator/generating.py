@@ -47,9 +47,12 @@ class GenerateOptions:
     pull_secret: str = ""  # a kubernetes.io/dockerconfigjson Secret (YAML/JSON file)
     insecure_registries: tuple[str, ...] = ()  # host:port spoken to over plain http
     lookup_timeout_seconds: float = 10.0
+    image_source: ImageConfigSource | None = None  # replaces map + registry (e.g. `podman image inspect`)
 
 
 def _source(options: GenerateOptions) -> ImageConfigSource:
+    if options.image_source is not None:
+        return options.image_source
     registry: ImageConfigSource | None = None
     if options.registry_lookup:
         from generator.looking_up import RegistrySource

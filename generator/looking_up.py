@@ -76,8 +76,11 @@ class RegistrySource:
                         return cached
             return await self._fetch(ref)
         except aiohttp.ClientError as exc:
+            hint = ""
+            if ref.registry not in self.insecure and ref.registry.split(":")[0] in ("localhost", "127.0.0.1"):
+                hint = f" (plain HTTP? --insecure-registry {ref.registry})"
             raise GenerateError(f"image {image}: registry {ref.registry} unreachable: "
-                                f"{type(exc).__name__}: {exc}") from None
+                                f"{type(exc).__name__}: {exc}{hint}") from None
         except asyncio.TimeoutError:
             raise GenerateError(f"image {image}: registry {ref.registry} did not answer in "
                                 f"{self.timeout.total} s") from None

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from generator.errors import GenerateError, quote
-from generator.specs import RawObject, Run
+from generator.specs import RawObject, RawParamSpec, Run
 
 ParamType = str  # "string" | "array" | "object"
 Value = str | list[str] | dict[str, str]
 
 
-def _declared_type(decl: RawObject, where: str) -> str:
+def _declared_type(decl: RawParamSpec, where: str) -> str:
     kind = decl.get("type")
     if kind is None:  # Tekton infers the type from the default
         default = decl.get("default")
@@ -53,7 +53,7 @@ def coerce(kind: str, value: Any, where: str, from_cli: bool = False) -> Value:
     return {str(k): _scalar(v, f"{where}.{k}") for k, v in value.items()}
 
 
-def declarations(task: RawObject, where: str) -> list[tuple[RawObject, str, str]]:
+def declarations(task: RawObject, where: str) -> list[tuple[RawParamSpec, str, str]]:
     """(declaration, type, where) for each of the task's params, checked."""
     params = task.get("params", []) or []
     if not isinstance(params, list):
@@ -70,7 +70,8 @@ def declarations(task: RawObject, where: str) -> list[tuple[RawObject, str, str]
         for key in decl:
             if key not in ("name", "type", "default", "enum", "description", "properties"):
                 raise GenerateError(f"{pw}.{key}: not supported by doll")
-        out.append((decl, _declared_type(decl, pw), pw))
+        checked = cast(RawParamSpec, decl)  # every key is a known one, checked above
+        out.append((checked, _declared_type(checked, pw), pw))
     return out
 
 

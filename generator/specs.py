@@ -17,26 +17,6 @@ class RawParamSpec(TypedDict, total=False):
     properties: dict[str, Any]
 
 
-class RawWorkspaceDecl(TypedDict, total=False):
-    name: str
-    description: str
-    mountPath: str
-    readOnly: bool
-    optional: bool
-
-
-class RawStep(TypedDict, total=False):
-    name: str
-    image: str
-    command: list[str]
-    args: list[str]
-    script: str
-    env: list[RawObject]
-    workingDir: str
-    timeout: str
-    onError: str
-
-
 @dataclass(frozen=True)
 class ParamValue:
     name: str

@@ -183,3 +183,21 @@ def test_an_image_not_in_the_map_is_refused_naming_step_and_image(tmp_path: Path
     with pytest.raises(GenerateError, match=r"spec.steps\[0\]: image busybox: has no command or script and is not "
                                             "in the image map"):
         gen(SIDECARS.replace('command: ["true"]', 'args: []'), name="s", image_map=str(tmp_path / "map.yaml"))
+
+
+def test_an_image_source_can_be_plugged_in_through_the_options() -> None:
+    """A swappable ImageConfigSource (what `doll run` could back with `podman image inspect`)."""
+    from generator.images import ImageCommand, Platforms
+
+    class Local:
+        def __init__(self) -> None:
+            self.asked: list[str] = []
+
+        async def lookup(self, image: str) -> Platforms:
+            self.asked.append(image)
+            return {"": ImageCommand(("/local/entry",), ("default-arg",))}
+
+    source = Local()
+    pod = pod_of(SIDECARS.replace('command: ["true"]}', "args: []}"), name="s", image_source=source)
+    assert wrapped_command(container(pod, "step-main")) == ["/local/entry", "default-arg"]
+    assert source.asked == ["busybox"]
