@@ -85,6 +85,7 @@ class Plan:
     linger_seconds: float = 60.0  # after the end, serve metrics until one scrape or this long
     pushgateway: str = ""  # optional Pushgateway URL
     publish_to_api: bool = True  # annotations and Events through the Kubernetes API, best effort
+    steps_dir: str = "/tekton/steps"  # step-<name>/out[.err]: post files the supervisor reconciles from
     version: int = PLAN_VERSION
 
     def to_json(self) -> str:
@@ -197,6 +198,7 @@ def _build(data: Any) -> Plan:
         linger_seconds=float(_get(d, "linger_seconds", "", _NUM, 60.0)),
         pushgateway=_get(d, "pushgateway", "", (str,), ""),
         publish_to_api=_get(d, "publish_to_api", "", (bool,), True),
+        steps_dir=_get(d, "steps_dir", "", (str,), "/tekton/steps"),
         version=version,
     )
 

@@ -1,0 +1,111 @@
+"""`doll ctl status | continue STEP | fail STEP | cancel [--socket PATH] [--json]`.
+
+Talks to the supervisor over its control socket (run it with `kubectl exec POD -c doll-supervisor --`).
+Exit codes: 0 done, 1 the supervisor said no (e.g. the step is not held), 2 bad command line,
+3 no supervisor answered at the socket.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import sys
+from typing import Any
+
+from entrypoint import protocol
+from entrypoint.options import default_socket
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+REPLY_SECONDS = 10.0
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="doll ctl", description="talk to a running doll supervisor")
+    p.add_argument("--socket", default=default_socket(), help="the control socket (default %(default)s)")
+    p.add_argument("--json", action="store_true", help="print the supervisor's answer as JSON")
+    sub = p.add_subparsers(dest="action", required=True)
+    sub.add_parser("status", help="the run: steps, sidecars, holds")
+    for action, text in (("continue", "let a held step go on (a held failure counts as success)"),
+                         ("fail", "mark a held step failed and skip the rest")):
+        sub.add_parser(action, help=text).add_argument("step", help="the held step's name")
+    sub.add_parser("cancel", help="stop the running step and skip the rest")
+    return p
+
+
+def ask(path: str, ctl: protocol.Ctl, timeout: float = REPLY_SECONDS) -> protocol.Reply:
+    """One request, one reply; OSError when nobody answers."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(path)
+        sock.sendall(protocol.encode(ctl))
+        buffer = b""
+        while b"\n" not in buffer:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("the supervisor closed the connection without answering")
+            buffer += chunk
+            if len(buffer) > protocol.MAX_MESSAGE_BYTES:
+                raise ConnectionError("the supervisor's answer is too long")
+    reply = protocol.decode(buffer.split(b"\n", 1)[0])
+    if not isinstance(reply, protocol.Reply):
+        raise ConnectionError(f"the supervisor answered {reply.op!r}, not a reply")
+    return reply
+
+
+def _fmt_time(start: Any, end: Any) -> str:
+    if isinstance(start, (int, float)) and isinstance(end, (int, float)):
+        return f"{end - start:.3f}s"
+    return "-"
+
+
+def render(status: dict[str, Any]) -> str:
+    """The status as a human-readable table."""
+    lines = [f"run: {status.get('phase')}" + (f", {status['outcome']} ({status.get('reason')})"
+                                              if status.get("outcome") else "")]
+    if status.get("message"):
+        lines.append(f"  {status['message']}")
+    hold = status.get("hold")
+    if hold:
+        lines.append(f"HELD: step {hold['step']} ({hold['reason']}) - "
+                     f"doll ctl continue {hold['step']} | doll ctl fail {hold['step']}")
+    lines.append(f"{'#':>3}  {'STEP':<24} {'STATE':<10} {'EXIT':>4}  {'DURATION':>9}  REASON")
+    for s in status.get("steps", []):
+        state = s["outcome"] if s["phase"] == "done" else s["phase"]
+        code = "-" if s.get("exit_code") is None else str(s["exit_code"])
+        lines.append(f"{s['index']:>3}  {s['name']:<24} {state:<10} {code:>4}  "
+                     f"{_fmt_time(s.get('started_at'), s.get('finished_at')):>9}  {s.get('reason', '')}")
+    for c in status.get("sidecars", []):
+        lines.append(f"sidecar {c['name']}: {c['phase']}" + (f" ({c['reason']})" if c.get("reason") else ""))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        ns = _parser().parse_args(args)
+    except UsageError as exc:
+        print(f"doll ctl: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    ctl = protocol.Ctl(action=ns.action, step=getattr(ns, "step", ""))
+    try:
+        reply = ask(ns.socket, ctl)
+    except (OSError, protocol.ProtocolError) as exc:
+        print(f"doll ctl: --socket {ns.socket}: no supervisor answered: {exc}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    if ns.json:
+        print(json.dumps({"ok": reply.ok, "message": reply.message, "status": reply.status}, sort_keys=True))
+    elif ns.action == "status" and reply.ok:
+        print(render(reply.status))
+    else:
+        print(reply.message, file=sys.stdout if reply.ok else sys.stderr)
+    return EXIT_OK if reply.ok else EXIT_REFUSED

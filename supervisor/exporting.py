@@ -1,0 +1,83 @@
+"""The HTTP side (aiohttp): /metrics, /status, /healthz, /readyz on plan.metrics_port.
+
+aiohttp and prometheus-client are imported in a worker thread after the control socket is up, so they
+never delay step 0.  `Exporter.scraped` is set by the first /metrics scrape after the run ended: the
+supervisor lingers until then (bounded by plan.linger_seconds) so the final values are not lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from supervisor.logs import Log
+from supervisor.states import RunState
+
+
+class Exporter:
+    def __init__(self, state: RunState, registry: Any, identity: dict[str, str],
+                 dropped: Callable[[], dict[str, int]], log: Log) -> None:
+        self.state = state
+        self.registry = registry  # a prometheus_client CollectorRegistry; created on start() when None
+        self.identity = identity
+        self.dropped = dropped
+        self.log = log
+        self.done = asyncio.Event()  # the run ended: the next scrape is the final one
+        self.scraped = asyncio.Event()
+        self.serving = asyncio.Event()
+        self.port = 0
+
+    async def start_metrics(self) -> None:
+        """Import prometheus-client off the event loop and register the run's collector."""
+        prom = await asyncio.to_thread(importlib.import_module, "prometheus_client")
+        metrics = await asyncio.to_thread(importlib.import_module, "supervisor.metrics")
+        if self.registry is None:
+            self.registry = prom.CollectorRegistry()
+        self.registry.register(metrics.RunCollector(self.state, self.dropped))
+
+    async def serve(self, host: str, port: int) -> None:
+        """Serve until cancelled; a port that cannot be bound is logged, and the run goes on without HTTP."""
+        web = await asyncio.to_thread(importlib.import_module, "aiohttp.web")
+        prom = await asyncio.to_thread(importlib.import_module, "prometheus_client")
+        await self.start_metrics()
+
+        async def metrics(request: Any) -> Any:
+            body = prom.generate_latest(self.registry)
+            if self.done.is_set():
+                self.scraped.set()
+            return web.Response(body=body, headers={"Content-Type": prom.CONTENT_TYPE_LATEST})
+
+        async def status(request: Any) -> Any:
+            data = {"pod": self.identity, **self.state.to_status()}
+            return web.Response(text=json.dumps(data, indent=1), content_type="application/json")
+
+        async def healthz(request: Any) -> Any:
+            return web.Response(text="ok\n")
+
+        async def readyz(request: Any) -> Any:
+            return web.Response(text="ready\n")
+
+        app = web.Application()
+        app.router.add_get("/metrics", metrics)
+        app.router.add_get("/status", status)
+        app.router.add_get("/healthz", healthz)
+        app.router.add_get("/readyz", readyz)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, host, port, reuse_address=True)
+            try:
+                await site.start()
+            except OSError as exc:
+                self.log.error("http_unavailable", port=port, error=str(exc))
+                return
+            addresses = runner.addresses
+            self.port = int(addresses[0][1]) if addresses else port
+            self.serving.set()
+            self.log.info("http_listening", port=self.port)
+            await asyncio.Event().wait()  # until cancelled
+        finally:
+            await runner.cleanup()

@@ -1,0 +1,179 @@
+"""`doll supervise [--plan PATH]`: the in-Pod supervisor.
+
+The plan comes from `--plan PATH` (default /doll/run/plan.json) or, when that file does not exist, the
+DOLL_PLAN environment variable (the JSON itself).  The Pod's name comes from POD_NAME, else the plan's
+pod.name, else HOSTNAME.
+
+Exit codes (classic layout; in the native layout the supervisor exits 0 once told to stop):
+
+    0    the task succeeded            121  the task was cancelled (SIGTERM, `doll ctl cancel`)
+    1    the task failed               124  the task timed out
+    2    bad command line or plan      3    the supervisor itself failed (socket, journal)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from typing import Any
+
+from entrypoint import protocol
+from supervisor.journaling import Journal, JournalError
+from supervisor.logs import Log
+from supervisor.ordering import Runner
+from supervisor.plans import Plan, PlanError
+from supervisor.serving import ControlServer
+from supervisor.states import RunState
+
+EXIT_SUCCEEDED, EXIT_FAILED, EXIT_USAGE, EXIT_ERROR = 0, 1, 2, 3
+EXIT_CODES = {"Succeeded": EXIT_SUCCEEDED, "Failed": EXIT_FAILED, "Cancelled": protocol.EXIT_CANCELLED,
+              "TimedOut": protocol.EXIT_TIMEOUT}
+DEFAULT_PLAN = f"{protocol.DOLL_RUN}/{protocol.PLAN_NAME}"
+SIDECAR_STOP_SLACK = 5.0  # beyond the longest sidecar grace, to hear that they stopped
+PUBLISH_FLUSH_SECONDS = 5.0
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message)
+
+
+def load_plan(path: str | None, environ: dict[str, str]) -> Plan:
+    """The plan from the file, else from DOLL_PLAN; PlanError names the field (or the file)."""
+    chosen = path or DEFAULT_PLAN
+    if path is None and not os.path.exists(chosen) and environ.get("DOLL_PLAN"):
+        return Plan.from_json(environ["DOLL_PLAN"])
+    try:
+        with open(chosen, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as exc:
+        raise PlanError(f"--plan: {chosen}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise PlanError(f"--plan: {chosen}: not UTF-8 text") from None
+    return Plan.from_json(text)
+
+
+def pod_name(plan: Plan, environ: dict[str, str]) -> str:
+    return environ.get("POD_NAME") or plan.pod.name or environ.get("HOSTNAME", "")
+
+
+async def _wait(event: asyncio.Event, seconds: float | None) -> bool:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), seconds)
+    return event.is_set()
+
+
+async def supervise(plan: Plan, pod: str, log: Log, registry: Any = None, http_host: str = "0.0.0.0") -> str:
+    """Run the plan to its end; return the task's outcome (Succeeded, Failed, Cancelled, TimedOut)."""
+    from supervisor import exporting, readying, reconciling
+    from supervisor.probing import PodProber
+
+    os.makedirs(plan.run_dir, exist_ok=True)
+    journal, records = Journal.open(os.path.join(plan.run_dir, protocol.JOURNAL_NAME))
+    state = RunState.from_plan(plan)
+    for rec in records:
+        state.apply(rec)
+    runner = Runner(plan, state, journal, log)
+    server = ControlServer(os.path.join(plan.run_dir, protocol.SOCKET_NAME), runner, log)
+    await server.start()
+    log.info("listening", socket=server.path, resumed=len(records), pod=pod)
+    runner.begin()
+    exporter = exporting.Exporter(state, registry, {"name": pod, "namespace": plan.pod.namespace,
+                                                    "task_run": plan.pod.task_run, "task": plan.pod.task},
+                                  lambda: server.dropped, log)
+    terminate = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def on_sigterm() -> None:
+        if not runner.cancel("Cancelled", "the supervisor got SIGTERM"):
+            terminate.set()
+            exporter.scraped.set()  # stop lingering
+
+    loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+    publisher: Any = None
+    try:
+        async with asyncio.TaskGroup() as tg:
+            background = [tg.create_task(exporter.serve(http_host, plan.metrics_port), name="http"),
+                          tg.create_task(reconciling.reconcile(runner, plan.steps_dir), name="reconcile")]
+            prober = PodProber(runner.exec_probe)
+            for car in plan.sidecars:
+                background.append(tg.create_task(readying.watch(runner, car, prober), name=f"ready-{car.name}"))
+            if plan.publish_to_api:
+                from supervisor.publishing import Publisher
+                publisher = Publisher(plan, pod, state, log)
+                runner.listeners.append(publisher.notify)
+                background.append(tg.create_task(publisher.run(), name="publish"))
+            await runner.done.wait()
+            await _stop_sidecars(plan, runner, log)
+            exporter.done.set()
+            if plan.pushgateway:
+                await _wait(exporter.serving, 5.0)
+                if exporter.registry is not None:
+                    from supervisor.pushing import push
+                    await push(plan.pushgateway, exporter.registry, pod, log)
+            if publisher is not None:
+                await publisher.flush(PUBLISH_FLUSH_SECONDS)
+            if exporter.serving.is_set() and not terminate.is_set():
+                await _wait(exporter.scraped, plan.linger_seconds)  # SIGTERM sets it too
+            if plan.layout == "native":
+                await terminate.wait()  # a native sidecar that exits would be restarted: wait to be stopped
+            for task in background:
+                task.cancel()
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+        runner.close()
+        await server.close()
+        journal.close()
+    log.info("exit", outcome=state.outcome, reason=state.reason)
+    return state.outcome
+
+
+async def _stop_sidecars(plan: Plan, runner: Runner, log: Log) -> None:
+    """Wait (bounded) for the sidecars told to stop at the end of the run to go."""
+    if not plan.sidecars:
+        return
+    limit = max(c.stop_grace_seconds for c in plan.sidecars) + SIDECAR_STOP_SLACK
+    deadline = asyncio.get_running_loop().time() + limit
+    while any(c.phase not in ("stopped", "failed", "pending") for c in runner.state.sidecars):
+        runner.sidecars_changed.clear()
+        left = deadline - asyncio.get_running_loop().time()
+        if left <= 0 or not await _wait(runner.sidecars_changed, left):
+            names = [c.name for c in runner.state.sidecars if c.phase not in ("stopped", "failed", "pending")]
+            log.warning("sidecars_not_stopped", sidecars=names, waited=limit)
+            return
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    parser = _Parser(prog="doll supervise", description="the in-Pod supervisor")
+    parser.add_argument("--plan", default=None, help=f"plan file (default {DEFAULT_PLAN}, else $DOLL_PLAN)")
+    log = Log()
+    try:
+        ns = parser.parse_args(args)
+        plan = load_plan(ns.plan, dict(os.environ))
+    except UsageError as exc:
+        print(f"doll supervise: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except PlanError as exc:
+        print(f"doll supervise: bad plan: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    pod = pod_name(plan, dict(os.environ))
+    log = Log(pod=pod) if pod else log
+    try:
+        outcome = asyncio.run(supervise(plan, pod, log))
+    except (JournalError, OSError) as exc:
+        log.error("supervisor_failed", error=str(exc))
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return protocol.EXIT_CANCELLED
+    if plan.layout == "native":
+        return EXIT_SUCCEEDED
+    return EXIT_CODES.get(outcome, EXIT_ERROR)

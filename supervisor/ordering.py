@@ -1,0 +1,411 @@
+"""The run's logic: release steps in order, skip after a failure, holds, timeouts, cancellation.
+
+`Runner` is driven by the control server (`on_message`, `on_closed`), by the readiness tasks
+(`sidecar_ready`, `sidecar_failed`) and by timers.  Every decision is a journal record written (and
+fsync'd) before the wrappers hear about it, then applied to `RunState`; `_advance` then looks at the
+state and does the next thing, so a restarted supervisor that replayed its journal simply carries on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from entrypoint.protocol import (
+    Ack, Ctl, Finished, Hello, Hold, Message, Probe, ProbeResult, Reply, Skip, Start, Started, Stop,
+)
+from supervisor.journaling import Journal
+from supervisor.logs import Log
+from supervisor.plans import Plan
+from supervisor.serving import Connection
+from supervisor.states import Record, RunState, StepState
+
+SIDECAR_LOST_GRACE = 1.0  # a sidecar wrapper gone this long without saying hello again has exited
+STEP_STOP_GRACE = 30.0
+
+
+class Runner:
+    def __init__(self, plan: Plan, state: RunState, journal: Journal, log: Log,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.plan, self.state, self.journal, self.log, self.clock = plan, state, journal, log, clock
+        self.steps: dict[str, Connection] = {}
+        self.sidecars: dict[str, Connection] = {}
+        self.hello: dict[str, asyncio.Event] = {c.name: asyncio.Event() for c in plan.sidecars}
+        self.done = asyncio.Event()  # the run has an outcome
+        self.sidecars_changed = asyncio.Event()
+        self.listeners: list[Callable[[Record], None]] = []
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._probes: dict[str, asyncio.Future[ProbeResult]] = {}
+        self._reported: float | None = None  # perf_counter when the last step's exit was reported
+        self._sidecar_plans = {c.name: c for c in plan.sidecars}
+        self._step_plans = {s.name: s for s in plan.steps}
+
+    # --- recording ---------------------------------------------------------------------------
+
+    def record(self, ev: str, **fields: Any) -> Record:
+        rec: Record = {"ev": ev, "at": self.clock(), **fields}
+        self.journal.append(rec)
+        self.state.apply(rec)
+        return rec
+
+    def _announce(self, rec: Record) -> None:
+        self.log.info(rec["ev"], **{k: v for k, v in rec.items() if k not in ("ev", "results")})
+        for listener in self.listeners:
+            listener(rec)
+
+    def _note(self, ev: str, **fields: Any) -> Record:
+        rec = self.record(ev, **fields)
+        self._announce(rec)
+        return rec
+
+    # --- starting and resuming ------------------------------------------------------------------
+
+    def begin(self) -> None:
+        """Start a new run or resume a replayed one: re-arm timers, then carry on."""
+        if self.state.started_at is None:
+            self._note("run")
+        if self.state.finished:
+            self.done.set()
+            return
+        started = self.state.started_at or self.clock()
+        if self.plan.timeout_seconds is not None:
+            self._arm("task", started + self.plan.timeout_seconds, self.cancel,
+                      "TimeoutExceeded", f"task timeout of {self.plan.timeout_seconds}s exceeded")
+        for step in self.state.steps:
+            if step.phase == "running" and step.started_at is not None:
+                self._arm_step_timeout(step)
+            if step.phase == "held" and step.held_at is not None:
+                self._arm_hold_timeout(step)
+        self._advance()
+
+    def close(self) -> None:
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+        for fut in self._probes.values():
+            if not fut.done():
+                fut.set_result(ProbeResult(ok=False, output="the run is over"))
+
+    def _arm(self, key: str, deadline: float, fn: Callable[..., object], *args: Any) -> None:
+        self._disarm(key)
+        loop = asyncio.get_running_loop()
+        self._timers[key] = loop.call_later(max(0.0, deadline - self.clock()), fn, *args)
+
+    def _disarm(self, key: str) -> None:
+        timer = self._timers.pop(key, None)
+        if timer is not None:
+            timer.cancel()
+
+    def _arm_step_timeout(self, step: StepState) -> None:
+        limit = self._step_plans[step.name].timeout_seconds
+        if limit is not None and step.started_at is not None:
+            self._arm(f"step:{step.name}", step.started_at + limit, self._step_timed_out, step.name)
+
+    def _arm_hold_timeout(self, step: StepState) -> None:
+        assert step.held_at is not None
+        self._arm(f"hold:{step.name}", step.held_at + self.plan.hold_timeout_seconds,
+                  self._end_hold, step.name, "timeout")
+
+    # --- the state machine ----------------------------------------------------------------------
+
+    def _advance(self) -> None:
+        st = self.state
+        if st.finished:
+            return
+        if st.cancel_reason:
+            self._wind_down()
+        elif st.sidecars_ready:
+            for step in st.steps:
+                if step.phase == "done":
+                    continue
+                if step.phase != "pending":
+                    return  # held, released or running: wait for it
+                if st.failed:
+                    self._skip(step, "an earlier step failed", cancelled=False)
+                elif step.breakpoint_before and not step.breakpoint_passed:
+                    self._hold(step, "beforeStep")
+                    return
+                else:
+                    self._release(step)
+                    return
+        if all(s.phase == "done" for s in st.steps):
+            self._finish_run()
+
+    def _wind_down(self) -> None:
+        for step in self.state.steps:
+            if step.phase in ("released", "running") and not step.stopping:
+                self._stop_step(step, self.state.cancel_reason)
+            elif step.phase == "held":
+                self._end_hold(step.name, "cancel", advance=False)
+            elif step.phase == "pending":
+                self._skip(step, self.state.cancel_message or self.state.cancel_reason, cancelled=True)
+
+    def _release(self, step: StepState) -> None:
+        handoff = None if self._reported is None else time.perf_counter() - self._reported
+        rec = self.record("released", step=step.name, handoff=handoff)
+        conn = self.steps.get(step.name)
+        if conn is not None:
+            conn.send(Start())
+        self._announce(rec)
+
+    def _skip(self, step: StepState, reason: str, cancelled: bool) -> None:
+        self._note("skipped", step=step.name, reason=reason, cancelled=cancelled)
+        conn = self.steps.get(step.name)
+        if conn is not None:
+            conn.send(Skip(reason=reason, cancelled=cancelled))
+
+    def _hold(self, step: StepState, reason: str, report: dict[str, Any] | None = None) -> None:
+        self._note("held", step=step.name, reason=reason, report=report or {})
+        self._arm_hold_timeout(step)
+        conn = self.steps.get(step.name)
+        if conn is not None:
+            conn.send(Hold(reason=reason))
+
+    def _stop_step(self, step: StepState, reason: str) -> None:
+        self._note("stopping", step=step.name, reason=reason)
+        conn = self.steps.get(step.name)
+        if conn is not None:
+            conn.send(Stop(reason=reason, grace_seconds=STEP_STOP_GRACE))
+
+    def _step_timed_out(self, name: str) -> None:
+        step = self.state.step(name)
+        if step is not None and step.phase in ("released", "running") and not step.stopping:
+            self._stop_step(step, "TimeoutExceeded")
+
+    def _finish_run(self) -> None:
+        outcome, reason = self.state.task_outcome()
+        self._note("run_finished", outcome=outcome, reason=reason, message=self.state.cancel_message)
+        self.close()
+        for name in self.sidecars:
+            self._stop_sidecar(name)
+        self.done.set()
+        self.sidecars_changed.set()
+
+    def cancel(self, reason: str, message: str = "") -> bool:
+        if self.state.finished or self.state.cancel_reason:
+            return False
+        self._note("cancel", reason=reason, message=message)
+        self._advance()
+        return True
+
+    def _end_hold(self, name: str, decision: str, advance: bool = True) -> None:
+        step = self.state.step(name)
+        if step is None or step.phase != "held":
+            return
+        self._disarm(f"hold:{name}")
+        before, report = step.hold_reason == "beforeStep", step.failure
+        self._note("unheld", step=name, decision=decision)
+        conn = self.steps.get(name)
+        if before and decision == "cancel":
+            self._skip(step, self.state.cancel_message or "cancelled at a breakpoint", cancelled=True)
+        elif before and decision != "continue":
+            why = "hold timed out" if decision == "timeout" else "failed at a breakpoint"
+            self._note("finished", step=name, exit_code=None, reason="Error", outcome="failed",
+                       started_at=None, finished_at=self.clock(), results={}, message=why)
+            if conn is not None:
+                conn.send(Ack(verdict="failed"))  # the wrapper records it failed, not run
+        elif not before:
+            ok = decision == "continue"
+            self._note("finished", step=name, exit_code=report.get("exit_code"),
+                       reason="Completed" if ok else report.get("reason", "Error"),
+                       outcome="succeeded" if ok else "failed", started_at=report.get("started_at"),
+                       finished_at=report.get("finished_at"), results=report.get("results", {}),
+                       message=report.get("message", ""))
+            self._reported = time.perf_counter()
+            if conn is not None:
+                conn.send(Ack(verdict="succeeded" if ok else "failed"))
+        if advance:
+            self._advance()
+
+    # --- messages from the control socket -------------------------------------------------------
+
+    def knows(self, hello: Hello) -> bool:
+        if hello.kind == "step":
+            return hello.name in self._step_plans
+        if hello.kind == "sidecar":
+            return hello.name in self._sidecar_plans
+        return True
+
+    def on_message(self, conn: Connection, message: Message) -> None:
+        if isinstance(message, Ctl):
+            conn.send(self.control(message))
+        elif conn.kind == "step":
+            self._on_step_message(conn, message)
+        elif conn.kind == "sidecar":
+            self._on_sidecar_message(conn, message)
+
+    def on_closed(self, conn: Connection) -> None:
+        if conn.kind == "step" and self.steps.get(conn.name) is conn:
+            del self.steps[conn.name]
+        elif conn.kind == "sidecar" and self.sidecars.get(conn.name) is conn:
+            del self.sidecars[conn.name]
+            fut = self._probes.pop(conn.name, None)
+            if fut is not None and not fut.done():
+                fut.set_result(ProbeResult(ok=False, output="sidecar wrapper disconnected"))
+            asyncio.get_running_loop().call_later(SIDECAR_LOST_GRACE, self._sidecar_lost, conn.name)
+
+    def _on_step_message(self, conn: Connection, message: Message) -> None:
+        step = self.state.step(conn.name)
+        assert step is not None
+        if isinstance(message, Hello):
+            self.steps[step.name] = conn
+            if step.announced_at is None:
+                self._note("announced", step=step.name)
+            self._answer(step, conn)
+            self._advance()
+        elif isinstance(message, Started):
+            if step.phase in ("pending", "released"):
+                self._note("started", step=step.name, at=message.started_at)
+                self._arm_step_timeout(step)
+        elif isinstance(message, Finished):
+            self._on_finished(step, conn, message)
+
+    def _answer(self, step: StepState, conn: Connection) -> None:
+        """Answer a (possibly repeated) hello from the state: never start a step twice."""
+        if step.phase == "done":
+            conn.send(Skip(reason=step.message, cancelled=bool(self.state.cancel_reason))
+                      if step.outcome == "skipped" else Ack())
+        elif step.phase == "held":
+            conn.send(Hold(reason=step.hold_reason))
+        elif step.phase in ("released", "running"):
+            conn.send(Start())
+            if step.stopping:
+                conn.send(Stop(reason=step.stopping, grace_seconds=STEP_STOP_GRACE))
+
+    def _on_finished(self, step: StepState, conn: Connection, msg: Finished) -> None:
+        if step.phase == "done" or step.phase == "held":
+            conn.send(Ack() if step.phase == "done" else Hold(reason=step.hold_reason))
+            return
+        self._reported = time.perf_counter()
+        self._disarm(f"step:{step.name}")
+        outcome, reason = self._outcome(step, msg.reason, msg.exit_code)
+        report = {"exit_code": msg.exit_code, "reason": reason, "started_at": msg.started_at,
+                  "finished_at": msg.finished_at, "results": msg.results, "message": msg.message}
+        if (outcome == "failed" and self.plan.breakpoint_on_failure and step.on_error != "continue"
+                and not self.state.cancel_reason):
+            self._hold(step, "onFailure", report)
+            return
+        rec = self.record("finished", step=step.name, outcome=outcome, **report)
+        conn.send(Ack())
+        self._advance()
+        self._announce(rec)
+
+    def _outcome(self, step: StepState, reason: str, exit_code: int | None) -> tuple[str, str]:
+        if step.stopping == "TimeoutExceeded" or reason == "TimeoutExceeded":
+            return "timed_out", "TimeoutExceeded"
+        if step.stopping or reason == "Cancelled":
+            return ("cancelled", "Cancelled") if self.state.cancel_reason else ("failed", "Cancelled")
+        if reason == "Skipped":
+            return "skipped", "Skipped"
+        if exit_code == 0:
+            return "succeeded", "Completed"
+        return "failed", "Error"
+
+    def finished_elsewhere(self, name: str, post: dict[str, Any]) -> None:
+        """A step that ended while we could not hear it (its wrapper used the file chain)."""
+        step = self.state.step(name)
+        if step is None or step.phase in ("done", "held"):
+            return
+        self._disarm(f"step:{name}")
+        self._reported = None
+        outcome, reason = self._outcome(step, str(post.get("reason", "")), post.get("exit_code"))
+        self._note("finished", step=name, outcome=outcome, reason=reason, exit_code=post.get("exit_code"),
+                   started_at=post.get("started_at"), finished_at=post.get("finished_at") or self.clock(),
+                   results=post.get("results") or {}, message=str(post.get("message", "")), source="files")
+        self._advance()
+
+    def _on_sidecar_message(self, conn: Connection, message: Message) -> None:
+        name = conn.name
+        if isinstance(message, Hello):
+            self.sidecars[name] = conn
+            car = self.state.sidecar(name)
+            if car is not None and car.announced_at is None:
+                self._note("sidecar_announced", sidecar=name)
+            self.hello[name].set()
+            if self.state.finished:
+                self._stop_sidecar(name)
+        elif isinstance(message, ProbeResult):
+            fut = self._probes.pop(name, None)
+            if fut is not None and not fut.done():
+                fut.set_result(message)
+        elif isinstance(message, Finished):
+            self._sidecar_exited(name, f"sidecar {name} exited with code {message.exit_code}")
+
+    def _sidecar_lost(self, name: str) -> None:
+        if name not in self.sidecars:
+            self._sidecar_exited(name, f"sidecar {name}'s wrapper went away")
+
+    def _sidecar_exited(self, name: str, why: str) -> None:
+        car = self.state.sidecar(name)
+        if car is None or car.phase in ("stopped", "failed"):
+            return
+        if self.state.finished or self.state.cancel_reason:
+            self._note("sidecar_stopped", sidecar=name)
+            self.sidecars_changed.set()
+        else:
+            self.sidecar_failed(name, why)
+
+    def _stop_sidecar(self, name: str) -> None:
+        conn = self.sidecars.get(name)
+        if conn is not None:
+            grace = self._sidecar_plans[name].stop_grace_seconds
+            conn.send(Stop(reason="the run is over", grace_seconds=grace))
+
+    # --- readiness (called by the readiness tasks) ---------------------------------------------------
+
+    def sidecar_ready(self, name: str) -> None:
+        car = self.state.sidecar(name)
+        if car is not None and car.phase not in ("ready", "failed", "stopped"):
+            self._note("sidecar_ready", sidecar=name)
+            self._advance()
+
+    def sidecar_unready(self, name: str, why: str) -> None:
+        car = self.state.sidecar(name)
+        if car is not None and car.phase == "ready" and not self.state.finished:
+            self._note("sidecar_unready", sidecar=name, reason=why)
+
+    def sidecar_failed(self, name: str, why: str) -> None:
+        car = self.state.sidecar(name)
+        if car is None or car.phase == "failed" or self.state.finished:
+            return
+        self._note("sidecar_failed", sidecar=name, reason=why)
+        self.cancel("SidecarFailed", why)
+
+    async def exec_probe(self, name: str, command: tuple[str, ...], timeout: float) -> ProbeResult:
+        """Run an exec probe inside the sidecar's container, through its wrapper."""
+        conn = self.sidecars.get(name)
+        if conn is None:
+            return ProbeResult(ok=False, output="sidecar wrapper not connected")
+        fut: asyncio.Future[ProbeResult] = asyncio.get_running_loop().create_future()
+        self._probes[name] = fut
+        conn.send(Probe(command=command, timeout_seconds=timeout))
+        try:
+            return await asyncio.wait_for(fut, timeout + 1.0)
+        except TimeoutError:
+            return ProbeResult(ok=False, output=f"no probe result within {timeout}s")
+        finally:
+            if self._probes.get(name) is fut:
+                del self._probes[name]
+
+    # --- doll ctl and entrypoint debug --------------------------------------------------------------
+
+    def control(self, ctl: Ctl) -> Reply:
+        action = "fail" if ctl.action == "fail-continue" else ctl.action
+        if action == "status":
+            return Reply(ok=True, status=self.state.to_status())
+        if action == "cancel":
+            if self.cancel("Cancelled", "cancelled through doll ctl"):
+                return Reply(ok=True, message="cancelling the run")
+            return Reply(ok=False, message=f"the run is already {self.state.outcome or 'winding down'}")
+        if action in ("continue", "fail"):
+            step = self.state.step(ctl.step) if ctl.step else self.state.current_hold()
+            if step is None:
+                return Reply(ok=False, message=f"step {ctl.step!r} is not in the plan" if ctl.step
+                             else "no step is held")
+            if step.phase != "held":
+                return Reply(ok=False, message=f"step {step.name!r} is not held (it is {step.phase})")
+            self._end_hold(step.name, action)
+            return Reply(ok=True, message=f"step {step.name!r}: {action}")
+        return Reply(ok=False, message=f"action: unknown {ctl.action!r}")

@@ -1,0 +1,229 @@
+"""Pod annotations and Kubernetes Events through the API server, best effort.
+
+`Publisher` turns journal records into Events (step started / finished / failed / held, task ended) and
+keeps the Pod's `doll.dev/*` annotations up to date (JSON merge patches, coalesced).  It never blocks the
+run: records are queued, each request is bounded, 409 / 5xx / timeouts are retried a few times and then
+dropped with a warning; 403 (no RBAC) or 404 (no such Pod) turns publishing off with one warning.
+
+kubernetes-asyncio is imported here, lazily, inside `KubernetesApi.open` (it costs ~0.4-1 s to import),
+only when the Pod has in-cluster credentials (KUBERNETES_SERVICE_HOST and a service account token).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+from collections import deque
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+from supervisor.logs import Log
+from supervisor.plans import Plan
+from supervisor.states import Record, RunState
+
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+REQUEST_TIMEOUT = 2.0
+ATTEMPTS = 3
+COALESCE_SECONDS = 0.2
+PREFIX = "doll.dev/"
+
+
+class ApiFailure(Exception):
+    def __init__(self, status: int, text: str) -> None:
+        super().__init__(f"HTTP {status}: {text}" if status else text)
+        self.status = status
+
+
+class PodApi(Protocol):
+    async def patch_pod(self, annotations: dict[str, str | None]) -> None: ...
+    async def create_event(self, body: dict[str, Any]) -> None: ...
+    async def close(self) -> None: ...
+
+
+class KubernetesApi:
+    """The real API through kubernetes-asyncio and in-cluster credentials."""
+
+    def __init__(self, client: Any, api: Any, pod: str, namespace: str) -> None:
+        self._client, self._api, self.pod, self.namespace = client, api, pod, namespace
+
+    @classmethod
+    async def open(cls, pod: str, namespace: str, environ: dict[str, str]) -> KubernetesApi:
+        sa = environ.get("DOLL_SERVICEACCOUNT_DIR", SERVICE_ACCOUNT_DIR)
+        if not namespace:
+            with contextlib.suppress(OSError), open(os.path.join(sa, "namespace")) as f:
+                namespace = f.read().strip()
+        if not (pod and namespace):
+            raise ApiFailure(0, "the Pod's name or namespace is unknown")
+        from kubernetes_asyncio import client, config
+
+        configuration = client.Configuration()
+        loader = config.incluster_config.InClusterConfigLoader(
+            token_filename=os.path.join(sa, "token"), cert_filename=os.path.join(sa, "ca.crt"), environ=environ)
+        try:
+            loader.load_and_set(configuration)
+        except config.ConfigException as exc:
+            raise ApiFailure(0, f"in-cluster config: {exc}") from None
+        api_client = client.ApiClient(configuration)
+        return cls(api_client, client.CoreV1Api(api_client), pod, namespace)
+
+    async def _call(self, coro: Any) -> None:
+        from kubernetes_asyncio.client.exceptions import ApiException
+
+        try:
+            await coro
+        except ApiException as exc:
+            raise ApiFailure(int(exc.status or 0), str(exc.reason)) from None
+        except (OSError, TimeoutError, asyncio.TimeoutError) as exc:
+            raise ApiFailure(0, f"{type(exc).__name__}: {exc}") from None
+        except Exception as exc:  # aiohttp client errors: all mean "not delivered"
+            raise ApiFailure(0, f"{type(exc).__name__}: {exc}") from None
+
+    async def patch_pod(self, annotations: dict[str, str | None]) -> None:
+        await self._call(self._api.patch_namespaced_pod(
+            self.pod, self.namespace, {"metadata": {"annotations": annotations}},
+            _content_type="application/merge-patch+json", _request_timeout=REQUEST_TIMEOUT))
+
+    async def create_event(self, body: dict[str, Any]) -> None:
+        await self._call(self._api.create_namespaced_event(self.namespace, body, _request_timeout=REQUEST_TIMEOUT))
+
+    async def close(self) -> None:
+        await self._client.close()
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def event_for(rec: Record) -> tuple[str, str, str] | None:
+    """(type, reason, message) of the Event a record deserves, if any."""
+    ev = rec["ev"]
+    if ev == "started":
+        return "Normal", "StepStarted", f"step {rec['step']} started"
+    if ev == "finished":
+        if rec["outcome"] == "succeeded":
+            return "Normal", "StepFinished", f"step {rec['step']} succeeded"
+        return "Warning", "StepFailed", (f"step {rec['step']} {rec['outcome']}: exit code {rec.get('exit_code')}"
+                                         f" ({rec['reason']}) {rec.get('message', '')}".strip())
+    if ev == "held":
+        return "Warning", "StepHeld", (f"step {rec['step']} held ({rec['reason']}): "
+                                       f"doll ctl continue {rec['step']} | fail {rec['step']}")
+    if ev == "sidecar_failed":
+        return "Warning", "SidecarFailed", rec.get("reason", "")
+    if ev == "run_finished":
+        kind = "Normal" if rec["outcome"] == "Succeeded" else "Warning"
+        return kind, f"Task{rec['outcome']}", f"task {rec['outcome'].lower()}: {rec.get('reason', '')}"
+    return None
+
+
+def pod_annotations(state: RunState) -> dict[str, str | None]:
+    hold = state.current_hold()
+    steps = [{"name": s.name, "state": s.outcome if s.phase == "done" else s.phase, "exitCode": s.exit_code,
+              "startedAt": s.started_at, "finishedAt": s.finished_at} for s in state.steps]
+    return {
+        PREFIX + "state": "finished" if state.finished else "running",
+        PREFIX + "outcome": state.outcome or None,
+        PREFIX + "hold": None if hold is None else f"{hold.name}:{hold.hold_reason}",
+        PREFIX + "steps": json.dumps(steps, separators=(",", ":")),
+    }
+
+
+class Publisher:
+    def __init__(self, plan: Plan, pod: str, state: RunState, log: Log, api: PodApi | None = None,
+                 environ: dict[str, str] | None = None) -> None:
+        self.plan, self.pod, self.state, self.log = plan, pod, state, log
+        self.api = api
+        self.environ = dict(os.environ) if environ is None else environ
+        self.events: deque[dict[str, Any]] = deque()
+        self.wake = asyncio.Event()
+        self.idle = asyncio.Event()
+        self.dirty = False
+        self.enabled = True
+        self.sent = {"events": 0, "patches": 0, "dropped": 0}
+
+    def notify(self, rec: Record) -> None:
+        if not self.enabled:
+            return
+        self.dirty = True
+        found = event_for(rec)
+        if found is not None:
+            kind, reason, message = found
+            self.events.append(self._event(kind, reason, message, float(rec["at"])))
+        self.idle.clear()
+        self.wake.set()
+
+    def _event(self, kind: str, reason: str, message: str, at: float) -> dict[str, Any]:
+        ns = self.plan.pod.namespace
+        return {"apiVersion": "v1", "kind": "Event",
+                "metadata": {"generateName": f"{self.pod}.doll.", "namespace": ns},
+                "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": self.pod, "namespace": ns},
+                "type": kind, "reason": reason, "message": message[:1024],
+                "firstTimestamp": _iso(at), "lastTimestamp": _iso(at), "count": 1,
+                "source": {"component": "doll-supervisor"}, "reportingComponent": "doll-supervisor",
+                "reportingInstance": self.pod}
+
+    def _disable(self, why: str) -> None:
+        self.enabled = False
+        self.events.clear()
+        self.dirty = False
+        self.idle.set()
+        self.log.warning("publishing_disabled", why=why)
+
+    async def run(self) -> None:
+        if self.api is None:
+            if not self.environ.get("KUBERNETES_SERVICE_HOST"):
+                self._disable("not in a cluster (no KUBERNETES_SERVICE_HOST): no annotations or Events")
+                return
+            try:
+                self.api = await KubernetesApi.open(self.pod, self.plan.pod.namespace, self.environ)
+            except ApiFailure as exc:
+                self._disable(str(exc))
+                return
+        try:
+            while self.enabled:
+                if not self.events and not self.dirty:
+                    self.idle.set()
+                    self.wake.clear()
+                    await self.wake.wait()
+                    await asyncio.sleep(COALESCE_SECONDS)
+                await self._drain()
+        finally:
+            await self.api.close()
+
+    async def _drain(self) -> None:
+        while self.enabled and self.events:
+            if await self._send("event", self.api.create_event, self.events[0]):  # type: ignore[union-attr]
+                self.sent["events"] += 1
+            if self.events:
+                self.events.popleft()
+        if self.enabled and self.dirty:
+            self.dirty = False
+            if await self._send("annotations", self.api.patch_pod, pod_annotations(self.state)):  # type: ignore[union-attr]
+                self.sent["patches"] += 1
+
+    async def _send(self, what: str, call: Any, arg: Any) -> bool:
+        delay = 0.1
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                await asyncio.wait_for(call(arg), REQUEST_TIMEOUT + 1.0)
+                return True
+            except (ApiFailure, TimeoutError) as exc:
+                status = getattr(exc, "status", 0)
+                if status in (401, 403, 404):
+                    self._disable(f"{what}: {exc} (no RBAC for the Pod's service account, or no such Pod)")
+                    return False
+                if attempt == ATTEMPTS or not (status in (0, 409, 429) or status >= 500):
+                    self.sent["dropped"] += 1
+                    self.log.warning("publish_dropped", what=what, error=str(exc) or "timed out", attempts=attempt)
+                    return False
+            await asyncio.sleep(delay)
+            delay *= 2
+        return False
+
+    async def flush(self, seconds: float) -> None:
+        """At the end of the run: give queued Events and the last annotations `seconds` to go out."""
+        if not self.enabled:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.idle.wait(), seconds)

@@ -1,0 +1,69 @@
+"""Sidecar readiness: one task per sidecar probes it until ready, or fails the task at its deadline.
+
+Probing starts `initial_delay_seconds` after the run began and repeats every `period_seconds` (doll's
+default is 50 ms, not kubelet's 10 s); `success_threshold` consecutive successes make it ready, which
+releases step 0 at once if it was the last.  Afterwards it is watched at a relaxed pace (at most once a
+second): `failure_threshold` consecutive failures mark it unready (shown in /status and metrics, logged;
+like kubelet's readiness it does not fail the task).  A sidecar whose wrapper reports its exit fails the
+task (see `Runner.sidecar_failed`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+
+from supervisor.ordering import Runner
+from supervisor.plans import SidecarPlan
+from supervisor.probing import Prober
+
+WATCH_PERIOD = 1.0
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> bool:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), max(0.0, seconds))
+    return event.is_set()
+
+
+async def watch(runner: Runner, plan: SidecarPlan, prober: Prober, clock: Callable[[], float] = time.time) -> None:
+    car = runner.state.sidecar(plan.name)
+    assert car is not None
+    started = runner.state.started_at or clock()
+    deadline = started + plan.ready_timeout_seconds
+    spec = plan.probe
+    if car.ready_at is None:
+        if spec is None:
+            if not await _wait(runner.hello[plan.name], deadline - clock()):
+                runner.sidecar_failed(plan.name, f"sidecar {plan.name} never started within "
+                                                 f"{plan.ready_timeout_seconds}s")
+            else:
+                runner.sidecar_ready(plan.name)
+            return
+        if await _wait(runner.done, started + spec.initial_delay_seconds - clock()):
+            return
+        successes, last = 0, "not probed yet"
+        while not runner.state.finished and car.phase != "failed":
+            result = await prober.probe(plan.name, spec)
+            successes, last = (successes + 1, last) if result.ok else (0, result.output)
+            if successes >= spec.success_threshold:
+                runner.sidecar_ready(plan.name)
+                break
+            if clock() >= deadline:
+                runner.sidecar_failed(plan.name, f"sidecar {plan.name} not ready within "
+                                                 f"{plan.ready_timeout_seconds}s: {last}")
+                return
+            if await _wait(runner.done, min(spec.period_seconds, deadline - clock())):
+                return
+    if spec is None:
+        return
+    failures, period = 0, max(spec.period_seconds, WATCH_PERIOD)
+    while not await _wait(runner.done, period):
+        result = await prober.probe(plan.name, spec)
+        failures = 0 if result.ok else failures + 1
+        if result.ok:
+            runner.sidecar_ready(plan.name)
+        elif failures >= spec.failure_threshold:
+            runner.sidecar_unready(plan.name, result.output)

@@ -1,0 +1,242 @@
+"""The run's state, and the one function that changes it: `RunState.apply(record)`.
+
+Every change is a journal record (a JSON object with an ``"ev"`` field); the same `apply` runs live
+and when a restarted supervisor replays its journal, so the two can never disagree.  Records::
+
+    run {at}                                   the run began (first start of the supervisor)
+    announced {step, at}                       a step's wrapper said hello (first time only)
+    sidecar_announced / sidecar_ready / sidecar_unready {sidecar, at}
+    sidecar_failed {sidecar, at, reason}       exited or never ready: the task fails
+    sidecar_stopped {sidecar, at}
+    held {step, at, reason, [report]}          report: the wrapper's finished message, when held onFailure
+    unheld {step, at, decision}                decision: continue | fail | timeout | cancel
+    released {step, at, handoff}               start sent; handoff = previous step's report -> release
+    started {step, at}                         the child's real start time, from the wrapper
+    stopping {step, at, reason}                stop sent (TimeoutExceeded or Cancelled)
+    finished {step, at, exit_code, reason, outcome, started_at, finished_at, results, message}
+    skipped {step, at, reason, cancelled}
+    cancel {at, reason, message}               reason: Cancelled | TimeoutExceeded | SidecarFailed
+    run_finished {at, outcome, reason}
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from supervisor.plans import Plan
+
+StepPhase = Literal["pending", "held", "released", "running", "done"]
+Outcome = Literal["", "succeeded", "failed", "skipped", "cancelled", "timed_out"]
+SidecarPhase = Literal["pending", "announced", "ready", "unready", "failed", "stopped"]
+TaskOutcome = Literal["", "Succeeded", "Failed", "Cancelled", "TimedOut"]
+STEP_PHASES: tuple[str, ...] = ("pending", "held", "released", "running", "done")
+STEP_OUTCOMES: tuple[str, ...] = ("succeeded", "failed", "skipped", "cancelled", "timed_out")
+SIDECAR_PHASES: tuple[str, ...] = ("pending", "announced", "ready", "unready", "failed", "stopped")
+TASK_OUTCOMES: tuple[str, ...] = ("Succeeded", "Failed", "Cancelled", "TimedOut")
+
+Record = dict[str, Any]
+
+
+@dataclass
+class StepState:
+    name: str
+    index: int
+    on_error: str = "stopAndFail"
+    breakpoint_before: bool = False
+    phase: StepPhase = "pending"
+    outcome: Outcome = ""
+    reason: str = ""  # Tekton's: Completed, Error, Skipped, TimeoutExceeded, Cancelled
+    exit_code: int | None = None
+    message: str = ""
+    results: dict[str, str] = field(default_factory=dict)
+    announced_at: float | None = None
+    released_at: float | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    handoff_seconds: float | None = None
+    stopping: str = ""  # why we asked its wrapper to stop
+    hold_reason: str = ""  # beforeStep | onFailure while held
+    held_at: float | None = None
+    breakpoint_passed: bool = False
+    failure: Record = field(default_factory=dict)  # the wrapper's report of a failure held onFailure
+
+    @property
+    def wait_seconds(self) -> float | None:
+        if self.announced_at is None or self.released_at is None:
+            return None
+        return max(0.0, self.released_at - self.announced_at)
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return max(0.0, self.finished_at - self.started_at)
+
+
+@dataclass
+class SidecarState:
+    name: str
+    phase: SidecarPhase = "pending"
+    announced_at: float | None = None
+    ready_at: float | None = None
+    stopped_at: float | None = None
+    reason: str = ""
+
+
+@dataclass
+class Hold:
+    step: str
+    reason: str
+    since: float
+    until: float | None = None
+    decision: str = ""
+
+
+@dataclass
+class RunState:
+    steps: list[StepState]
+    sidecars: list[SidecarState]
+    started_at: float | None = None
+    finished_at: float | None = None
+    outcome: TaskOutcome = ""
+    reason: str = ""
+    cancel_reason: str = ""  # non-empty: winding down (Cancelled, TimeoutExceeded, SidecarFailed)
+    cancel_message: str = ""
+    message: str = ""
+    failed: bool = False  # a stopAndFail step failed: the rest are skipped
+    holds: list[Hold] = field(default_factory=list)
+    records: int = 0
+
+    @classmethod
+    def from_plan(cls, plan: Plan) -> RunState:
+        return cls(
+            steps=[StepState(s.name, s.index, s.on_error, s.breakpoint_before) for s in plan.steps],
+            sidecars=[SidecarState(s.name) for s in plan.sidecars],
+        )
+
+    def step(self, name: str) -> StepState | None:
+        return next((s for s in self.steps if s.name == name), None)
+
+    def sidecar(self, name: str) -> SidecarState | None:
+        return next((s for s in self.sidecars if s.name == name), None)
+
+    @property
+    def finished(self) -> bool:
+        return self.outcome != ""
+
+    @property
+    def sidecars_ready(self) -> bool:
+        return all(s.ready_at is not None for s in self.sidecars)
+
+    def task_outcome(self) -> tuple[TaskOutcome, str]:
+        """What the run comes to, once every step is done."""
+        if self.cancel_reason == "TimeoutExceeded":
+            return "TimedOut", "TaskRunTimeout"
+        if self.cancel_reason == "Cancelled":
+            return "Cancelled", "TaskRunCancelled"
+        if self.cancel_reason or self.failed:
+            return "Failed", self.cancel_reason or "Failed"
+        return "Succeeded", "Succeeded"
+
+    # --- the reducer ---------------------------------------------------------------------------
+
+    def apply(self, rec: Record) -> None:
+        self.records += 1
+        ev, at = rec["ev"], float(rec.get("at", 0.0))
+        if ev == "run":
+            self.started_at = self.started_at or at
+        elif ev == "cancel":
+            if not self.cancel_reason:
+                self.cancel_reason, self.cancel_message = rec["reason"], rec.get("message", "")
+        elif ev == "run_finished":
+            self.outcome, self.reason, self.finished_at = rec["outcome"], rec.get("reason", ""), at
+            self.message = rec.get("message", "")
+        elif ev.startswith("sidecar_"):
+            self._apply_sidecar(ev, at, rec)
+        else:
+            self._apply_step(ev, at, rec)
+
+    def _apply_sidecar(self, ev: str, at: float, rec: Record) -> None:
+        car = self.sidecar(rec["sidecar"])
+        if car is None:
+            return
+        if ev == "sidecar_announced":
+            car.announced_at = car.announced_at or at
+            if car.phase == "pending":
+                car.phase = "announced"
+        elif ev == "sidecar_ready":
+            car.phase, car.ready_at = "ready", car.ready_at or at
+        elif ev == "sidecar_unready":
+            car.phase = "unready"
+        elif ev == "sidecar_failed":
+            car.phase, car.reason = "failed", rec.get("reason", "")
+        elif ev == "sidecar_stopped":
+            car.phase, car.stopped_at = "stopped", at
+
+    def _apply_step(self, ev: str, at: float, rec: Record) -> None:
+        step = self.step(rec["step"])
+        if step is None:
+            return
+        if ev == "announced":
+            step.announced_at = step.announced_at or at
+        elif ev == "held":
+            step.phase, step.hold_reason, step.held_at = "held", rec["reason"], at
+            step.failure = dict(rec.get("report") or {})
+            if step.failure.get("started_at") is not None:
+                step.started_at = step.failure["started_at"]
+            self.holds.append(Hold(step.name, rec["reason"], at))
+        elif ev == "unheld":
+            if step.hold_reason == "beforeStep" and rec["decision"] == "continue":
+                step.phase, step.breakpoint_passed = "pending", True
+            step.hold_reason, step.held_at = "", None
+            for hold in self.holds:
+                if hold.step == step.name and hold.until is None:
+                    hold.until, hold.decision = at, rec["decision"]
+        elif ev == "released":
+            step.phase, step.released_at, step.handoff_seconds = "released", at, rec.get("handoff")
+        elif ev == "started":
+            if step.phase in ("pending", "released"):
+                step.phase = "running"
+            step.started_at = at
+        elif ev == "stopping":
+            step.stopping = rec["reason"]
+        elif ev == "finished":
+            step.phase, step.outcome, step.reason = "done", rec["outcome"], rec["reason"]
+            step.exit_code, step.message = rec.get("exit_code"), rec.get("message", "")
+            step.results = dict(rec.get("results") or {})
+            step.started_at = rec.get("started_at", step.started_at)
+            step.finished_at = rec.get("finished_at") or at
+            step.hold_reason, step.held_at = "", None
+            if step.outcome in ("failed", "timed_out") and step.on_error != "continue":
+                self.failed = True
+        elif ev == "skipped":
+            step.phase, step.outcome, step.reason = "done", "skipped", "Skipped"
+            step.message, step.started_at, step.finished_at = rec.get("reason", ""), None, at
+            step.hold_reason, step.held_at = "", None
+
+    # --- views -----------------------------------------------------------------------------------
+
+    def current_hold(self) -> StepState | None:
+        return next((s for s in self.steps if s.phase == "held"), None)
+
+    def to_status(self) -> dict[str, Any]:
+        """The whole run as JSON-able data (GET /status, `doll ctl status --json`)."""
+        hold = self.current_hold()
+        return {
+            "phase": "finished" if self.finished else ("running" if self.sidecars_ready else "waiting-sidecars"),
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "message": self.message,
+            "cancel_reason": self.cancel_reason,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "hold": None if hold is None else {"step": hold.name, "reason": hold.hold_reason, "since": hold.held_at},
+            "steps": [
+                {**{k: v for k, v in asdict(s).items() if k not in ("failure", "breakpoint_passed")},
+                 "wait_seconds": s.wait_seconds, "duration_seconds": s.duration_seconds}
+                for s in self.steps
+            ],
+            "sidecars": [asdict(c) for c in self.sidecars],
+            "holds": [asdict(h) for h in self.holds],
+        }
