@@ -38,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="", help="the run's name (default: the TaskRun's; <task>-run-XXXXX)")
     p.add_argument("--namespace", default="", help="overrides the TaskRun's namespace")
     p.add_argument("--metrics-port", type=int, default=9090)
+    p.add_argument("--timeout", default="1h", metavar="DURATION",
+                   help="for a run that gives no timeout (Tekton's default: 1h; 0: none)")
     p.add_argument("--image-map", default="", metavar="FILE",
                    help="offline image -> {entrypoint, cmd} map for steps with neither command nor script")
     p.add_argument("--no-registry-lookup", dest="registry_lookup", action="store_false",
@@ -90,6 +92,7 @@ class _Warnings(logging.Handler):
 
 
 def main(argv: list[str]) -> int:
+    from generator.durations import seconds
     from generator.generating import GenerateOptions, generate
     from generator.warning import LOGGER
 
@@ -104,7 +107,8 @@ def main(argv: list[str]) -> int:
             layout=ns.layout, image=ns.image, rbac=ns.rbac, name=ns.name, namespace=ns.namespace,
             metrics_port=ns.metrics_port, image_map=ns.image_map, registry_lookup=ns.registry_lookup,
             cache_dir=ns.cache_dir, cache_ttl_seconds=ns.cache_ttl, docker_config=ns.docker_config,
-            pull_secret=ns.pull_secret, insecure_registries=tuple(ns.insecure_registry))
+            pull_secret=ns.pull_secret, insecure_registries=tuple(ns.insecure_registry),
+            default_timeout_seconds=seconds(ns.timeout, "--timeout"))
         text = render(generate(sources, _params(ns.param), options), ns.output)
     except GenerateError as exc:
         print(f"{PROG}: {' '.join(str(exc).split())}", file=sys.stderr)

@@ -47,6 +47,7 @@ class GenerateOptions:
     pull_secret: str = ""  # a kubernetes.io/dockerconfigjson Secret (YAML/JSON file)
     insecure_registries: tuple[str, ...] = ()  # host:port spoken to over plain http
     lookup_timeout_seconds: float = 10.0
+    default_timeout_seconds: float | None = 3600.0  # a run that gives no timeout gets Tekton's default, 60 min
     image_source: ImageConfigSource | None = None  # replaces map + registry (e.g. `podman image inspect`)
 
 
@@ -154,6 +155,8 @@ def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],
     run = load(sources, params, options.name)
     if options.namespace:
         run = dataclasses.replace(run, namespace=options.namespace)
+    if not run.timeout_given:
+        run = dataclasses.replace(run, timeout_seconds=options.default_timeout_seconds)
     _check_task(run.task, run.task_where)
     pod_name = naming.pod(run.name)
     results = _results(run.task, run.task_where)

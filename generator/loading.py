@@ -94,9 +94,11 @@ def load(sources: Sequence[tuple[str, str]], cli_params: Mapping[str, str], run_
         if len(tasks) != 1:
             raise GenerateError(f"{tasks[1][1]}: a second Task and no TaskRun saying which one to run")
         doc, where = tasks[0]
-        name = _name(_metadata(doc, where), where)
+        meta = _metadata(doc, where)
+        name = _name(meta, where)
         return Run(task=_spec(doc, where), task_where=f"{where}: spec", task_name=name, run_where="",
-                   name=run_name or f"{name}-run-{_suffix()}", namespace="", uid=str(uuid.uuid4()), params=cli)
+                   name=run_name or f"{name}-run-{_suffix()}", namespace="", uid=str(uuid.uuid4()), params=cli,
+                   labels=_strings(meta, "labels", where), annotations=_strings(meta, "annotations", where))
     doc, where = runs[0]
     meta, spec = _metadata(doc, where), _spec(doc, where)
     for key in spec:
@@ -114,7 +116,7 @@ def load(sources: Sequence[tuple[str, str]], cli_params: Mapping[str, str], run_
         name = prefix + _suffix()
     if not DNS_SUBDOMAIN.match(name):
         raise GenerateError(f"{where}: metadata.name: {quote(name)} is not a DNS-1123 name")
-    task, task_where, task_name = _task(spec, where, tasks)
+    task, task_where, task_name, task_meta = _task(spec, where, tasks)
     params = spec.get("params", [])
     if not isinstance(params, list):
         raise GenerateError(f"{where}: spec.params: expected a list")
@@ -140,10 +142,9 @@ def load(sources: Sequence[tuple[str, str]], cli_params: Mapping[str, str], run_
     if not isinstance(sa, str) or (sa and not DNS_SUBDOMAIN.match(sa)):
         raise GenerateError(f"{where}: spec.serviceAccountName: {quote(sa)} is not a DNS-1123 name")
     timeout = seconds(spec["timeout"], f"{where}: spec.timeout") if "timeout" in spec else None
-    labels, annotations = meta.get("labels") or {}, meta.get("annotations") or {}
-    for key, value in (("labels", labels), ("annotations", annotations)):
-        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-            raise GenerateError(f"{where}: metadata.{key}: expected an object of strings")
+    # as Tekton: the Task's labels and annotations reach the Pod too; the TaskRun's win
+    labels = {**_strings(task_meta, "labels", task_where), **_strings(meta, "labels", where)}
+    annotations = {**_strings(task_meta, "annotations", task_where), **_strings(meta, "annotations", where)}
     namespace = meta.get("namespace", "")
     if not isinstance(namespace, str) or (namespace and not DNS_LABEL.match(namespace)):
         raise GenerateError(f"{where}: metadata.namespace: {quote(namespace)} is not a DNS-1123 label")
@@ -153,17 +154,26 @@ def load(sources: Sequence[tuple[str, str]], cli_params: Mapping[str, str], run_
         annotations=dict(annotations),
         params=tuple(p for p in given if p.name not in overridden) + cli,
         workspaces=tuple((w, f"{where}: spec.workspaces[{i}]") for i, w in enumerate(workspaces)),
-        pod_template=pod_template, service_account=sa, timeout_seconds=timeout, debug=debug,
+        pod_template=pod_template, service_account=sa, timeout_seconds=timeout, timeout_given="timeout" in spec,
+        debug=debug,
     )
 
 
-def _task(spec: RawObject, where: str, tasks: list[tuple[RawObject, str]]) -> tuple[RawObject, str, str]:
+def _strings(meta: RawObject, key: str, where: str) -> dict[str, str]:
+    value = meta.get(key) or {}
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise GenerateError(f"{where.removesuffix(': spec')}: metadata.{key}: expected an object of strings")
+    return {str(k): v for k, v in value.items()}
+
+
+def _task(spec: RawObject, where: str,
+          tasks: list[tuple[RawObject, str]]) -> tuple[RawObject, str, str, RawObject]:
     if "taskSpec" in spec and "taskRef" in spec:
         raise GenerateError(f"{where}: spec: both taskRef and taskSpec (give one)")
     if "taskSpec" in spec:
         if not isinstance(spec["taskSpec"], dict):
             raise GenerateError(f"{where}: spec.taskSpec: expected an object")
-        return spec["taskSpec"], f"{where}: spec.taskSpec", ""
+        return spec["taskSpec"], f"{where}: spec.taskSpec", "", {}
     ref: Any = spec.get("taskRef")
     if not isinstance(ref, dict):
         raise GenerateError(f"{where}: spec.taskRef: missing (a TaskRun needs taskRef or taskSpec)")
@@ -178,5 +188,5 @@ def _task(spec: RawObject, where: str, tasks: list[tuple[RawObject, str]]) -> tu
         raise GenerateError(f"{where}: spec.taskRef.name: missing")
     for doc, task_where in tasks:
         if _metadata(doc, task_where).get("name") == name:
-            return _spec(doc, task_where), f"{task_where}: spec", name
+            return _spec(doc, task_where), f"{task_where}: spec", name, _metadata(doc, task_where)
     raise GenerateError(f"{where}: spec.taskRef.name: task {quote(name)} is not among the given files")

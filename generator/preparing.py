@@ -136,7 +136,10 @@ def _step_results(raw: Any, where: str) -> list[str]:
         return []
     if not isinstance(raw, list):
         raise GenerateError(f"{where}: expected a list")
-    return _names(raw, where, "step result")
+    names = _names(raw, where, "step result")
+    for i, result in enumerate(raw):
+        _check_fields(result, {"name", "type", "description", "properties"}, f"{where}[{i}]")
+    return names
 
 
 def prepare_sidecars(task: RawObject, where: str, variables: dict[Key, Any], volumes: set[str]) -> list[Prepared]:

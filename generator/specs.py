@@ -41,5 +41,6 @@ class Run:
     workspaces: tuple[tuple[RawObject, str], ...] = ()  # (binding, where)
     pod_template: RawObject = field(default_factory=dict)
     service_account: str = ""
-    timeout_seconds: float | None = None
+    timeout_seconds: float | None = None  # None: no timeout ("0"), or none given (see timeout_given)
+    timeout_given: bool = False
     debug: RawObject = field(default_factory=dict)

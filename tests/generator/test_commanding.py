@@ -67,6 +67,13 @@ def test_a_bare_task_reads_from_stdin_with_params_from_the_command_line(tmp_path
     assert pod["metadata"]["name"] == "greet-1-pod"
 
 
+def test_the_default_timeout_can_be_turned_off_on_the_command_line(tmp_path: Path) -> None:
+    result = _doll(tmp_path, "run.yaml", "-o", "json", "--timeout", "0", text=GOOD)
+    assert result.returncode == 0 and "activeDeadlineSeconds" not in json.loads(result.stdout)["spec"]
+    result = _doll(tmp_path, "run.yaml", "-o", "json", "--timeout", "5m", text=GOOD)
+    assert json.loads(result.stdout)["spec"]["activeDeadlineSeconds"] == 360
+
+
 def test_a_harmless_difference_is_a_warning_on_stderr(tmp_path: Path) -> None:
     result = _doll(tmp_path, "run.yaml", text=GOOD.replace("spec:\n", "spec:\n  retries: 2\n", 1))
     assert result.returncode == 0

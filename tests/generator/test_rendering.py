@@ -120,3 +120,27 @@ def test_a_taskref_resolves_to_a_task_in_another_file() -> None:
     pod = generate([("run.yaml", run), ("task.yaml", task.replace("{name: x}", "{name: x, image: a, command: [b]}"))],
                    {}, GenerateOptions(registry_lookup=False))[0]
     assert pod["metadata"]["labels"]["tekton.dev/task"] == "t"
+
+
+def test_a_run_without_a_timeout_gets_tektons_default_hour() -> None:
+    pod = pod_of(RUN.replace("  timeout: 1h\n", ""))
+    assert pod["spec"]["activeDeadlineSeconds"] == 3660
+    no_default = pod_of(RUN.replace("  timeout: 1h\n", ""), default_timeout_seconds=None)
+    assert "activeDeadlineSeconds" not in no_default["spec"]
+
+
+def test_the_tasks_labels_and_annotations_reach_the_pod_under_the_taskruns() -> None:
+    run = ("apiVersion: tekton.dev/v1\nkind: TaskRun\nmetadata: {name: r, labels: {tier: run}}\n"
+           "spec:\n  taskRef: {name: t}\n---\n"
+           "apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: t, labels: {tier: task, kind: build},"
+           " annotations: {note: from-task}}\nspec:\n  steps: [{name: x, image: a, command: [b]}]\n")
+    meta = pod_of(run)["metadata"]
+    assert meta["labels"]["tier"] == "run" and meta["labels"]["kind"] == "build"
+    assert meta["annotations"]["note"] == "from-task"
+
+
+def test_an_unknown_step_result_field_is_refused() -> None:
+    text = RUN.replace("{name: two, image: busybox, command: [b]}",
+                       "{name: two, image: busybox, command: [b], results: [{name: r, value: x}]}")
+    with pytest.raises(GenerateError, match=r"steps\[1\].results\[0\].value: not supported by doll"):
+        gen(text)
