@@ -1,0 +1,113 @@
+"""Ordering, failure cascade, timeouts and cancellation: a real supervisor with real wrapper processes."""
+
+from __future__ import annotations
+
+import signal
+
+from entrypoint import protocol
+from supervisor_rig import Pod, wait_for
+
+
+def _finished(pod: Pod) -> dict[str, dict]:
+    return {r["step"]: r for r in pod.journal() if r["ev"] == "finished"}
+
+
+def test_steps_run_one_after_another_in_plan_order(pod: Pod) -> None:
+    pod.plan(["a", "b", "c"])
+    pod.supervise()
+    wrappers = pod.steps({"a": "sleep 0.2", "b": "sleep 0.1", "c": "true"})
+    assert pod.finish() == 0
+    assert [w.returncode for w in wrappers] == [0, 0, 0]
+    assert pod.order() == ["a", "b", "c"]
+    done = _finished(pod)
+    assert done["b"]["started_at"] >= done["a"]["finished_at"]
+    assert done["c"]["started_at"] >= done["b"]["finished_at"]
+    released = [r["step"] for r in pod.journal() if r["ev"] == "released"]
+    assert released == ["a", "b", "c"]
+    assert pod.journal()[-1]["outcome"] == "Succeeded"
+
+
+def test_a_step_announced_early_waits_until_the_previous_one_exits(pod: Pod) -> None:
+    pod.plan(["a", "b"])
+    pod.supervise()
+    pod.step("b", 1, prev="a")  # b's wrapper is up first
+    pod.wait_socket()
+    wait_for(lambda: any(r["ev"] == "announced" for r in pod.journal()), what="b's hello")
+    pod.step("a", 0, "sleep 0.3")
+    assert pod.finish() == 0
+    assert pod.order() == ["a", "b"]
+    journal = pod.journal()
+    b_released = next(r for r in journal if r["ev"] == "released" and r["step"] == "b")
+    assert b_released["at"] >= _finished(pod)["a"]["finished_at"]
+
+
+def test_a_failed_step_skips_the_rest_with_reason_skipped_and_no_start_time(pod: Pod) -> None:
+    pod.plan(["a", "b", "c"])
+    pod.supervise()
+    wrappers = pod.steps({"a": "true", "b": "exit 3", "c": "true"})
+    assert pod.finish() == 1
+    assert pod.order() == ["a", "b"]
+    assert [w.returncode for w in wrappers] == [0, 3, protocol.EXIT_SKIPPED]
+    done = _finished(pod)
+    assert done["b"]["outcome"] == "failed" and done["b"]["exit_code"] == 3
+    skipped = next(r for r in pod.journal() if r["ev"] == "skipped")
+    assert skipped["step"] == "c"
+    assert pod.journal()[-1]["outcome"] == "Failed"
+
+
+def test_on_error_continue_lets_the_run_go_on_and_succeed(pod: Pod) -> None:
+    pod.plan([{"name": "a", "on_error": "continue"}, "b"])
+    pod.supervise()
+    pod.step("a", 0, "exit 5", extra=("--on-error", "continue"))
+    pod.step("b", 1, prev="a")
+    assert pod.finish() == 0
+    assert pod.order() == ["a", "b"]
+    assert _finished(pod)["a"]["exit_code"] == 5
+    assert pod.journal()[-1]["outcome"] == "Succeeded"
+
+
+def test_a_step_over_its_timeout_is_stopped_and_the_rest_skipped(pod: Pod) -> None:
+    pod.plan([{"name": "a", "timeout_seconds": 0.5}, "b"])
+    pod.supervise()
+    pod.steps({"a": "sleep 30", "b": "true"})
+    assert pod.finish(timeout=20) == 1
+    a = _finished(pod)["a"]
+    assert a["outcome"] == "timed_out" and a["reason"] == "TimeoutExceeded"
+    assert a["finished_at"] - a["started_at"] < 5
+    assert pod.order() == ["a"]
+
+
+def test_the_task_timeout_stops_the_running_step_and_exits_124(pod: Pod) -> None:
+    pod.plan(["a", "b"], timeout_seconds=0.8)
+    pod.supervise()
+    pod.steps({"a": "sleep 30", "b": "true"})
+    assert pod.finish(timeout=20) == protocol.EXIT_TIMEOUT
+    assert _finished(pod)["a"]["reason"] == "TimeoutExceeded"
+    assert pod.journal()[-1]["outcome"] == "TimedOut"
+    assert pod.order() == ["a"]
+
+
+def test_sigterm_cancels_the_running_step_and_skips_the_rest(pod: Pod) -> None:
+    pod.plan(["a", "b", "c"])
+    sup = pod.supervise()
+    wrappers = pod.steps({"a": "true", "b": "sleep 30", "c": "true"})
+    wait_for(lambda: pod.order() == ["a", "b"], what="b to start")
+    sup.send_signal(signal.SIGTERM)
+    assert pod.finish(timeout=20) == protocol.EXIT_CANCELLED
+    assert _finished(pod)["b"]["outcome"] == "cancelled"
+    assert wrappers[2].returncode == protocol.EXIT_CANCELLED  # skipped because of the cancel
+    skipped = [r for r in pod.journal() if r["ev"] == "skipped"]
+    assert [r["step"] for r in skipped] == ["c"] and skipped[0]["cancelled"]
+    assert pod.journal()[-1]["outcome"] == "Cancelled"
+
+
+def test_doll_ctl_cancel_stops_the_run(pod: Pod) -> None:
+    pod.plan(["a", "b"])
+    pod.supervise()
+    pod.steps({"a": "sleep 30", "b": "true"})
+    wait_for(lambda: pod.order() == ["a"], what="a to start")
+    done = pod.ctl("cancel")
+    assert done.returncode == 0, done.stderr
+    assert pod.finish(timeout=20) == protocol.EXIT_CANCELLED
+    assert pod.order() == ["a"]
+    assert pod.ctl("cancel").returncode != 0  # nobody there any more, or already cancelled
