@@ -127,6 +127,8 @@ def chain(wrapper: Path, stamp: Path, steps: int, mode: str) -> list[float]:
             sup = subprocess.Popen([sys.executable, __file__, "--serve", sock, str(steps)])
             while not os.path.exists(sock):
                 time.sleep(0.005)
+        for i in range(steps):  # as init does in the Pod
+            (work / f"s{i}").mkdir()
         procs: list[subprocess.Popen[bytes]] = []
         for i in range(steps):
             argv = [str(wrapper), "--name", f"s{i}", "--index", str(i), "--post-file", str(work / f"s{i}" / "out")]
