@@ -5,7 +5,7 @@ Run as a separate process (so a test can SIGKILL it mid-run):
     python stand_in_supervisor.py SOCKET EVENTS STEPS... [--hold NAME] [--stop NAME] [--continue NAME]
 
 It starts the steps in order, skips the rest after a failure (unless the step is listed with --continue),
-holds NAME before it starts (until a `ctl continue | fail-continue`), stops NAME right after it started,
+holds NAME before it starts (until a `ctl continue | fail-continue`), stops NAME 0.3 s after it started,
 and appends every message it gets, one JSON object a line, to EVENTS.
 """
 
@@ -16,6 +16,7 @@ import os
 import selectors
 import socket
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -78,7 +79,7 @@ def main(argv: list[str]) -> int:
             conns[message.name] = conn
             advance()
         elif isinstance(message, protocol.Started) and message.name in stop:
-            send(message.name, protocol.Stop(reason="cancelled by the test", grace_seconds=0.5))
+            timers.append((time.monotonic() + 0.3, message.name))
         elif isinstance(message, protocol.Finished):
             if message.exit_code != 0 and message.name not in tolerate:
                 state["failed"] = True
@@ -103,8 +104,13 @@ def main(argv: list[str]) -> int:
                 reply = protocol.Reply(ok=False, message="nothing is held")
             conn.sendall(protocol.encode(reply))
 
+    timers: list[tuple[float, str]] = []  # (when, step) to stop
     while True:
-        for key, _ in sel.select():
+        for when, name in [t for t in timers if t[0] <= time.monotonic()]:
+            timers.remove((when, name))
+            send(name, protocol.Stop(reason="cancelled by the test", grace_seconds=0.5))
+        wait = max(0.0, min(t[0] for t in timers) - time.monotonic()) if timers else None
+        for key, _ in sel.select(wait):
             if key.fileobj is server:
                 conn, _ = server.accept()
                 buffers[conn] = b""
