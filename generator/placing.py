@@ -66,7 +66,28 @@ def _write(path: Path, text: str, mode: int) -> None:
 
 def _open_dir(path: Path) -> None:
     path.mkdir(parents=True, exist_ok=True)
-    os.chmod(path, 0o777)
+    try:
+        os.chmod(path, 0o777)
+    except PermissionError:  # made by someone else (a runtime pre-creating subPath dirs): fine if usable
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise
+
+
+def _copy(source: Path, target: Path) -> None:
+    """Copy the tree's contents, modes kept.  Unlike shutil.copytree, never touch the target dir itself:
+    it is a volume's mount point, owned by root, and a non-root init cannot chmod or utime it."""
+    target.mkdir(parents=True, exist_ok=True)
+    for entry in sorted(source.iterdir()):
+        destination = target / entry.name
+        if entry.is_symlink():
+            if destination.is_symlink() or destination.exists():
+                destination.unlink()
+            destination.symlink_to(os.readlink(entry))
+        elif entry.is_dir():
+            _copy(entry, destination)
+            shutil.copystat(entry, destination)
+        else:
+            shutil.copy2(entry, destination)
 
 
 def place(env: Mapping[str, str], source: Path, bin_dir: Path, run_dir: Path, steps_dir: Path,
@@ -91,7 +112,7 @@ def place(env: Mapping[str, str], source: Path, bin_dir: Path, run_dir: Path, st
     if not (source / "entrypoint").is_file():
         raise InitError(f"{source}/entrypoint: missing (is this the doll image?)")
 
-    shutil.copytree(source, bin_dir, symlinks=True, dirs_exist_ok=True)
+    _copy(source, bin_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     _write(run_dir / protocol.PLAN_NAME, plan_text, 0o644)
     scripts_dir.mkdir(parents=True, exist_ok=True)
@@ -114,7 +135,8 @@ def main(argv: list[str]) -> int:
         print(f"doll init: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"doll init: {exc.filename or ''}: {exc.strerror}", file=sys.stderr)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"doll init: {where}{exc.strerror or exc}", file=sys.stderr)
         return 1
     print(f"doll init: placed the wrapper, the plan, {ns.scripts} and {ns.steps}", file=sys.stderr)
     return 0

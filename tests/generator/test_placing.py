@@ -111,3 +111,34 @@ def test_a_script_name_that_escapes_the_scripts_dir_is_refused(tmp_path: Path) -
     result = _run_init(tmp_path, env)
     assert result.returncode == 2 and "DOLL_SCRIPT_NAMES" in result.stderr
     assert not (tmp_path / "tekton").exists()
+
+
+def test_init_as_dolls_non_root_user_fills_root_owned_volume_mount_points() -> None:
+    """As in the Pod: uid 65532 with the Pod's fsGroup, volumes are root-owned world-writable dirs
+    (emptyDir's 0777); init must not try to chmod or utime those mount points themselves."""
+    import shutil
+    import tempfile
+    if os.getuid() != 0:
+        import pytest
+        pytest.fail("this test needs root to run doll init as uid 65532")
+    root = Path(tempfile.mkdtemp(prefix="doll-init-"))
+    try:
+        os.chmod(root, 0o755)
+        for volume in ("opt/bin", "doll/bin", "doll/run", "tekton/steps", "tekton/scripts"):
+            (root / volume).mkdir(parents=True)
+            os.chmod(root / volume, 0o777 if volume != "opt/bin" else 0o755)
+        (root / "opt/bin/entrypoint").write_text("#!/bin/sh\n")
+        os.chmod(root / "opt/bin/entrypoint", 0o755)
+        env = {e["name"]: e["value"] for e in container(pod_of(RUN), "doll-init")["env"]}
+        args = [DOLL, "init", "--source", str(root / "opt/bin"), "--bin", str(root / "doll/bin"),
+                "--run", str(root / "doll/run"), "--steps", str(root / "tekton/steps"),
+                "--scripts", str(root / "tekton/scripts")]
+        drop = ["setpriv", "--reuid", "65532", "--regid", "65532", "--clear-groups"]  # util-linux, no caps left
+        result = subprocess.run(drop + args, env={"PATH": os.environ["PATH"], **env}, capture_output=True,
+                                text=True, timeout=30)
+        assert result.returncode == 0, result.stderr
+        assert (root / "doll/bin/entrypoint").stat().st_uid == 65532
+        assert os.access(root / "doll/bin/entrypoint", os.X_OK)
+        assert (root / "tekton/steps/step-build").stat().st_uid == 65532
+    finally:
+        shutil.rmtree(root)
