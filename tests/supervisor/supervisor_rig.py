@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -136,9 +137,17 @@ class Pod:
     def step_status(self, name: str) -> dict[str, Any]:
         return next(s for s in self.status()["steps"] if s["name"] == name)
 
-    def http(self, path: str) -> tuple[int, str]:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as r:
-            return r.status, r.read().decode()
+    def http(self, path: str, wait: float = 10.0) -> tuple[int, str]:
+        """GET on the supervisor's HTTP port, waiting up to `wait` seconds for it to listen."""
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as r:
+                    return r.status, r.read().decode()
+            except urllib.error.URLError as exc:
+                if not isinstance(exc.reason, ConnectionRefusedError) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     def finish(self, timeout: float = 30.0) -> int:
         """Wait for every process; return the last supervisor's exit code."""
