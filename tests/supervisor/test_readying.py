@@ -1,0 +1,116 @@
+"""Sidecar readiness and lifetime: real sidecar wrappers running real servers, probed by the real supervisor."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from supervisor_rig import Pod, free_port, wait_for
+
+HERE = Path(__file__).parent
+
+
+def _journal_at(pod: Pod, ev: str, **match: str) -> float:
+    return float(next(r["at"] for r in pod.journal() if r["ev"] == ev and all(r.get(k) == v for k, v in match.items())))
+
+
+def _http_server(port: int, delay: float) -> list[str]:
+    return ["sh", "-c", f"sleep {delay}; exec {sys.executable} -m http.server {port} --bind 127.0.0.1"]
+
+
+def test_step_zero_is_released_as_soon_as_a_slow_http_sidecar_is_ready(pod: Pod) -> None:
+    port = free_port()
+    pod.plan(["a"], sidecars=[{"name": "web", "container": "sidecar-web",
+                               "probe": {"kind": "httpGet", "port": port, "path": "/"}}])
+    pod.supervise()
+    pod.sidecar("web", _http_server(port, 0.6))
+    pod.step("a", 0)
+    assert pod.finish() == 0
+    ready = _journal_at(pod, "sidecar_ready", sidecar="web")
+    released = _journal_at(pod, "released", step="a")
+    started = _journal_at(pod, "run")
+    assert ready - started >= 0.5  # it really was slow
+    assert 0 <= released - ready <= 0.05  # step 0 released within 50 ms of the probe's first success
+    assert pod.order() == ["a"]
+
+
+def test_a_tcp_sidecar_and_an_exec_probe_through_its_wrapper_gate_step_zero(pod: Pod) -> None:
+    port = free_port()
+    flag = pod.root / "ready-flag"
+    pod.plan(["a"], sidecars=[
+        {"name": "tcp", "container": "sidecar-tcp", "probe": {"kind": "tcpSocket", "port": port}},
+        {"name": "exe", "container": "sidecar-exe", "probe": {"kind": "exec", "command": ["test", "-f", str(flag)]}},
+    ])
+    pod.supervise()
+    pod.sidecar("tcp", _http_server(port, 0.2))
+    pod.sidecar("exe", ["sh", "-c", f"sleep 0.8; touch {flag}; exec sleep 60"])
+    pod.step("a", 0)
+    assert pod.finish() == 0
+    released = _journal_at(pod, "released", step="a")
+    assert released >= _journal_at(pod, "sidecar_ready", sidecar="exe") >= _journal_at(pod, "run") + 0.7
+    assert released >= _journal_at(pod, "sidecar_ready", sidecar="tcp")
+    stopped = {r["sidecar"] for r in pod.journal() if r["ev"] == "sidecar_stopped"}
+    assert stopped == {"tcp", "exe"}  # told to stop at the end, and gone
+
+
+def test_a_grpc_health_sidecar_is_ready_only_when_serving(pod: Pod) -> None:
+    serving, not_serving = free_port(), free_port()
+    pod.plan(["a"], sidecars=[
+        {"name": "good", "container": "s-good", "probe": {"kind": "grpc", "port": serving, "service": "db"}},
+        {"name": "bad", "container": "s-bad", "probe": {"kind": "grpc", "port": not_serving},
+         "ready_timeout_seconds": 3},
+    ])
+    pod.supervise()
+    server = str(HERE / "grpc_health_server.py")
+    pod.sidecar("good", [sys.executable, server, str(serving), "NOT_SERVING", "0.3"])
+    pod.sidecar("bad", [sys.executable, server, str(not_serving), "NOT_SERVING"])
+    pod.step("a", 0)
+    assert pod.finish() == 1
+    status = {r["sidecar"]: r for r in pod.journal() if r["ev"] in ("sidecar_ready", "sidecar_failed")}
+    assert status["good"]["ev"] == "sidecar_ready"  # service "db" is SERVING
+    assert status["bad"]["ev"] == "sidecar_failed" and "health status 2" in status["bad"]["reason"]
+    assert pod.order() == []
+
+
+def test_a_sidecar_never_ready_fails_the_task_naming_it_and_no_step_runs(pod: Pod) -> None:
+    port = free_port()
+    pod.plan(["a", "b"], sidecars=[{"name": "db", "container": "sidecar-db", "ready_timeout_seconds": 1.0,
+                                    "probe": {"kind": "tcpSocket", "port": port}}])
+    pod.supervise()
+    pod.sidecar("db", ["sleep", "60"])
+    wrappers = pod.steps({"a": "true", "b": "true"})
+    t0 = time.monotonic()
+    assert pod.finish() == 1
+    assert time.monotonic() - t0 < 10
+    assert pod.order() == []
+    last = pod.journal()[-1]
+    assert last["outcome"] == "Failed" and last["reason"] == "SidecarFailed"
+    assert last["message"].startswith("sidecar db not ready within 1.0s")
+    assert all(w.returncode != 0 for w in wrappers)
+
+
+def test_a_sidecar_that_exits_mid_run_fails_the_task_and_stops_the_step(pod: Pod) -> None:
+    pod.plan(["a", "b"], sidecars=[{"name": "flaky", "container": "sidecar-flaky"}])
+    pod.supervise()
+    pod.sidecar("flaky", ["sh", "-c", "sleep 1; exit 7"])
+    pod.steps({"a": "sleep 30", "b": "true"})
+    assert pod.finish(timeout=30) == 1
+    assert pod.order() == ["a"]
+    failed = next(r for r in pod.journal() if r["ev"] == "sidecar_failed")
+    assert failed["sidecar"] == "flaky" and "went away" in failed["reason"]
+    a = next(r for r in pod.journal() if r["ev"] == "finished" and r["step"] == "a")
+    assert a["outcome"] == "cancelled" and a["finished_at"] - a["started_at"] < 10
+
+
+def test_a_sidecar_ignoring_sigterm_is_killed_after_its_grace_and_the_pod_completes(pod: Pod) -> None:
+    pod.plan(["a"], sidecars=[{"name": "stubborn", "container": "s", "stop_grace_seconds": 0.5}])
+    pod.supervise()
+    car = pod.sidecar("stubborn", ["sh", "-c", "trap '' TERM; while :; do sleep 0.1; done"])
+    pod.step("a", 0)
+    wait_for(lambda: pod.order() == ["a"], what="a to run")
+    t0 = time.monotonic()
+    assert pod.finish(timeout=30) == 0
+    assert time.monotonic() - t0 < 8
+    assert car.returncode == 0  # stopped on the supervisor's word
+    assert any(r["ev"] == "sidecar_stopped" and r["sidecar"] == "stubborn" for r in pod.journal())
