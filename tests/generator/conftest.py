@@ -35,7 +35,9 @@ class _TokenHandler(http.server.BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization", "")
         expected = "Basic " + base64.b64encode(f"{registries.USER}:{registries.PASSWORD}".encode()).decode()
         self.log.append(f"{query.get('service', [''])[0]} {query.get('scope', [''])[0]} auth={auth == expected}")
-        if auth != expected:
+        scope = query.get("scope", [""])[0]
+        anonymous_ok = scope.startswith("repository:doll-test/public:")  # a public repository: no login
+        if auth != expected and not (anonymous_ok and not auth):
             self.send_response(401)
             self.end_headers()
             return
@@ -69,11 +71,14 @@ def images(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Images]:
     token = registries.start_registry(workdir, storage, {"token": {
         "realm": realm, "service": registries.SERVICE, "issuer": registries.ISSUER, "rootcertbundle": str(cert)}})
     leaks.allow_process(token.process.pid)
+    anonymous = registries.start_registry(workdir, storage, {})
+    leaks.allow_process(anonymous.process.pid)
     try:
         pusher = registries.Pusher(basic.host)
-        found = Images(basic.host, token.host, handler.log)
+        found = Images(basic.host, token.host, handler.log, anonymous_host=anonymous.host)
         found.digests["tool"] = pusher.image("doll-test/tool", "1.0", ["/bin/tool"], ["--help"])["digest"]
         pusher.image("doll-test/cmdonly", "1", None, ["sh", "-c", "echo from-cmd"])
+        pusher.image("doll-test/public", "1", ["/public"], None)
         pusher.image("doll-test/nothing", "1", None, None)
         amd = pusher.image("doll-test/multi", "amd", ["/amd64/tool"], ["run"])
         arm = pusher.image("doll-test/multi", "arm", ["/arm64/tool"], ["run"], arch="arm64")
@@ -88,3 +93,4 @@ def images(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Images]:
         server.server_close()
         _stop(basic.process)
         _stop(token.process)
+        _stop(anonymous.process)

@@ -160,3 +160,4 @@ class Images:
     token_host: str = ""  # token-auth registry (same storage)
     token_requests: list[str] = field(default_factory=list)
     digests: dict[str, str] = field(default_factory=dict)
+    anonymous_host: str = ""  # no auth at all (same storage)

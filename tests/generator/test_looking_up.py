@@ -1,6 +1,6 @@
 """Image entrypoint lookup against a real registry (Debian's docker-registry on loopback).
 
-Basic auth is the registry's htpasswd; the bearer flow is docker-registry's token auth, trusting a
+Anonymous is a registry without auth; basic auth is the registry's htpasswd; the bearer flow is docker-registry's token auth, trusting a
 certificate the test makes, with a token server in the test process that signs JWTs with it.
 """
 
@@ -136,3 +136,19 @@ def test_credentials_come_from_a_docker_config_file(images: Images, tmp_path: Pa
     path = tmp_path / "config.json"
     path.write_text(json.dumps({"auths": {f"https://{images.host}/v1/": {"username": USER, "password": PASSWORD}}}))
     assert from_docker_config(str(path)) == {images.host: (USER, PASSWORD)}
+
+
+async def test_a_registry_without_auth_is_read_anonymously(images: Images, tmp_path: Path) -> None:
+    source = _source(images.anonymous_host, tmp_path, creds=False)
+    platforms = await _lookup(source, f"{images.anonymous_host}/doll-test/cmdonly:1")
+    assert platforms == {"": ImageCommand((), ("sh", "-c", "echo from-cmd"))}
+    assert all("-> 200" in r for r in source.requests)
+
+
+async def test_the_bearer_flow_gets_an_anonymous_token_for_a_public_repository(
+        images: Images, tmp_path: Path) -> None:
+    images.token_requests.clear()
+    source = _source(images.token_host, tmp_path, creds=False)
+    platforms = await _lookup(source, f"{images.token_host}/doll-test/public:1")
+    assert platforms == {"": ImageCommand(("/public",), ())}
+    assert images.token_requests == ["doll-test-registry repository:doll-test/public:pull auth=False"]
