@@ -1,7 +1,8 @@
 """Image entrypoint lookup against a real registry (Debian's docker-registry on loopback).
 
-Anonymous is a registry without auth; basic auth is the registry's htpasswd; the bearer flow is docker-registry's token auth, trusting a
-certificate the test makes, with a token server in the test process that signs JWTs with it.
+Anonymous is a registry without auth; basic auth is the registry's htpasswd; the bearer flow is
+docker-registry's token auth, trusting a certificate the test makes, with a token server in the test
+process that signs JWTs with it (openssl) and grants anonymous pulls of doll-test/public only.
 """
 
 from __future__ import annotations
