@@ -28,6 +28,7 @@ class Exporter:
         self.done = asyncio.Event()  # the run ended: the next scrape is the final one
         self.scraped = asyncio.Event()
         self.serving = asyncio.Event()
+        self.settled = asyncio.Event()  # serving, or given up (port unavailable)
         self.port = 0
 
     async def start_metrics(self) -> None:
@@ -73,10 +74,12 @@ class Exporter:
                 await site.start()
             except OSError as exc:
                 self.log.error("http_unavailable", port=port, error=str(exc))
+                self.settled.set()
                 return
             addresses = runner.addresses
             self.port = int(addresses[0][1]) if addresses else port
             self.serving.set()
+            self.settled.set()
             self.log.info("http_listening", port=self.port)
             await asyncio.Event().wait()  # until cancelled
         finally:

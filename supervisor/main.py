@@ -19,6 +19,7 @@ import contextlib
 import os
 import signal
 import sys
+from collections.abc import Coroutine
 from typing import Any
 
 from entrypoint import protocol
@@ -35,6 +36,7 @@ EXIT_CODES = {"Succeeded": EXIT_SUCCEEDED, "Failed": EXIT_FAILED, "Cancelled": p
 DEFAULT_PLAN = f"{protocol.DOLL_RUN}/{protocol.PLAN_NAME}"
 SIDECAR_STOP_SLACK = 5.0  # beyond the longest sidecar grace, to hear that they stopped
 PUBLISH_FLUSH_SECONDS = 5.0
+HTTP_START_SECONDS = 10.0
 
 
 class UsageError(Exception):
@@ -101,7 +103,8 @@ async def supervise(plan: Plan, pod: str, log: Log, registry: Any = None, http_h
     publisher: Any = None
     try:
         async with asyncio.TaskGroup() as tg:
-            background = [tg.create_task(exporter.serve(http_host, plan.metrics_port), name="http"),
+            background = [tg.create_task(_best_effort(exporter.serve(http_host, plan.metrics_port), exporter.settled,
+                                                      log, "http"), name="http"),
                           tg.create_task(reconciling.reconcile(runner, plan.steps_dir), name="reconcile")]
             prober = PodProber(runner.exec_probe)
             for car in plan.sidecars:
@@ -110,12 +113,13 @@ async def supervise(plan: Plan, pod: str, log: Log, registry: Any = None, http_h
                 from supervisor.publishing import Publisher
                 publisher = Publisher(plan, pod, state, log)
                 runner.listeners.append(publisher.notify)
-                background.append(tg.create_task(publisher.run(), name="publish"))
+                background.append(tg.create_task(_best_effort(publisher.run(), publisher.idle, log, "publish"),
+                                                 name="publish"))
             await runner.done.wait()
             await _stop_sidecars(plan, runner, log)
             exporter.done.set()
+            await _wait(exporter.settled, HTTP_START_SECONDS)  # a short run may end before HTTP is up
             if plan.pushgateway:
-                await _wait(exporter.serving, 5.0)
                 if exporter.registry is not None:
                     from supervisor.pushing import push
                     await push(plan.pushgateway, exporter.registry, pod, log)
@@ -134,6 +138,17 @@ async def supervise(plan: Plan, pod: str, log: Log, registry: Any = None, http_h
         journal.close()
     log.info("exit", outcome=state.outcome, reason=state.reason)
     return state.outcome
+
+
+async def _best_effort(coro: Coroutine[Any, Any, None], settled: asyncio.Event, log: Log, what: str) -> None:
+    """Run a part the run does not depend on (HTTP, publishing): its crash is logged, never fatal."""
+    try:
+        await coro
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.error(f"{what}_failed", error=f"{type(exc).__name__}: {exc}")
+        settled.set()
 
 
 async def _stop_sidecars(plan: Plan, runner: Runner, log: Log) -> None:
