@@ -21,7 +21,7 @@ from generator.images import ImageConfigSource, NoSource, Platforms
 from generator.loading import load
 from generator.preparing import Prepared, prepare_sidecars, prepare_steps
 from generator.probing import probe_spec
-from generator.rendering import Layout, render, volume_names
+from generator.rendering import Layout, check_pod_template, render, volume_names
 from generator.resolving import resolve
 from generator.specs import RawObject, Run
 from generator.substituting import Key, param_variables, walk
@@ -158,6 +158,7 @@ def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],
     if not run.timeout_given:
         run = dataclasses.replace(run, timeout_seconds=options.default_timeout_seconds)
     _check_task(run.task, run.task_where)
+    check_pod_template(run)
     pod_name = naming.pod(run.name)
     results = _results(run.task, run.task_where)
     params_ = param_variables(resolve(run))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from generator import shapes
 from generator.durations import seconds
 from generator.errors import GenerateError, quote
 from generator.loading import DNS_LABEL
@@ -68,6 +69,7 @@ def _list(task: RawObject, key: str, where: str) -> list[Any]:
 
 
 def _common(spec: RawObject, where: str, volumes: set[str]) -> RawObject:
+    shapes.check(spec, shapes.CONTAINER, where)
     if "resources" in spec:
         if "computeResources" in spec:
             raise GenerateError(f"{where}: both resources and computeResources (give one)")
@@ -107,12 +109,14 @@ def prepare_steps(task: RawObject, where: str, variables: dict[Key, Any], volume
     if not isinstance(template, dict):
         raise GenerateError(f"{where}.stepTemplate: expected an object")
     _check_fields(template, TEMPLATE_FIELDS, f"{where}.stepTemplate")
+    shapes.check(template, shapes.CONTAINER, f"{where}.stepTemplate")
     for name in names:  # Tekton spells it with the container's name: $(steps.step-<name>.exitCode.path)
         variables[("steps", f"step-{name}", "exitCode", "path")] = f"/tekton/steps/step-{name}/exitCode"
     prepared = []
     for i, (name, raw) in enumerate(zip(names, steps)):
         sw = f"{where}.steps[{i}]"
         _check_fields(raw, STEP_FIELDS, sw)
+        shapes.check(raw, shapes.CONTAINER, sw)
         results = _step_results(raw.get("results"), f"{sw}.results")
         local = dict(variables)
         for result in results:

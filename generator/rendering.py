@@ -14,7 +14,7 @@ from typing import Any
 
 from entrypoint import protocol
 from entrypoint.options import default_socket
-from generator import naming
+from generator import naming, shapes
 from generator.errors import GenerateError, quote
 from generator.loading import DNS_LABEL
 from generator.specs import RawObject, Run
@@ -104,12 +104,16 @@ def volume_names(task: RawObject, where: str, template: RawObject) -> set[str]:
             if not v["name"].startswith(naming.PREFIX)}
 
 
+def check_pod_template(run: Run) -> None:
+    for key in run.pod_template:
+        if key not in POD_TEMPLATE_FIELDS:
+            raise GenerateError(f"{run.run_where}.podTemplate.{key}: not supported by doll")
+    shapes.check(run.pod_template, shapes.POD_TEMPLATE, f"{run.run_where}.podTemplate")
+
+
 def render(run: Run, layout: Layout, plan: Plan, steps: list[Wrapped], sidecars: list[Wrapped],
            workspace_volumes: list[RawObject], pod_name: str) -> RawObject:
     template = run.pod_template
-    for key in template:
-        if key not in POD_TEMPLATE_FIELDS:
-            raise GenerateError(f"{run.run_where}.podTemplate.{key}: not supported by doll")
     labels = {**run.labels, "app.kubernetes.io/managed-by": "doll", "tekton.dev/taskRun": naming.fit(run.name)}
     if run.task_name:
         labels["tekton.dev/task"] = naming.fit(run.task_name)

@@ -149,3 +149,31 @@ def test_help_says_which_layout_is_the_default_and_why(tmp_path: Path) -> None:
     assert result.returncode == 0
     text = " ".join(result.stdout.split())
     assert "native (default)" in text and "classic: plain containers, for podman" in text
+
+
+SHAPES = {
+    "a step env that is not a list": ("env: [{name: A, value: b}]", "env: x",
+                                      "run.yaml: spec.taskSpec.steps[0].env: expected a list, got 'x'"),
+    "an env entry without a name": ("env: [{name: A, value: b}]", "env: [{value: b}]",
+                                    "run.yaml: spec.taskSpec.steps[0].env[0].name: missing"),
+    "volumeMounts that are not a list": ("env: [{name: A, value: b}]", "volumeMounts: x",
+                                         "run.yaml: spec.taskSpec.steps[0].volumeMounts: expected a list, got 'x'"),
+    "a bad pull policy": ("env: [{name: A, value: b}]", "imagePullPolicy: Sometimes",
+                          "run.yaml: spec.taskSpec.steps[0].imagePullPolicy: 'Sometimes' is not one of Always, "
+                          "IfNotPresent, Never"),
+}
+
+
+@pytest.mark.parametrize("case", SHAPES, ids=list(SHAPES))
+def test_a_field_of_the_wrong_shape_is_refused_not_passed_on(tmp_path: Path, case: str) -> None:
+    good, bad, message = SHAPES[case]
+    text = GOOD.replace("script: echo $(params.who)}", f"script: echo $(params.who), {good}}}")
+    assert _doll(tmp_path, "run.yaml", text=text).returncode == 0
+    result = _doll(tmp_path, "run.yaml", text=text.replace(good, bad))
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", f"doll generate: {message}\n")
+
+
+def test_a_pod_template_field_of_the_wrong_shape_is_refused(tmp_path: Path) -> None:
+    result = _doll(tmp_path, "run.yaml", text=GOOD.replace("spec:\n", "spec:\n  podTemplate: {env: x}\n", 1))
+    assert result.stderr == "doll generate: run.yaml: spec.podTemplate.env: expected a list, got 'x'\n"
+    assert result.returncode == 2

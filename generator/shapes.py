@@ -1,0 +1,47 @@
+"""The shapes of the container and podTemplate fields doll passes through: lists, objects, strings.
+
+Kubernetes would refuse a Pod whose `env` is a string; doll refuses it first, naming the field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generator.errors import GenerateError, quote
+from generator.specs import RawObject
+
+_LIST, _OBJECT, _STRING, _BOOL, _INT = "a list", "an object", "a string", "true or false", "an integer"
+_TYPES: dict[str, tuple[type, ...]] = {_LIST: (list,), _OBJECT: (dict,), _STRING: (str,), _BOOL: (bool,),
+                                       _INT: (int,)}
+CONTAINER = {"env": _LIST, "envFrom": _LIST, "volumeMounts": _LIST, "volumeDevices": _LIST, "ports": _LIST,
+             "computeResources": _OBJECT, "resources": _OBJECT, "securityContext": _OBJECT, "workingDir": _STRING,
+             "imagePullPolicy": _STRING, "readinessProbe": _OBJECT, "livenessProbe": _OBJECT,
+             "startupProbe": _OBJECT, "lifecycle": _OBJECT, "stdin": _BOOL, "tty": _BOOL, "script": _STRING,
+             "timeout": _STRING, "onError": _STRING, "stdoutConfig": _OBJECT, "stderrConfig": _OBJECT,
+             "results": _LIST, "command": _LIST, "args": _LIST}
+POD_TEMPLATE = {"nodeSelector": _OBJECT, "tolerations": _LIST, "affinity": _OBJECT, "securityContext": _OBJECT,
+                "volumes": _LIST, "runtimeClassName": _STRING, "automountServiceAccountToken": _BOOL,
+                "dnsPolicy": _STRING, "dnsConfig": _OBJECT, "enableServiceLinks": _BOOL,
+                "priorityClassName": _STRING, "schedulerName": _STRING, "imagePullSecrets": _LIST,
+                "hostAliases": _LIST, "hostNetwork": _BOOL, "topologySpreadConstraints": _LIST, "env": _LIST}
+_ITEMS_NAMED = ("env", "volumeMounts", "ports", "volumes", "imagePullSecrets")
+PULL_POLICIES = ("Always", "IfNotPresent", "Never")
+
+
+def check(obj: RawObject, shapes: dict[str, str], where: str) -> None:
+    """Each known field has its shape; list items are objects; env entries are named."""
+    for key, shape in shapes.items():
+        if key not in obj or obj[key] is None:
+            continue
+        value: Any = obj[key]
+        if not isinstance(value, _TYPES[shape]) or (shape != _BOOL and isinstance(value, bool)):
+            raise GenerateError(f"{where}.{key}: expected {shape}, got {quote(value)}")
+        if isinstance(value, list) and key not in ("command", "args"):
+            for i, item in enumerate(value):
+                if not isinstance(item, dict):
+                    raise GenerateError(f"{where}.{key}[{i}]: expected an object, got {quote(item)}")
+                if key == "env" and (not isinstance(item.get("name"), str) or not item["name"]):
+                    raise GenerateError(f"{where}.{key}[{i}].name: missing")
+    policy = obj.get("imagePullPolicy")
+    if policy is not None and policy not in PULL_POLICIES:
+        raise GenerateError(f"{where}.imagePullPolicy: {quote(policy)} is not one of {', '.join(PULL_POLICIES)}")
