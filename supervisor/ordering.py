@@ -39,6 +39,7 @@ class Runner:
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._probes: dict[str, asyncio.Future[ProbeResult]] = {}
         self._reported: float | None = None  # perf_counter when the last step's exit was reported
+        self._batch: list[Record] | None = None
         self._sidecar_plans = {c.name: c for c in plan.sidecars}
         self._step_plans = {s.name: s for s in plan.steps}
 
@@ -51,6 +52,9 @@ class Runner:
         return rec
 
     def _announce(self, rec: Record) -> None:
+        if self._batch is not None:  # inside a hand-off: log and notify after the next step is released
+            self._batch.append(rec)
+            return
         self.log.info(rec["ev"], **{k: v for k, v in rec.items() if k not in ("ev", "results")})
         for listener in self.listeners:
             listener(rec)
@@ -287,10 +291,14 @@ class Runner:
                 and not self.state.cancel_reason):
             self._hold(step, "onFailure", report)
             return
-        rec = self.record("finished", step=step.name, outcome=outcome, **report)
+        self._batch = [self.record("finished", step=step.name, outcome=outcome, **report)]
         conn.send(Ack())
-        self._advance()
-        self._announce(rec)
+        try:
+            self._advance()
+        finally:
+            batch, self._batch = self._batch, None
+            for rec in batch:
+                self._announce(rec)
 
     def _outcome(self, step: StepState, reason: str, exit_code: int | None) -> tuple[str, str]:
         if step.stopping == "TimeoutExceeded" or reason == "TimeoutExceeded":

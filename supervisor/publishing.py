@@ -45,11 +45,13 @@ class PodApi(Protocol):
 class KubernetesApi:
     """The real API through kubernetes-asyncio and in-cluster credentials."""
 
-    def __init__(self, client: Any, api: Any, pod: str, namespace: str) -> None:
+    def __init__(self, client: Any, api: Any, pod: str, namespace: str, timeout: float = REQUEST_TIMEOUT) -> None:
         self._client, self._api, self.pod, self.namespace = client, api, pod, namespace
+        self.timeout = timeout
 
     @classmethod
-    async def open(cls, pod: str, namespace: str, environ: dict[str, str]) -> KubernetesApi:
+    async def open(cls, pod: str, namespace: str, environ: dict[str, str],
+                   timeout: float = REQUEST_TIMEOUT) -> KubernetesApi:
         sa = environ.get("DOLL_SERVICEACCOUNT_DIR", SERVICE_ACCOUNT_DIR)
         if not namespace:
             with contextlib.suppress(OSError), open(os.path.join(sa, "namespace")) as f:
@@ -66,7 +68,7 @@ class KubernetesApi:
         except config.ConfigException as exc:
             raise ApiFailure(0, f"in-cluster config: {exc}") from None
         api_client = client.ApiClient(configuration)
-        return cls(api_client, client.CoreV1Api(api_client), pod, namespace)
+        return cls(api_client, client.CoreV1Api(api_client), pod, namespace, timeout)
 
     async def _call(self, coro: Any) -> None:
         from kubernetes_asyncio.client.exceptions import ApiException
@@ -83,10 +85,10 @@ class KubernetesApi:
     async def patch_pod(self, annotations: dict[str, str | None]) -> None:
         await self._call(self._api.patch_namespaced_pod(
             self.pod, self.namespace, {"metadata": {"annotations": annotations}},
-            _content_type="application/merge-patch+json", _request_timeout=REQUEST_TIMEOUT))
+            _content_type="application/merge-patch+json", _request_timeout=self.timeout))
 
     async def create_event(self, body: dict[str, Any]) -> None:
-        await self._call(self._api.create_namespaced_event(self.namespace, body, _request_timeout=REQUEST_TIMEOUT))
+        await self._call(self._api.create_namespaced_event(self.namespace, body, _request_timeout=self.timeout))
 
     async def close(self) -> None:
         await self._client.close()
@@ -131,8 +133,8 @@ def pod_annotations(state: RunState) -> dict[str, str | None]:
 
 class Publisher:
     def __init__(self, plan: Plan, pod: str, state: RunState, log: Log, api: PodApi | None = None,
-                 environ: dict[str, str] | None = None) -> None:
-        self.plan, self.pod, self.state, self.log = plan, pod, state, log
+                 environ: dict[str, str] | None = None, timeout: float = REQUEST_TIMEOUT) -> None:
+        self.plan, self.pod, self.state, self.log, self.timeout = plan, pod, state, log, timeout
         self.api = api
         self.environ = dict(os.environ) if environ is None else environ
         self.events: deque[dict[str, Any]] = deque()
@@ -176,7 +178,7 @@ class Publisher:
                 self._disable("not in a cluster (no KUBERNETES_SERVICE_HOST): no annotations or Events")
                 return
             try:
-                self.api = await KubernetesApi.open(self.pod, self.plan.pod.namespace, self.environ)
+                self.api = await KubernetesApi.open(self.pod, self.plan.pod.namespace, self.environ, self.timeout)
             except ApiFailure as exc:
                 self._disable(str(exc))
                 return
@@ -206,7 +208,7 @@ class Publisher:
         delay = 0.1
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                await asyncio.wait_for(call(arg), REQUEST_TIMEOUT + 1.0)
+                await asyncio.wait_for(call(arg), self.timeout + 1.0)
                 return True
             except (ApiFailure, TimeoutError) as exc:
                 status = getattr(exc, "status", 0)

@@ -1,0 +1,137 @@
+"""An HTTP-level fake of the Kubernetes API server, for the calls the supervisor makes.
+
+Real TLS (a self-signed certificate for 127.0.0.1 made with openssl, handed to the client as the service
+account's ca.crt), bearer-token auth, and the two endpoints: PATCH a Pod (application/merge-patch+json,
+RFC 7386 semantics, 404 for an unknown Pod, 415 for another patch type) and POST an Event (generateName,
+201).  Tests script failures per endpoint: a queue of status codes (403, 404, 409, 500, 503 ...) answered
+before the real behaviour resumes, and a delay before each answer (a slow API server).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+TOKEN = "doll-test-token"
+REASONS = {403: "Forbidden", 404: "NotFound", 409: "Conflict", 429: "TooManyRequests", 500: "InternalError",
+           503: "ServiceUnavailable"}
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def _status(code: int, message: str) -> web.Response:
+    body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message,
+            "reason": REASONS.get(code, "Unknown"), "code": code}
+    return web.json_response(body, status=code)
+
+
+class FakeApi:
+    def __init__(self, directory: Path, namespace: str = "ci", pods: tuple[str, ...] = ("pod-1",)) -> None:
+        self.dir = directory
+        self.namespace = namespace
+        self.pods: dict[str, dict[str, Any]] = {
+            p: {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": p, "namespace": namespace,
+                                                              "annotations": {"keep": "me"}}} for p in pods}
+        self.events: list[dict[str, Any]] = []
+        self.requests: list[tuple[str, int]] = []  # (what, status answered)
+        self.script: dict[str, list[int]] = {"patch": [], "event": []}
+        self.delay: dict[str, float] = {"patch": 0.0, "event": 0.0}
+        self.unblock = asyncio.Event()  # set: slow answers stop waiting
+        self.port = 0
+        self._runner: web.AppRunner | None = None
+
+    # --- credentials the supervisor reads -----------------------------------------------------------
+
+    def service_account(self) -> Path:
+        sa = self.dir / "sa"
+        sa.mkdir(exist_ok=True)
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-keyout", str(sa / "tls.key"), "-out", str(sa / "ca.crt"), "-subj", "/CN=kubernetes",
+                        "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+        (sa / "token").write_text(TOKEN)
+        (sa / "namespace").write_text(self.namespace)
+        return sa
+
+    def environ(self, sa: Path) -> dict[str, str]:
+        return {"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(self.port),
+                "DOLL_SERVICEACCOUNT_DIR": str(sa)}
+
+    # --- serving --------------------------------------------------------------------------------
+
+    async def start(self) -> dict[str, str]:
+        sa = self.service_account()
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(sa / "ca.crt", sa / "tls.key")
+        app = web.Application()
+        app.router.add_patch("/api/v1/namespaces/{ns}/pods/{name}", self._patch)
+        app.router.add_post("/api/v1/namespaces/{ns}/events", self._event)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=ctx)
+        await site.start()
+        self.port = int(self._runner.addresses[0][1])
+        return self.environ(sa)
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _scripted(self, what: str, request: web.Request) -> web.Response | None:
+        if self.delay[what]:
+            try:
+                await asyncio.wait_for(self.unblock.wait(), self.delay[what])
+            except TimeoutError:
+                pass
+        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+            return _status(401, "Unauthorized")
+        if self.script[what]:
+            code = self.script[what].pop(0)
+            self.requests.append((what, code))
+            return _status(code, f"scripted {code}")
+        return None
+
+    async def _patch(self, request: web.Request) -> web.Response:
+        scripted = await self._scripted("patch", request)
+        if scripted is not None:
+            return scripted
+        name, ns = request.match_info["name"], request.match_info["ns"]
+        if request.content_type != "application/merge-patch+json":
+            self.requests.append(("patch", 415))
+            return _status(415, f"unsupported patch type {request.content_type}")
+        if ns != self.namespace or name not in self.pods:
+            self.requests.append(("patch", 404))
+            return _status(404, f'pods "{name}" not found')
+        self.pods[name] = merge_patch(self.pods[name], await request.json())
+        self.requests.append(("patch", 200))
+        return web.json_response(self.pods[name])
+
+    async def _event(self, request: web.Request) -> web.Response:
+        scripted = await self._scripted("event", request)
+        if scripted is not None:
+            return scripted
+        body = await request.json()
+        if body.get("kind") != "Event" or not body.get("involvedObject", {}).get("name"):
+            self.requests.append(("event", 422))
+            return _status(422, "Event is invalid")
+        meta = body.setdefault("metadata", {})
+        meta["name"] = meta.get("name") or f"{meta.get('generateName', 'event.')}{len(self.events):05x}"
+        self.events.append(body)
+        self.requests.append(("event", 201))
+        return web.Response(status=201, text=json.dumps(body), content_type="application/json")
