@@ -23,6 +23,7 @@ from entrypoint import connecting, protocol
 FORWARDED = (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2,
              signal.SIGWINCH, signal.SIGALRM, signal.SIGCONT)
 _DRAIN_SECONDS = 1.0
+RECONNECT_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -51,12 +52,14 @@ class ChildRunner:
 
     def __init__(self, timeout_seconds: float | None = None, grace_seconds: float = 30.0, tee: Tee | None = None,
                  on_message: Callable[[protocol.Message], None] | None = None,
-                 on_started: Callable[[float], None] | None = None) -> None:
+                 on_started: Callable[[float], None] | None = None,
+                 reconnect: Callable[[], connecting.Channel | None] | None = None) -> None:
         self.timeout_seconds = timeout_seconds
         self.grace_seconds = grace_seconds
         self.tee = tee or Tee()
         self.on_message = on_message
         self.on_started = on_started
+        self.reconnect = reconnect  # called every RECONNECT_SECONDS while the channel is down
 
     def run(self, command: Sequence[str], env: dict[str, str], channel: connecting.Channel | None) -> Outcome:
         wake_r, wake_w = os.pipe()
@@ -123,9 +126,18 @@ class ChildRunner:
         reason: str | None = None  # set when we end the child: TimeoutExceeded / Cancelled
         message = ""
         stopped = False
+        retry_at: float | None = None
+        if self.reconnect is not None and (channel is None or channel.closed):
+            retry_at = time.monotonic() + RECONNECT_SECONDS
         try:
             while child.poll() is None:
                 now = time.monotonic()
+                if retry_at is not None and now >= retry_at and self.reconnect is not None:
+                    fresh = self.reconnect()
+                    retry_at = None if fresh is not None else now + RECONNECT_SECONDS
+                    if fresh is not None:
+                        channel = fresh
+                        sel.register(channel.sock, selectors.EVENT_READ, "channel")
                 if timeout_at is not None and now >= timeout_at:
                     timeout_at = None
                     reason, message = "TimeoutExceeded", f"step timed out after {self.timeout_seconds:g}s"
@@ -133,7 +145,7 @@ class ChildRunner:
                 if kill_at is not None and now >= kill_at:
                     _killpg(pgid, signal.SIGKILL)
                     kill_at = None
-                deadlines = [t for t in (timeout_at, kill_at) if t is not None]
+                deadlines = [t for t in (timeout_at, kill_at, retry_at) if t is not None]
                 wait = max(0.0, min(deadlines) - now) if deadlines else None
                 for key, _ in sel.select(wait):
                     if key.data == "signal":
@@ -157,6 +169,8 @@ class ChildRunner:
                                 self.on_message(msg)
                         if not alive:
                             sel.unregister(channel.sock)
+                            if self.reconnect is not None:
+                                retry_at = time.monotonic() + min(RECONNECT_SECONDS, 0.05)
             finished_at = time.time()
             _killpg(pgid, signal.SIGKILL)  # leftovers of the group
             if channel is not None:

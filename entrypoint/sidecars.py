@@ -61,6 +61,22 @@ class Sidecar:
             if self.channel is not None:
                 self.channel.send(result)
 
+    def hello(self) -> protocol.Hello:
+        return protocol.Hello(kind="sidecar", name=self.o.name, index=self.o.index, pid=os.getpid())
+
+    def reconnect(self) -> connecting.Channel | None:
+        """The supervisor went away (or was never there): try once, without waiting; announce again."""
+        try:
+            channel = connecting.connect(self.o.socket, 0.0, 0.0)
+        except connecting.SocketPathError:
+            return None
+        if channel is None or not channel.send(self.hello()):
+            return None
+        log(f"sidecar {self.o.name}: reconnected to the supervisor")
+        with self.lock:
+            self.channel = channel
+        return channel
+
     def run(self) -> int:
         if self.o.socket:
             try:
@@ -69,11 +85,12 @@ class Sidecar:
             except connecting.SocketPathError as exc:
                 log(f"sidecar {self.o.name}: {exc}; running without a supervisor")
             if self.channel is not None:
-                self.channel.send(protocol.Hello(kind="sidecar", name=self.o.name, index=self.o.index))
+                self.channel.send(self.hello())
             else:
                 log(f"sidecar {self.o.name}: no supervisor at {self.o.socket}; running without one")
         runner = ChildRunner(self.o.timeout_seconds, self.o.grace_seconds,
-                             Tee(self.o.stdout_path, self.o.stderr_path), on_message=self.on_message)
+                             Tee(self.o.stdout_path, self.o.stderr_path), on_message=self.on_message,
+                             reconnect=self.reconnect if self.o.socket else None)
         outcome = runner.run(self.o.command, environments.clean(), self.channel)
         for thread in self.threads:
             thread.join(timeout=5.0)

@@ -50,7 +50,8 @@ class Step:
         self.file_waiter: FileWaiter | None = None
         self.runner = runner or ChildRunner(options.timeout_seconds, options.grace_seconds,
                                             Tee(options.stdout_path, options.stderr_path),
-                                            on_started=self._started)
+                                            on_started=self._started,
+                                            reconnect=self._reconnect if options.socket else None)
         self.recorder = recorder or FileRecorder(options.step_dir, options.termination_path, options.post_file)
 
     def run(self) -> int:
@@ -107,6 +108,19 @@ class Step:
         if channel is not None:
             channel.send(protocol.Started(name=self.o.name, started_at=started_at))
         self._release_watch()
+
+    def _reconnect(self) -> connecting.Channel | None:
+        """While the child runs: reach a supervisor that went away again, so `stop` works."""
+        if not self.supervised:
+            return None  # none ever answered: this step runs on the file chain only
+        try:
+            channel = connecting.connect(self.o.socket, 0.0, 0.0)
+        except connecting.SocketPathError:
+            return None
+        if channel is None or not channel.send(SocketWaiter(self.o, channel).hello()):
+            return None
+        self.channel, self.supervised = channel, True
+        return channel
 
     def _release_watch(self) -> None:
         if self.file_waiter is not None:

@@ -24,6 +24,10 @@ class _Side:
     def receive(self) -> protocol.Message:
         return protocol.decode(self.file.readline())
 
+    def close(self) -> None:
+        self.file.close()
+        self.conn.close()
+
 
 def test_a_sidecar_answers_probes_and_stops_on_the_supervisors_word(tmp_path: Path) -> None:
     ready = tmp_path / "ready"
@@ -66,3 +70,66 @@ def test_a_sidecar_without_a_supervisor_just_runs_its_command(tmp_path: Path) ->
     proc = wrapper("--name", "db", "--sidecar", "--socket", str(tmp_path / "none.sock"),
                    "--socket-wait-seconds", "0.1", "--", "sh", "-c", "exit 4")
     assert finish([proc]) == [4]
+
+
+def test_a_sidecar_reconnects_and_announces_itself_again_after_the_supervisor_went_away(tmp_path: Path) -> None:
+    with short_dir() as d:
+        server = socket.socket(socket.AF_UNIX)
+        server.bind(str(d / "s.sock"))
+        server.listen()
+        server.settimeout(10)
+        proc = wrapper("--name", "db", "--sidecar", "--socket", str(d / "s.sock"), "--grace-seconds", "0.5",
+                       "--", "sh", "-c", "while :; do sleep 0.05; done")
+        try:
+            conn, _ = server.accept()
+            first = _Side(conn)
+            assert isinstance(first.receive(), protocol.Hello)
+            first.close()  # the supervisor's connection is gone (a restart keeps the listening socket here)
+            conn, _ = server.accept()
+            side = _Side(conn)
+            hello = side.receive()
+            assert isinstance(hello, protocol.Hello) and (hello.kind, hello.name) == ("sidecar", "db")
+            side.send(protocol.Probe(command=("true",)))
+            assert side.receive() == protocol.ProbeResult(ok=True, output="")
+            side.send(protocol.Stop(reason="done", grace_seconds=0.5))
+            assert finish([proc]) == [0]
+            conn.close()
+        finally:
+            server.close()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def test_a_running_step_reconnects_so_a_restarted_supervisor_can_still_stop_it(tmp_path: Path) -> None:
+    """The supervisor's side is played by the test: it starts the step, drops the connection, and stops
+    the step on the wrapper's second hello."""
+    with short_dir() as d:
+        server = socket.socket(socket.AF_UNIX)
+        server.bind(str(d / "s.sock"))
+        server.listen()
+        server.settimeout(10)
+        proc = wrapper("--name", "s", "--socket", str(d / "s.sock"), "--grace-seconds", "0.5",
+                       "--", "sh", "-c", "while :; do sleep 0.05; done")
+        try:
+            conn, _ = server.accept()
+            side = _Side(conn)
+            assert isinstance(side.receive(), protocol.Hello)
+            side.send(protocol.Start())
+            assert isinstance(side.receive(), protocol.Started)
+            side.close()
+            conn, _ = server.accept()
+            side = _Side(conn)
+            assert isinstance(side.receive(), protocol.Hello)
+            side.send(protocol.Start())  # answered from its state: the step is running
+            side.send(protocol.Stop(reason="cancelled", grace_seconds=0.5))
+            finished = side.receive()
+            assert isinstance(finished, protocol.Finished) and finished.reason == "Cancelled"
+            side.send(protocol.Ack())
+            assert finish([proc]) == [protocol.EXIT_CANCELLED]
+            conn.close()
+        finally:
+            server.close()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
