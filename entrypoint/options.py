@@ -20,6 +20,8 @@ class UsageError(Exception):
 
 @dataclass(frozen=True)
 class StepOptions:
+    """Everything the wrapper is told on its command line (one field per option)."""
+
     name: str
     index: int = 0
     socket: str = ""  # the supervisor's control socket; "" = file mode only

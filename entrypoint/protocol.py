@@ -60,6 +60,8 @@ Kind = Literal["step", "sidecar", "ctl"]
 
 @dataclass(frozen=True)
 class Hello:
+    """A wrapper (step or sidecar) or `doll ctl` announcing itself; may be repeated after a reconnect."""
+
     kind: Kind
     name: str
     index: int = -1
@@ -69,11 +71,15 @@ class Hello:
 
 @dataclass(frozen=True)
 class Start:
+    """Supervisor -> step: run now."""
+
     op: Literal["start"] = "start"
 
 
 @dataclass(frozen=True)
 class Skip:
+    """Supervisor -> step: do not run (an earlier step failed, or the run was cancelled)."""
+
     reason: str = ""
     cancelled: bool = False  # True: skipped because the run was cancelled, not because a step failed
     op: Literal["skip"] = "skip"
@@ -81,12 +87,16 @@ class Skip:
 
 @dataclass(frozen=True)
 class Hold:
+    """Supervisor -> step: wait at a breakpoint until `debug continue | fail-continue`."""
+
     reason: str = ""  # "beforeStep" or "onFailure"
     op: Literal["hold"] = "hold"
 
 
 @dataclass(frozen=True)
 class Started:
+    """Step -> supervisor: the child was exec'd at `started_at`."""
+
     name: str
     started_at: float  # unix time, seconds
     op: Literal["started"] = "started"
@@ -94,6 +104,8 @@ class Started:
 
 @dataclass(frozen=True)
 class Finished:
+    """Step -> supervisor: how the step ended, with its results in full."""
+
     name: str
     exit_code: int
     reason: str
@@ -106,6 +118,8 @@ class Finished:
 
 @dataclass(frozen=True)
 class Ack:
+    """Supervisor -> step: the outcome is recorded; the wrapper may exit."""
+
     # "" keeps the wrapper's own outcome; after a hold, `debug continue` -> "succeeded" (the step is recorded
     # as succeeded, exit 0) and `debug fail-continue` -> "failed" (recorded as failed; before the step: not run)
     verdict: str = ""
@@ -114,6 +128,8 @@ class Ack:
 
 @dataclass(frozen=True)
 class Stop:
+    """Supervisor -> wrapper: stop the child (SIGTERM, grace, SIGKILL of its group)."""
+
     reason: str = ""
     grace_seconds: float = 30.0
     op: Literal["stop"] = "stop"
@@ -121,6 +137,8 @@ class Stop:
 
 @dataclass(frozen=True)
 class Probe:
+    """Supervisor -> sidecar wrapper: run this exec probe inside the sidecar's container."""
+
     command: tuple[str, ...]
     timeout_seconds: float = 1.0
     op: Literal["probe"] = "probe"
@@ -128,6 +146,8 @@ class Probe:
 
 @dataclass(frozen=True)
 class ProbeResult:
+    """Sidecar wrapper -> supervisor: the exec probe's outcome."""
+
     ok: bool
     output: str = ""
     op: Literal["probe_result"] = "probe_result"
@@ -138,6 +158,8 @@ CtlAction = Literal["status", "continue", "fail", "fail-continue", "cancel"]
 
 @dataclass(frozen=True)
 class Ctl:
+    """`doll ctl` / `entrypoint debug` -> supervisor: a control request."""
+
     action: str  # one of CtlAction
     step: str = ""
     op: Literal["ctl"] = "ctl"
@@ -145,6 +167,8 @@ class Ctl:
 
 @dataclass(frozen=True)
 class Reply:
+    """Supervisor -> ctl client: the answer to one `ctl` request."""
+
     ok: bool
     message: str = ""
     status: dict[str, Any] = field(default_factory=dict)

@@ -15,6 +15,8 @@ from typing import Protocol
 
 @dataclass(frozen=True)
 class Record:
+    """The step's outcome as recorded in the post file, exitCode and termination message."""
+
     name: str
     exit_code: int  # the step's own code (the child's, or the wrapper's EXIT_*)
     reason: str

@@ -50,6 +50,8 @@ def tekton_time(unix: float) -> str:
 
 @dataclass(frozen=True)
 class Termination:
+    """The termination message to write, and whether the results fitted in it."""
+
     text: str  # what to write to the termination path
     fits: bool  # False: results left out because they did not fit; the step must fail
     message: str = ""

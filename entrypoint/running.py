@@ -28,6 +28,8 @@ RECONNECT_SECONDS = 1.0
 
 @dataclass(frozen=True)
 class Outcome:
+    """How the child ended: the step's exit code, reason and the child's own times."""
+
     exit_code: int
     reason: str  # one of protocol.REASONS
     started_at: float | None
@@ -43,6 +45,8 @@ class Runner(Protocol):
 
 @dataclass
 class Tee:
+    """Files the child's stdout / stderr are copied to (besides the wrapper's own)."""
+
     stdout_path: str = ""
     stderr_path: str = ""
 

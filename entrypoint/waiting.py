@@ -21,6 +21,8 @@ from entrypoint.watching import Watch
 
 @dataclass(frozen=True)
 class Verdict:
+    """What waiting decided: start, skip (cascade or cancel), or fail without running."""
+
     action: Literal["start", "skip", "fail"]  # fail: `debug fail-continue` at a beforeStep hold
     reason: str = ""
     cancelled: bool = False
