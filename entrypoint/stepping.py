@@ -34,10 +34,13 @@ def _raise_terminated(signum: int, frame: FrameType | None) -> None:
     raise Terminated(signum)
 
 
+def _platform() -> str:
+    return "linux/" + _MACHINES.get(os.uname().machine, os.uname().machine)
+
+
 def command_for(options: StepOptions) -> tuple[str, ...]:
     """The command for this machine's platform (a multi-arch image's own entrypoint), else the given one."""
-    platform = "linux/" + _MACHINES.get(os.uname().machine, os.uname().machine)
-    chosen = options.platform_commands.get(platform)
+    chosen = options.platform_commands.get(_platform())
     return tuple(chosen) + options.command if chosen else options.command
 
 
@@ -67,8 +70,13 @@ class Step:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-        if verdict.action == "start":
-            outcome = self.runner.run(command_for(self.o), environments.clean(), self._live_channel())
+        command = command_for(self.o)
+        if verdict.action == "start" and not command:
+            message = (f"no command for this machine's platform ({_platform()}); the image has one for: "
+                       + ", ".join(sorted(self.o.platform_commands)))
+            outcome = Outcome(protocol.EXIT_WRAPPER_ERROR, "Error", None, time.time(), message)
+        elif verdict.action == "start":
+            outcome = self.runner.run(command, environments.clean(), self._live_channel())
         elif verdict.action == "fail":
             outcome = Outcome(protocol.EXIT_DEBUG_FAILED, "Error", None, time.time(), verdict.reason)
         elif verdict.cancelled:
@@ -138,11 +146,20 @@ class Step:
         finished = protocol.Finished(name=self.o.name, exit_code=exit_code, reason=reason,
                                      started_at=outcome.started_at, finished_at=outcome.finished_at,
                                      results=found, message=message)
-        decision = self.report(finished)
-        if decision == "" and exit_code != 0 and reason in ("Error", "TimeoutExceeded") \
-                and self.o.breakpoint_on_failure and self.o.step_dir and not self.supervised:
-            decision = "succeeded" if holding.hold(self.o.step_dir, "onFailure", self.o.poll_seconds) \
-                == "continue" else "failed"
+        caught = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+        previous = {sig: signal.signal(sig, _raise_terminated) for sig in caught}
+        try:  # a terminating signal while held or waiting for the ack: record what we have, then exit
+            decision = self.report(finished)
+            if decision == "" and exit_code != 0 and reason in ("Error", "TimeoutExceeded") \
+                    and self.o.breakpoint_on_failure and self.o.step_dir and not self.supervised:
+                decision = "succeeded" if holding.hold(self.o.step_dir, "onFailure", self.o.poll_seconds) \
+                    == "continue" else "failed"
+        except Terminated as exc:
+            log(f"step {self.o.name}: {exc}".replace("before the step ran", "after the step ran"))
+            decision = ""
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
         if decision == "succeeded":
             exit_code, reason, message = 0, "Completed", "marked succeeded by debug continue"
         elif decision == "failed" and exit_code == 0:

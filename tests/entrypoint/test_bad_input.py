@@ -101,3 +101,19 @@ def test_a_stale_socket_with_no_listener_falls_back_to_the_file_chain(tmp_path: 
     assert os.path.exists(stale)
     done = run_wrapper(*step_args(tmp_path, "s", 0, socket=str(stale), reconnect_seconds="0.2"), "--", "true")
     assert done.returncode == 0 and (tmp_path / "step-s" / "out").exists()
+
+
+def test_the_command_for_this_platform_is_chosen_from_platform_commands(tmp_path: Path) -> None:
+    machine = {"x86_64": "amd64", "aarch64": "arm64"}.get(os.uname().machine, os.uname().machine)
+    commands = json.dumps({f"linux/{machine}": ["sh", "-c", "exit 6"], "linux/other": ["false"]})
+    done = run_wrapper(*step_args(tmp_path, "s", 0), "--platform-commands", commands, "--")
+    assert done.returncode == 6
+
+
+def test_no_command_for_this_platform_fails_the_step_and_names_the_platforms(tmp_path: Path) -> None:
+    commands = json.dumps({"linux/s390x-not-here": ["true"], "windows/amd64": ["true"]})
+    done = run_wrapper(*step_args(tmp_path, "s", 0), "--platform-commands", commands, "--")
+    assert done.returncode == protocol.EXIT_WRAPPER_ERROR
+    line = _one_line(done.stderr)
+    assert "no command for this machine's platform (linux/" in line and "windows/amd64" in line
+    _recorded_failure(tmp_path, "s", protocol.EXIT_WRAPPER_ERROR)

@@ -99,3 +99,12 @@ def test_fail_continue_through_the_supervisor_fails_the_step_and_skips_the_rest(
         wait_for(lambda: ("hello", "a") in sup.ops(), what="a's hello")
         assert _debug("fail-continue", DOLL_SOCKET=sup.socket, DOLL_STEP_NAME="a")[0] == 0
         assert finish(procs) == [protocol.EXIT_DEBUG_FAILED, protocol.EXIT_SKIPPED]
+
+
+def test_sigterm_while_held_on_failure_still_records_the_failure(tmp_path: Path) -> None:
+    step_dir = tmp_path / "step-s"
+    proc = wrapper(*step_args(tmp_path, "s", 0, breakpoint_on_failure=""), "--", "sh", "-c", "exit 5")
+    wait_for((step_dir / "breakpoint").exists, what="the step to hold")
+    proc.terminate()
+    assert finish([proc]) == [5]
+    assert json.loads((step_dir / "out.err").read_text())["exit_code"] == 5
