@@ -41,7 +41,8 @@ def test_the_child_runs_in_its_own_process_group(tmp_path: Path) -> None:
     assert pid == pgid and int(pgid) != os.getpgid(0)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGUSR1, signal.SIGHUP, signal.SIGINT, signal.SIGWINCH])
+@pytest.mark.parametrize("sig", [signal.SIGUSR1, signal.SIGUSR2, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT,
+                                 signal.SIGWINCH, signal.SIGALRM, signal.SIGPWR])
 def test_signals_to_the_wrapper_are_forwarded_to_the_child(tmp_path: Path, sig: signal.Signals) -> None:
     got, ready = tmp_path / "got", tmp_path / "ready"
     name = sig.name[3:]
