@@ -22,6 +22,7 @@ class Journal:
     def __init__(self, path: str, fd: int) -> None:
         self.path = path
         self._fd = fd
+        self._dirty = False
 
     @classmethod
     def open(cls, path: str) -> tuple[Journal, list[Record]]:
@@ -46,13 +47,24 @@ class Journal:
             os.fsync(fd)
         return cls(path, fd), records
 
-    def append(self, rec: Record) -> None:
+    def append(self, rec: Record, sync: bool = True) -> None:
+        """Append one record; durable on return unless `sync=False` (then `sync()` before acting on it)."""
         line = json.dumps(rec, separators=(",", ":"), sort_keys=True).encode() + b"\n"
         try:
             os.write(self._fd, line)
-            os.fsync(self._fd)
         except OSError as exc:
             raise JournalError(f"journal {self.path}: {exc.strerror or exc}") from None
+        self._dirty = True
+        if sync:
+            self.sync()
+
+    def sync(self) -> None:
+        if self._dirty:
+            try:
+                os.fsync(self._fd)
+            except OSError as exc:
+                raise JournalError(f"journal {self.path}: {exc.strerror or exc}") from None
+            self._dirty = False
 
     def close(self) -> None:
         if self._fd >= 0:

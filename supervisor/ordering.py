@@ -45,9 +45,10 @@ class Runner:
 
     # --- recording ---------------------------------------------------------------------------
 
-    def record(self, ev: str, **fields: Any) -> Record:
+    def record(self, ev: str, sync: bool = True, **fields: Any) -> Record:
+        """Journal a change (durable unless sync=False: then the next sync covers it), then apply it."""
         rec: Record = {"ev": ev, "at": self.clock(), **fields}
-        self.journal.append(rec)
+        self.journal.append(rec, sync=sync)
         self.state.apply(rec)
         return rec
 
@@ -291,11 +292,13 @@ class Runner:
                 and not self.state.cancel_reason):
             self._hold(step, "onFailure", report)
             return
-        self._batch = [self.record("finished", step=step.name, outcome=outcome, **report)]
+        # one fsync covers this record and the next step's release (made durable before its Start)
+        self._batch = [self.record("finished", sync=False, step=step.name, outcome=outcome, **report)]
         conn.send(Ack())
         try:
             self._advance()
         finally:
+            self.journal.sync()
             batch, self._batch = self._batch, None
             for rec in batch:
                 self._announce(rec)

@@ -1,0 +1,220 @@
+"""Benchmarks of the supervisor, with a real `doll supervise` process and real wrapper processes.
+
+    .venv/bin/python bench/bench_supervisor.py [--steps 201] [--starts 10]
+
+Prints tables of medians / p99 measured in this one run:
+  1. release latency over >= 200 steps: step exit (the child's end, as the wrapper saw it) -> next step
+     released (journal), and the supervisor's own part (exit report received -> release sent);
+  2. supervisor peak RSS and CPU time for a run of 100 steps and 20 sidecars (wait4 rusage);
+  3. process start -> control socket accepting, and -> step 0 released with no sidecars.
+Targets (issue 3): release p99 <= 3 ms, RSS <= 60 MB, start -> step 0 <= 500 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+ENV.pop("KUBERNETES_SERVICE_HOST", None)
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Run:
+    def __init__(self, steps: int, sidecars: list[dict[str, Any]] | None = None) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="doll-bench-", dir="/tmp"))
+        self.run_dir, self.steps_dir = self.root / "run", self.root / "steps"
+        self.run_dir.mkdir()
+        self.steps_dir.mkdir()
+        self.socket = str(self.run_dir / "control.sock")
+        self.names = [f"s{i}" for i in range(steps)]
+        self.plan = {"steps": [{"name": n, "index": i, "container": n} for i, n in enumerate(self.names)],
+                     "sidecars": sidecars or [], "run_dir": str(self.run_dir), "steps_dir": str(self.steps_dir),
+                     "metrics_port": free_port(), "linger_seconds": 0, "publish_to_api": False}
+        (self.root / "plan.json").write_text(json.dumps(self.plan))
+
+    def wrapper(self, i: int) -> subprocess.Popen[bytes]:
+        name = self.names[i]
+        d = self.steps_dir / f"step-{name}"
+        argv = [PY, "-m", "entrypoint", "--name", name, "--index", str(i), "--socket", self.socket,
+                "--post-file", str(d / "out"), "--step-dir", str(d), "--socket-wait-seconds", "300"]
+        if i:
+            argv += ["--wait-file", str(self.steps_dir / f"step-{self.names[i - 1]}" / "out")]
+        return subprocess.Popen(argv + ["--", "true"], cwd=ROOT, env=ENV, stderr=subprocess.DEVNULL)
+
+    def supervise(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen([PY, "-m", "generator.cli", "supervise", "--plan", str(self.root / "plan.json")],
+                                cwd=ROOT, env=ENV, stderr=subprocess.DEVNULL)
+
+    def steps_in_window(self, ahead: int = 6) -> None:
+        """Keep `ahead` wrappers waiting (all of them at once would only measure the machine's fork rate)."""
+        procs: list[subprocess.Popen[bytes]] = []
+        for i in range(len(self.names)):
+            if i >= ahead:
+                procs[i - ahead].wait()
+            procs.append(self.wrapper(i))
+        for p in procs:
+            p.wait()
+
+    def journal(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in (self.run_dir / "journal.jsonl").read_text().splitlines()]
+
+    def close(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def wait4(proc: subprocess.Popen[bytes]) -> tuple[int, float, float]:
+    """(exit code, peak RSS MB, CPU seconds) of a child, from the kernel's rusage."""
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+
+
+def release_latency(steps: int) -> None:
+    """Every wrapper is up and waiting before the supervisor starts, so nothing else competes for the CPU."""
+    run = Run(steps)
+    try:
+        wrappers = [run.wrapper(i) for i in range(steps)]
+        time.sleep(max(5.0, steps * 0.06))  # let them all start and wait for the socket
+        sup = run.supervise()
+        code, _, _ = wait4(sup)
+        for w in wrappers:
+            w.wait(60)
+        journal = run.journal()
+        finished = {r["step"]: r for r in journal if r["ev"] == "finished"}
+        released = {r["step"]: r for r in journal if r["ev"] == "released"}
+        started = {r["step"]: r["at"] for r in journal if r["ev"] == "started"}
+        exit_to_release, exit_to_start, internal = [], [], []
+        for prev, nxt in zip(run.names, run.names[1:]):
+            exit_to_release.append((released[nxt]["at"] - finished[prev]["finished_at"]) * 1e3)
+            if nxt in started:
+                exit_to_start.append((started[nxt] - finished[prev]["finished_at"]) * 1e3)
+            if released[nxt].get("handoff") is not None:
+                internal.append(released[nxt]["handoff"] * 1e3)
+        print(f"\n1. release latency, {steps} steps (`true`), real wrappers, supervisor exit {code}")
+        print(f"{'measure':<58} {'n':>4} {'median ms':>10} {'p99 ms':>8} {'max ms':>8}")
+        for label, values in (("step exit -> next step released (journal)", exit_to_release),
+                              ("  of which: exit report received -> release recorded", internal),
+                              ("step exit -> next child started (incl. wrapper wake-up)", exit_to_start)):
+            print(f"{label:<58} {len(values):>4} {statistics.median(values):>10.3f} {pct(values, 99):>8.3f} "
+                  f"{max(values):>8.3f}")
+    finally:
+        run.close()
+
+
+def footprint(steps: int = 100, sidecars: int = 20) -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(128)
+    port = listener.getsockname()[1]
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                listener.accept()[0].close()
+            except OSError:
+                continue
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    cars = [{"name": f"c{i}", "container": f"c{i}"} | ({"probe": {"kind": "tcpSocket", "port": port}} if i % 2 else {})
+            for i in range(sidecars)]
+    run = Run(steps, cars)
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        t0 = time.monotonic()
+        sup = run.supervise()
+        for car in cars:
+            procs.append(subprocess.Popen([PY, "-m", "entrypoint", "--name", car["name"], "--sidecar", "--socket",
+                                           run.socket, "--", "sleep", "600"], cwd=ROOT, env=ENV,
+                                          stderr=subprocess.DEVNULL))
+        run.steps_in_window()
+        code, rss, cpu = wait4(sup)
+        wall = time.monotonic() - t0
+        for p in procs:
+            p.wait(30)
+        outcome = next(r["outcome"] for r in run.journal() if r["ev"] == "run_finished")
+        print(f"\n2. supervisor footprint: {steps} steps + {sidecars} sidecars (half tcpSocket-probed), "
+              f"exit {code}, {outcome}")
+        print(f"{'peak RSS MB':>12} {'CPU s':>8} {'wall s':>8} {'CPU/step ms':>12}")
+        print(f"{rss:>12.1f} {cpu:>8.2f} {wall:>8.2f} {cpu / steps * 1e3:>12.2f}")
+    finally:
+        stop.set()
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        listener.close()
+        run.close()
+
+
+def starts(n: int) -> None:
+    to_socket, to_release, to_child = [], [], []
+    for _ in range(n):
+        run = Run(1)
+        try:
+            step = run.wrapper(0)  # already waiting for the socket, as in a Pod
+            time.sleep(0.3)
+            t_wall, t0 = time.time(), time.monotonic()
+            sup = run.supervise()
+            while True:
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                    try:
+                        s.connect(run.socket)
+                        to_socket.append((time.monotonic() - t0) * 1e3)
+                        break
+                    except OSError:
+                        time.sleep(0.0005)
+            step.wait(30)
+            wait4(sup)
+            journal = run.journal()
+            to_release.append((next(r["at"] for r in journal if r["ev"] == "released") - t_wall) * 1e3)
+            to_child.append((next(r["started_at"] for r in journal if r["ev"] == "finished") - t_wall) * 1e3)
+        finally:
+            run.close()
+    print(f"\n3. supervisor start ({n} starts, `python -m generator.cli supervise`, step 0's wrapper waiting)")
+    print(f"{'measure':<44} {'median ms':>10} {'p99 ms':>8} {'max ms':>8}")
+    for label, values in (("process start -> control socket accepting", to_socket),
+                          ("process start -> step 0 released (no sidecars)", to_release),
+                          ("process start -> step 0's child started", to_child)):
+        print(f"{label:<44} {statistics.median(values):>10.1f} {pct(values, 99):>8.1f} {max(values):>8.1f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=201)
+    parser.add_argument("--starts", type=int, default=10)
+    ns = parser.parse_args()
+    print(f"doll supervisor benchmark  ({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}, Python "
+          f"{sys.version.split()[0]})")
+    release_latency(ns.steps)
+    footprint()
+    starts(ns.starts)
+
+
+if __name__ == "__main__":
+    main()
