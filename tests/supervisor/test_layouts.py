@@ -1,0 +1,45 @@
+"""The two layouts: classic (nothing restarts the supervisor; its exit code is the outcome) and native."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+from supervisor_rig import Pod, wait_for
+
+
+def test_classic_layout_a_supervisor_killed_for_good_leaves_the_file_chain_to_finish_in_order(pod: Pod) -> None:
+    pod.plan(["a", "b", "c"])
+    sup = pod.supervise()
+    wrappers = pod.steps({"a": "sleep 0.5", "b": "sleep 0.2", "c": "true"}, extra=("--reconnect-seconds", "0.3"))
+    wait_for(lambda: pod.order() == ["a"], what="a to start")
+    sup.kill()
+    pod.finish(timeout=30)
+    assert pod.order() == ["a", "b", "c"]
+    assert [w.returncode for w in wrappers] == [0, 0, 0]
+    for name in "abc":
+        assert (pod.steps_dir / f"step-{name}" / "out").exists()
+
+
+def test_a_supervisor_restarted_after_the_end_reports_the_same_outcome_and_runs_nothing(pod: Pod) -> None:
+    pod.plan(["a", "b"])
+    pod.supervise()
+    pod.steps({"a": "exit 4", "b": "true"})
+    assert pod.finish() == 1
+    records = len(pod.journal())
+    pod.supervise()
+    assert pod.finish() == 1
+    assert pod.order() == ["a"]
+    assert len(pod.journal()) == records  # nothing new happened
+
+
+def test_native_layout_the_supervisor_stays_up_after_the_run_until_sigterm_then_exits_0(pod: Pod) -> None:
+    pod.plan(["a"], layout="native", linger_seconds=0.1)
+    sup = pod.supervise()
+    pod.step("a", 0, "exit 3")
+    wait_for(lambda: any(r["ev"] == "run_finished" for r in pod.journal()), what="the end of the run")
+    time.sleep(1.0)
+    assert sup.poll() is None  # a native sidecar that exited would be restarted by the kubelet
+    sup.send_signal(signal.SIGTERM)
+    assert sup.wait(10) == 0
+    assert pod.journal()[-1]["outcome"] == "Failed"
