@@ -9,7 +9,7 @@ wrappers, started a few at a time, are up and waiting as they would be in a Pod)
 child ending (its end stamp, right before it exits) to step i+1's child being exec'd (its start stamp).
 
 Socket mode is driven by a minimal in-bench supervisor process speaking the protocol (start the next
-step when the previous one reports finished).  Steps are started a few at a time ahead of the running
+step when the previous one reports finished), and by the real one (`doll supervise`).  Steps are started a few at a time ahead of the running
 one, as the Pod's containers would be waiting.  All numbers are from one run, printed as tables.
 """
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import selectors
 import shutil
@@ -125,6 +126,15 @@ def chain(wrapper: Path, stamp: Path, steps: int, mode: str) -> list[float]:
     try:
         if mode == "socket":
             sup = subprocess.Popen([sys.executable, __file__, "--serve", sock, str(steps)])
+        elif mode == "real":
+            sock = str(work / "control.sock")
+            plan = {"steps": [{"name": f"s{i}", "index": i, "container": f"step-s{i}"} for i in range(steps)],
+                    "run_dir": str(work), "metrics_port": _free_port(), "linger_seconds": 0,
+                    "publish_to_api": False, "pod": {"name": "bench"}}
+            (work / "plan.json").write_text(json.dumps(plan))
+            sup = subprocess.Popen([sys.executable, "-m", "generator.cli", "supervise", "--plan",
+                                    str(work / "plan.json")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if sup is not None:
             while not os.path.exists(sock):
                 time.sleep(0.005)
         for i in range(steps):  # as init does in the Pod
@@ -134,7 +144,7 @@ def chain(wrapper: Path, stamp: Path, steps: int, mode: str) -> list[float]:
             argv = [str(wrapper), "--name", f"s{i}", "--index", str(i), "--post-file", str(work / f"s{i}" / "out")]
             if i:
                 argv += ["--wait-file", str(work / f"s{i - 1}" / "out")]
-            if mode == "socket":
+            if mode in ("socket", "real"):
                 argv += ["--socket", sock]
             if mode == "poll":
                 argv += ["--poll-seconds", "1"]
@@ -154,6 +164,13 @@ def chain(wrapper: Path, stamp: Path, steps: int, mode: str) -> list[float]:
             sup.kill()
             sup.wait()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
 
 
 def p99(values: list[float]) -> float:
@@ -191,12 +208,13 @@ def main() -> int:
     size = sum(p.stat().st_size for p in wrapper.parent.rglob("*") if p.is_file()) / 2**20
     print(f"packaged wrapper: {wrapper.parent} ({size:.1f} MB on disk), {os.cpu_count()} CPUs\n")
     print("hand-off latency: previous step's child exited -> next step's child exec'd")
-    print(f"{'mode':<28}{'handoffs':>9}{'median ms':>11}{'p99 ms':>9}{'max ms':>9}")
+    print(f"{'mode':<30}{'handoffs':>9}{'median ms':>11}{'p99 ms':>9}{'max ms':>9}")
     for mode, label, n in (("socket", "socket (in-bench supervisor)", ns.handoffs),
+                           ("real", "socket (real supervisor)", ns.handoffs),
                            ("inotify", "file mode, inotify", ns.handoffs),
                            ("poll", "file mode, polling every 1 s", ns.poll_handoffs)):
         lat = chain(wrapper, stamp, n + 1, mode)
-        print(f"{label:<28}{len(lat):>9}{statistics.median(lat):>11.2f}{p99(lat):>9.2f}{max(lat):>9.2f}")
+        print(f"{label:<30}{len(lat):>9}{statistics.median(lat):>11.2f}{p99(lat):>9.2f}{max(lat):>9.2f}")
     print("\nstart overhead and peak RSS (wrapper + child vs the child alone)")
     print(f"{'run':<34}{'n':>4}{'median ms':>11}{'p90 ms':>9}{'peak RSS MB':>13}")
     plain_t, plain_r = starts(stamp, [str(stamp)], ns.starts)
