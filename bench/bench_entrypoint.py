@@ -50,7 +50,8 @@ int main(int argc, char **argv) {
     int status; struct rusage ru; pid_t pid = fork();
     if (pid == 0) { execv(argv[2], argv + 2); _exit(127); }
     wait4(pid, &status, 0, &ru);
-    printf("%lld %ld %d\n", now() - start, ru.ru_maxrss, WIFEXITED(status) ? WEXITSTATUS(status) : 128);
+    long cpu_us = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000L + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+    printf("%lld %ld %d %ld\n", now() - start, ru.ru_maxrss, WIFEXITED(status) ? WEXITSTATUS(status) : 128, cpu_us);
     return 0; }
   if (argc < 3) return 0;
   if (argc > 3) { struct timespec d = {0, atol(argv[3]) * 1000000L}; nanosleep(&d, NULL); }
@@ -178,18 +179,19 @@ def p99(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
 
 
-def starts(stamp: Path, argv: list[str], n: int) -> tuple[list[float], list[float]]:
-    """Wall time (ms) and peak RSS (MB) of `argv`, n times, measured by `stamp --spawn` (a small parent:
-    a peak RSS measured from a fork of this Python would be this Python's)."""
-    times, rss = [], []
+def starts(stamp: Path, argv: list[str], n: int) -> tuple[list[float], list[float], list[float]]:
+    """Wall time (ms), CPU time (ms) and peak RSS (MB) of `argv`, n times, measured by `stamp --spawn`
+    (a small parent: a peak RSS measured from a fork of this Python would be this Python's)."""
+    times, cpu, rss = [], [], []
     for _ in range(n):
         out = subprocess.run([str(stamp), "--spawn", *argv], capture_output=True, text=True, check=True).stdout
-        ns, kb, code = (int(x) for x in out.split())
+        ns, kb, code, cpu_us = (int(x) for x in out.split())
         if code != 0:
             raise RuntimeError(f"{argv} failed")
         times.append(ns / 1e6)
+        cpu.append(cpu_us / 1e3)
         rss.append(kb / 1024)
-    return times, rss
+    return times, cpu, rss
 
 
 def main() -> int:
@@ -216,18 +218,20 @@ def main() -> int:
         lat = chain(wrapper, stamp, n + 1, mode)
         print(f"{label:<30}{len(lat):>9}{statistics.median(lat):>11.2f}{p99(lat):>9.2f}{max(lat):>9.2f}")
     print("\nstart overhead and peak RSS (wrapper + child vs the child alone)")
-    print(f"{'run':<34}{'n':>4}{'median ms':>11}{'p90 ms':>9}{'peak RSS MB':>13}")
-    plain_t, plain_r = starts(stamp, [str(stamp)], ns.starts)
-    rows = [("plain exec of the child", plain_t, plain_r),
+    print(f"{'run':<34}{'n':>4}{'median ms':>11}{'p90 ms':>9}{'min ms':>9}{'CPU ms':>8}{'peak RSS MB':>13}")
+    plain_t, plain_c, plain_r = starts(stamp, [str(stamp)], ns.starts)
+    rows = [("plain exec of the child", plain_t, plain_c, plain_r),
             ("packaged wrapper -> child", *starts(stamp, [str(wrapper), "--name", "s", "--", str(stamp)], ns.starts)),
             ("python -m entrypoint -> child", *starts(stamp, [sys.executable, "-m", "entrypoint", "--name", "s",
                                                               "--", str(stamp)], ns.starts))]
-    for label, t, r in rows:
+    for label, t, c, r in rows:
         p90 = sorted(t)[int(0.9 * (len(t) - 1))]
-        print(f"{label:<34}{len(t):>4}{statistics.median(t):>11.2f}{p90:>9.2f}{max(r):>13.1f}")
+        print(f"{label:<34}{len(t):>4}{statistics.median(t):>11.2f}{p90:>9.2f}{min(t):>9.2f}"
+              f"{statistics.median(c):>8.1f}{max(r):>13.1f}")
     overhead = statistics.median(rows[1][1]) - statistics.median(plain_t)
     print(f"\npackaged wrapper start overhead (median difference): {overhead:.1f} ms; "
           f"targets: socket p99 <= 3 ms, RSS <= 20 MB, start <= 60 ms")
+    print(f"load average while measuring: {os.getloadavg()[0]:.2f} (the machine's other users count)")
     return 0
 
 
