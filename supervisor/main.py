@@ -106,9 +106,10 @@ async def supervise(plan: Plan, pod: str, log: Log, registry: Any = None, http_h
             background = [tg.create_task(_best_effort(exporter.serve(http_host, plan.metrics_port), exporter.settled,
                                                       log, "http"), name="http"),
                           tg.create_task(reconciling.reconcile(runner, plan.steps_dir), name="reconcile")]
-            prober = PodProber(runner.exec_probe)
+            prober = PodProber(runner.sidecars.exec_probe)
             for car in plan.sidecars:
-                background.append(tg.create_task(readying.watch(runner, car, prober), name=f"ready-{car.name}"))
+                background.append(tg.create_task(readying.watch(runner.sidecars, runner.done, car, prober),
+                                                 name=f"ready-{car.name}"))
             if plan.publish_to_api:
                 from supervisor.publishing import Publisher
                 publisher = Publisher(plan, pod, state, log)
@@ -157,12 +158,11 @@ async def _stop_sidecars(plan: Plan, runner: Runner, log: Log) -> None:
         return
     limit = max(c.stop_grace_seconds for c in plan.sidecars) + SIDECAR_STOP_SLACK
     deadline = asyncio.get_running_loop().time() + limit
-    while any(c.phase not in ("stopped", "failed", "pending") for c in runner.state.sidecars):
-        runner.sidecars_changed.clear()
+    while runner.sidecars.stopping():
+        runner.sidecars.changed.clear()
         left = deadline - asyncio.get_running_loop().time()
-        if left <= 0 or not await _wait(runner.sidecars_changed, left):
-            names = [c.name for c in runner.state.sidecars if c.phase not in ("stopped", "failed", "pending")]
-            log.warning("sidecars_not_stopped", sidecars=names, waited=limit)
+        if left <= 0 or not await _wait(runner.sidecars.changed, left):
+            log.warning("sidecars_not_stopped", sidecars=runner.sidecars.stopping(), waited=limit)
             return
 
 

@@ -1,9 +1,10 @@
 """The run's logic: release steps in order, skip after a failure, holds, timeouts, cancellation.
 
-`Runner` is driven by the control server (`on_message`, `on_closed`), by the readiness tasks
-(`sidecar_ready`, `sidecar_failed`) and by timers.  Every decision is a journal record written (and
-fsync'd) before the wrappers hear about it, then applied to `RunState`; `_advance` then looks at the
-state and does the next thing, so a restarted supervisor that replayed its journal simply carries on.
+`Runner` is driven by the control server (`on_message`, `on_closed`), by its sidecars (`attending`:
+ready, failed) and by timers.  Every decision is a journal record written (and fsync'd) before the
+wrappers hear about it, then applied to `RunState`; `_advance` then looks at the state and does the next
+thing, so a restarted supervisor that replayed its journal simply carries on.  Messages are small and
+one hand-off (finished + next released) costs one fsync.
 """
 
 from __future__ import annotations
@@ -14,15 +15,15 @@ from collections.abc import Callable
 from typing import Any
 
 from entrypoint.protocol import (
-    Ack, Ctl, Finished, Hello, Hold, Message, Probe, ProbeResult, Reply, Skip, Start, Started, Stop,
+    Ack, Ctl, Finished, Hello, Hold, Message, Reply, Skip, Start, Started, Stop,
 )
+from supervisor.attending import Sidecars
 from supervisor.journaling import Journal
 from supervisor.logs import Log
 from supervisor.plans import Plan
 from supervisor.serving import Connection
 from supervisor.states import Record, RunState, StepState
 
-SIDECAR_LOST_GRACE = 1.0  # a sidecar wrapper gone this long without saying hello again has exited
 STEP_STOP_GRACE = 30.0
 
 
@@ -31,16 +32,12 @@ class Runner:
                  clock: Callable[[], float] = time.time) -> None:
         self.plan, self.state, self.journal, self.log, self.clock = plan, state, journal, log, clock
         self.steps: dict[str, Connection] = {}
-        self.sidecars: dict[str, Connection] = {}
-        self.hello: dict[str, asyncio.Event] = {c.name: asyncio.Event() for c in plan.sidecars}
+        self.sidecars = Sidecars(plan, state, self._note, self.cancel, self._advance)
         self.done = asyncio.Event()  # the run has an outcome
-        self.sidecars_changed = asyncio.Event()
         self.listeners: list[Callable[[Record], None]] = []
         self._timers: dict[str, asyncio.TimerHandle] = {}
-        self._probes: dict[str, asyncio.Future[ProbeResult]] = {}
         self._reported: float | None = None  # perf_counter when the last step's exit was reported
         self._batch: list[Record] | None = None
-        self._sidecar_plans = {c.name: c for c in plan.sidecars}
         self._step_plans = {s.name: s for s in plan.steps}
 
     # --- recording ---------------------------------------------------------------------------
@@ -89,9 +86,7 @@ class Runner:
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()
-        for fut in self._probes.values():
-            if not fut.done():
-                fut.set_result(ProbeResult(ok=False, output="the run is over"))
+        self.sidecars.close()
 
     def _arm(self, key: str, deadline: float, fn: Callable[..., object], *args: Any) -> None:
         self._disarm(key)
@@ -183,10 +178,8 @@ class Runner:
         outcome, reason = self.state.task_outcome()
         self._note("run_finished", outcome=outcome, reason=reason, message=self.state.cancel_message)
         self.close()
-        for name in self.sidecars:
-            self._stop_sidecar(name)
+        self.sidecars.stop_all()
         self.done.set()
-        self.sidecars_changed.set()
 
     def cancel(self, reason: str, message: str = "") -> bool:
         if self.state.finished or self.state.cancel_reason:
@@ -230,7 +223,7 @@ class Runner:
         if hello.kind == "step":
             return hello.name in self._step_plans
         if hello.kind == "sidecar":
-            return hello.name in self._sidecar_plans
+            return self.sidecars.knows(hello.name)
         return True
 
     def on_message(self, conn: Connection, message: Message) -> None:
@@ -239,17 +232,13 @@ class Runner:
         elif conn.kind == "step":
             self._on_step_message(conn, message)
         elif conn.kind == "sidecar":
-            self._on_sidecar_message(conn, message)
+            self.sidecars.on_message(conn, message)
 
     def on_closed(self, conn: Connection) -> None:
         if conn.kind == "step" and self.steps.get(conn.name) is conn:
             del self.steps[conn.name]
-        elif conn.kind == "sidecar" and self.sidecars.get(conn.name) is conn:
-            del self.sidecars[conn.name]
-            fut = self._probes.pop(conn.name, None)
-            if fut is not None and not fut.done():
-                fut.set_result(ProbeResult(ok=False, output="sidecar wrapper disconnected"))
-            asyncio.get_running_loop().call_later(SIDECAR_LOST_GRACE, self._sidecar_lost, conn.name)
+        elif conn.kind == "sidecar":
+            self.sidecars.on_closed(conn)
 
     def _on_step_message(self, conn: Connection, message: Message) -> None:
         step = self.state.step(conn.name)
@@ -326,79 +315,6 @@ class Runner:
                    started_at=post.get("started_at"), finished_at=post.get("finished_at") or self.clock(),
                    results=post.get("results") or {}, message=str(post.get("message", "")), source="files")
         self._advance()
-
-    def _on_sidecar_message(self, conn: Connection, message: Message) -> None:
-        name = conn.name
-        if isinstance(message, Hello):
-            self.sidecars[name] = conn
-            car = self.state.sidecar(name)
-            if car is not None and car.announced_at is None:
-                self._note("sidecar_announced", sidecar=name)
-            self.hello[name].set()
-            if self.state.finished:
-                self._stop_sidecar(name)
-        elif isinstance(message, ProbeResult):
-            fut = self._probes.pop(name, None)
-            if fut is not None and not fut.done():
-                fut.set_result(message)
-        elif isinstance(message, Finished):
-            self._sidecar_exited(name, f"sidecar {name} exited with code {message.exit_code}")
-
-    def _sidecar_lost(self, name: str) -> None:
-        if name not in self.sidecars:
-            self._sidecar_exited(name, f"sidecar {name}'s wrapper went away")
-
-    def _sidecar_exited(self, name: str, why: str) -> None:
-        car = self.state.sidecar(name)
-        if car is None or car.phase in ("stopped", "failed"):
-            return
-        if self.state.finished or self.state.cancel_reason:
-            self._note("sidecar_stopped", sidecar=name)
-            self.sidecars_changed.set()
-        else:
-            self.sidecar_failed(name, why)
-
-    def _stop_sidecar(self, name: str) -> None:
-        conn = self.sidecars.get(name)
-        if conn is not None:
-            grace = self._sidecar_plans[name].stop_grace_seconds
-            conn.send(Stop(reason="the run is over", grace_seconds=grace))
-
-    # --- readiness (called by the readiness tasks) ---------------------------------------------------
-
-    def sidecar_ready(self, name: str) -> None:
-        car = self.state.sidecar(name)
-        if car is not None and car.phase not in ("ready", "failed", "stopped"):
-            self._note("sidecar_ready", sidecar=name)
-            self._advance()
-
-    def sidecar_unready(self, name: str, why: str) -> None:
-        car = self.state.sidecar(name)
-        if car is not None and car.phase == "ready" and not self.state.finished:
-            self._note("sidecar_unready", sidecar=name, reason=why)
-
-    def sidecar_failed(self, name: str, why: str) -> None:
-        car = self.state.sidecar(name)
-        if car is None or car.phase == "failed" or self.state.finished:
-            return
-        self._note("sidecar_failed", sidecar=name, reason=why)
-        self.cancel("SidecarFailed", why)
-
-    async def exec_probe(self, name: str, command: tuple[str, ...], timeout: float) -> ProbeResult:
-        """Run an exec probe inside the sidecar's container, through its wrapper."""
-        conn = self.sidecars.get(name)
-        if conn is None:
-            return ProbeResult(ok=False, output="sidecar wrapper not connected")
-        fut: asyncio.Future[ProbeResult] = asyncio.get_running_loop().create_future()
-        self._probes[name] = fut
-        conn.send(Probe(command=command, timeout_seconds=timeout))
-        try:
-            return await asyncio.wait_for(fut, timeout + 1.0)
-        except TimeoutError:
-            return ProbeResult(ok=False, output=f"no probe result within {timeout}s")
-        finally:
-            if self._probes.get(name) is fut:
-                del self._probes[name]
 
     # --- doll ctl and entrypoint debug --------------------------------------------------------------
 

@@ -5,7 +5,7 @@ default is 50 ms, not kubelet's 10 s); `success_threshold` consecutive successes
 releases step 0 at once if it was the last.  Afterwards it is watched at a relaxed pace (at most once a
 second): `failure_threshold` consecutive failures mark it unready (shown in /status and metrics, logged;
 like kubelet's readiness it does not fail the task).  A sidecar whose wrapper reports its exit fails the
-task (see `Runner.sidecar_failed`).
+task (see `attending.Sidecars.failed`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import contextlib
 import time
 from collections.abc import Callable
 
-from supervisor.ordering import Runner
+from supervisor.attending import Sidecars
 from supervisor.plans import SidecarPlan
 from supervisor.probing import Prober
 
@@ -28,42 +28,45 @@ async def _wait(event: asyncio.Event, seconds: float) -> bool:
     return event.is_set()
 
 
-async def watch(runner: Runner, plan: SidecarPlan, prober: Prober, clock: Callable[[], float] = time.time) -> None:
-    car = runner.state.sidecar(plan.name)
+async def watch(sidecars: Sidecars, done: asyncio.Event, plan: SidecarPlan, prober: Prober,
+                clock: Callable[[], float] = time.time) -> None:
+    """Probe one sidecar until ready (or its deadline), then keep an eye on it until `done`."""
+    state = sidecars.state
+    car = state.sidecar(plan.name)
     assert car is not None
-    started = runner.state.started_at or clock()
+    started = state.started_at or clock()
     deadline = started + plan.ready_timeout_seconds
     spec = plan.probe
     if car.ready_at is None:
         if spec is None:
-            if not await _wait(runner.hello[plan.name], deadline - clock()):
-                runner.sidecar_failed(plan.name, f"sidecar {plan.name} never started within "
+            if not await _wait(sidecars.hello[plan.name], deadline - clock()):
+                sidecars.failed(plan.name, f"sidecar {plan.name} never started within "
                                                  f"{plan.ready_timeout_seconds}s")
             else:
-                runner.sidecar_ready(plan.name)
+                sidecars.ready(plan.name)
             return
-        if await _wait(runner.done, started + spec.initial_delay_seconds - clock()):
+        if await _wait(done, started + spec.initial_delay_seconds - clock()):
             return
         successes, last = 0, "not probed yet"
-        while not runner.state.finished and car.phase != "failed":
+        while not state.finished and car.phase != "failed":
             result = await prober.probe(plan.name, spec)
             successes, last = (successes + 1, last) if result.ok else (0, result.output)
             if successes >= spec.success_threshold:
-                runner.sidecar_ready(plan.name)
+                sidecars.ready(plan.name)
                 break
             if clock() >= deadline:
-                runner.sidecar_failed(plan.name, f"sidecar {plan.name} not ready within "
+                sidecars.failed(plan.name, f"sidecar {plan.name} not ready within "
                                                  f"{plan.ready_timeout_seconds}s: {last}")
                 return
-            if await _wait(runner.done, min(spec.period_seconds, deadline - clock())):
+            if await _wait(done, min(spec.period_seconds, deadline - clock())):
                 return
     if spec is None:
         return
     failures, period = 0, max(spec.period_seconds, WATCH_PERIOD)
-    while not await _wait(runner.done, period):
+    while not await _wait(done, period):
         result = await prober.probe(plan.name, spec)
         failures = 0 if result.ok else failures + 1
         if result.ok:
-            runner.sidecar_ready(plan.name)
+            sidecars.ready(plan.name)
         elif failures >= spec.failure_threshold:
-            runner.sidecar_unready(plan.name, result.output)
+            sidecars.unready(plan.name, result.output)
