@@ -24,7 +24,6 @@ POD_TEMPLATE = {"nodeSelector": _OBJECT, "tolerations": _LIST, "affinity": _OBJE
                 "dnsPolicy": _STRING, "dnsConfig": _OBJECT, "enableServiceLinks": _BOOL,
                 "priorityClassName": _STRING, "schedulerName": _STRING, "imagePullSecrets": _LIST,
                 "hostAliases": _LIST, "hostNetwork": _BOOL, "topologySpreadConstraints": _LIST, "env": _LIST}
-_ITEMS_NAMED = ("env", "volumeMounts", "ports", "volumes", "imagePullSecrets")
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 
 
@@ -40,8 +39,25 @@ def check(obj: RawObject, shapes: dict[str, str], where: str) -> None:
             for i, item in enumerate(value):
                 if not isinstance(item, dict):
                     raise GenerateError(f"{where}.{key}[{i}]: expected an object, got {quote(item)}")
-                if key == "env" and (not isinstance(item.get("name"), str) or not item["name"]):
-                    raise GenerateError(f"{where}.{key}[{i}].name: missing")
+                _item(key, item, f"{where}.{key}[{i}]")
     policy = obj.get("imagePullPolicy")
     if policy is not None and policy not in PULL_POLICIES:
         raise GenerateError(f"{where}.imagePullPolicy: {quote(policy)} is not one of {', '.join(PULL_POLICIES)}")
+
+
+_ITEM_FIELDS = {"env": {"name": _STRING, "value": _STRING, "valueFrom": _OBJECT},
+                "volumeMounts": {"name": _STRING, "mountPath": _STRING, "subPath": _STRING, "readOnly": _BOOL},
+                "ports": {"containerPort": _INT, "name": _STRING, "protocol": _STRING}}
+
+
+def _item(key: str, item: RawObject, where: str) -> None:
+    fields = _ITEM_FIELDS.get(key, {})
+    for field, shape in fields.items():
+        value = item.get(field)
+        if value is None:
+            continue
+        if not isinstance(value, _TYPES[shape]) or (shape != _BOOL and isinstance(value, bool)):
+            hint = " (quote it)" if key == "env" and field == "value" and isinstance(value, (int, float)) else ""
+            raise GenerateError(f"{where}.{field}: expected {shape}, got {quote(value)}{hint}")
+    if key == "env" and not item.get("name"):
+        raise GenerateError(f"{where}.name: missing")

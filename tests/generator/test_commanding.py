@@ -158,6 +158,12 @@ SHAPES = {
                                     "run.yaml: spec.taskSpec.steps[0].env[0].name: missing"),
     "volumeMounts that are not a list": ("env: [{name: A, value: b}]", "volumeMounts: x",
                                          "run.yaml: spec.taskSpec.steps[0].volumeMounts: expected a list, got 'x'"),
+    "an unquoted number as an env value": ("env: [{name: A, value: b}]", "env: [{name: A, value: 8080}]",
+                                           "run.yaml: spec.taskSpec.steps[0].env[0].value: expected a string, "
+                                           "got 8080 (quote it)"),
+    "a mount named by a list": ("env: [{name: A, value: b}]", "volumeMounts: [{name: [x], mountPath: /x}]",
+                                "run.yaml: spec.taskSpec.steps[0].volumeMounts[0].name: expected a string, "
+                                "got ['x']"),
     "a bad pull policy": ("env: [{name: A, value: b}]", "imagePullPolicy: Sometimes",
                           "run.yaml: spec.taskSpec.steps[0].imagePullPolicy: 'Sometimes' is not one of Always, "
                           "IfNotPresent, Never"),
