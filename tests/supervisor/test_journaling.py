@@ -66,19 +66,24 @@ def _check_run(pod: Pod, label: str) -> None:
     for prev, nxt in zip(STEPS, STEPS[1:]):
         assert finished[nxt]["started_at"] >= finished[prev]["finished_at"], f"{label}: {nxt} overlapped {prev}"
     assert [r["ev"] for r in journal].count("run") == 1
-    assert journal[-1]["ev"] == "run_finished" and journal[-1]["outcome"] == "Succeeded"
+    ends = [r for r in journal if r["ev"] == "run_finished"]
+    assert len(ends) == 1 and ends[0]["outcome"] == "Succeeded", f"{label}: {ends}"
 
 
 def test_a_supervisor_sigkilled_at_random_points_resumes_every_run_in_order() -> None:
-    """20 real runs of 4 steps; each time the supervisor is SIGKILLed at a random moment (sometimes twice)
-    and restarted at once, as the kubelet restarts a native sidecar; every run must end correctly."""
+    """20 real runs of 4 steps (every third with a sidecar); each time the supervisor is SIGKILLed at a
+    random moment (sometimes twice) and restarted at once, as the kubelet restarts a native sidecar; every
+    run must end correctly, and its sidecar must be stopped at the end."""
     seed = int(os.environ.get("DOLL_KILL_SEED", str(time.time_ns() % 100000)))
     rng = random.Random(seed)
     for run in range(20):
         pod = Pod()
         try:
-            pod.plan(STEPS, linger_seconds=0.1)
+            with_sidecar = run % 3 == 0
+            pod.plan(STEPS, linger_seconds=0.1,
+                     sidecars=[{"name": "side", "container": "s", "stop_grace_seconds": 1}] if with_sidecar else [])
             sup = pod.supervise()
+            car = pod.sidecar("side", ["sleep", "600"]) if with_sidecar else None
             pod.steps({name: f"sleep {rng.choice([0, 0.05, 0.1, 0.2])}" for name in STEPS})
             kills = []
             for _ in range(rng.choice([1, 1, 2])):
@@ -92,5 +97,7 @@ def test_a_supervisor_sigkilled_at_random_points_resumes_every_run_in_order() ->
             label = f"run {run} (seed {seed}, killed after {kills}s)"
             assert code == 0, f"{label}: supervisor exit {code}"
             _check_run(pod, label)
+            if car is not None:
+                assert car.returncode == 0, f"{label}: the sidecar was not stopped ({car.returncode})"
         finally:
             pod.close()
