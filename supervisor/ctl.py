@@ -33,12 +33,15 @@ def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="doll ctl", description="talk to a running doll supervisor")
     p.add_argument("--socket", default=default_socket(), help="the control socket (default %(default)s)")
     p.add_argument("--json", action="store_true", help="print the supervisor's answer as JSON")
-    sub = p.add_subparsers(dest="action", required=True)
-    sub.add_parser("status", help="the run: steps, sidecars, holds")
+    common = _Parser(add_help=False)  # the same flags are accepted after the action too
+    common.add_argument("--socket", default=argparse.SUPPRESS)
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+    sub = p.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    sub.add_parser("status", parents=[common], help="the run: steps, sidecars, holds")
     for action, text in (("continue", "let a held step go on (a held failure counts as success)"),
                          ("fail", "mark a held step failed and skip the rest")):
-        sub.add_parser(action, help=text).add_argument("step", help="the held step's name")
-    sub.add_parser("cancel", help="stop the running step and skip the rest")
+        sub.add_parser(action, parents=[common], help=text).add_argument("step", help="the held step's name")
+    sub.add_parser("cancel", parents=[common], help="stop the running step and skip the rest")
     return p
 
 

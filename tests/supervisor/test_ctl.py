@@ -21,6 +21,7 @@ def test_status_prints_a_table_and_json(pod: Pod) -> None:
     assert lines[2].split()[:3] == ["0", "build", "running"] and lines[3].split()[:3] == ["1", "test", "pending"]
     data = json.loads(pod.ctl("--json", "status").stdout)
     assert data["ok"] and [s["name"] for s in data["status"]["steps"]] == ["build", "test"]
+    assert json.loads(pod.ctl("status", "--json").stdout)["status"]["steps"][0]["phase"] == "running"
     cancel = pod.ctl("cancel")
     assert cancel.returncode == 0 and cancel.stdout.strip() == "cancelling the run"
     pod.finish()
