@@ -69,8 +69,8 @@ def expand(items: list[Any], variables: Variables, where: str) -> list[str]:
                 out.extend(value)
                 continue
             if isinstance(value, dict):
-                out.extend(value.values())
-                continue
+                raise GenerateError(f"{where}[{i}]: {match.group(0)} is an object param; use its keys, "
+                                    "$(params.NAME.KEY)")
         out.append(string(item, variables, f"{where}[{i}]"))
     return out
 
@@ -101,7 +101,6 @@ def param_variables(values: Mapping[str, str | list[str] | dict[str, str]]) -> d
             for i, item in enumerate(value):
                 out[("params", name, f"[{i}]")] = item
         elif isinstance(value, dict):
-            out[("params", name, "[*]")] = value
             for k, item in value.items():
                 out[("params", name, k)] = item
     out.update({("inputs", *key): value for key, value in list(out.items())})

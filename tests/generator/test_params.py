@@ -84,3 +84,8 @@ def test_shell_command_substitution_in_a_script_is_left_alone() -> None:
     pod = pod_of(text, {"who": "me"})
     env = {e["name"]: e["value"] for e in container(pod, "doll-init")["env"]}
     assert env["DOLL_SCRIPT_0"].endswith("echo $(date) me")
+
+
+def test_a_whole_object_param_as_an_argument_is_refused() -> None:
+    with pytest.raises(GenerateError, match=r"args\[0\]: \$\(params.target\) is an object param; use its keys"):
+        gen(TASK.replace('"$(params.greeting) $(params.who)"', "$(params.target)"), {"who": "w"})
