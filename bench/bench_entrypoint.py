@@ -118,8 +118,8 @@ def serve(path: str, steps: int) -> None:
     server.close()
 
 
-def chain(wrapper: Path, stamp: Path, steps: int, mode: str) -> list[float]:
-    """Run `steps` steps in a chain; return the hand-offs in milliseconds."""
+def chain(wrapper: Path, stamp: Path, steps: int, mode: str) -> tuple[list[float], list[tuple[float, ...]]]:
+    """Run `steps` steps in a chain; return the hand-offs in milliseconds, and each one's three parts."""
     work = Path(tempfile.mkdtemp(prefix="bench", dir="/tmp"))
     stamps = work / "stamps"
     sup = None
@@ -158,8 +158,14 @@ def chain(wrapper: Path, stamp: Path, steps: int, mode: str) -> list[float]:
                 raise RuntimeError(f"a step failed in {mode} mode")
         if sup is not None:
             sup.wait(30)
-        rows = {int(a): (int(b), int(c)) for a, b, c in (line.split() for line in stamps.read_text().splitlines())}
-        return [(rows[i + 1][0] - rows[i][1]) / 1e6 for i in range(steps - 1)]
+        rows = {int(a): (int(b) / 1e9, int(c) / 1e9)
+                for a, b, c in (line.split() for line in stamps.read_text().splitlines())}
+        records = {i: json.loads((work / f"s{i}" / "out").read_text()) for i in range(steps)}
+        parts = [((records[i]["finished_at"] - rows[i][1]) * 1e3,  # child ended -> its wrapper reaped it
+                  (records[i + 1]["started_at"] - records[i]["finished_at"]) * 1e3,  # -> next wrapper spawns
+                  (rows[i + 1][0] - records[i + 1]["started_at"]) * 1e3)  # -> the next child runs
+                 for i in range(steps - 1)]
+        return [(rows[i + 1][0] - rows[i][1]) * 1e3 for i in range(steps - 1)], parts
     finally:
         if sup is not None and sup.poll() is None:
             sup.kill()
@@ -211,12 +217,18 @@ def main() -> int:
     print(f"packaged wrapper: {wrapper.parent} ({size:.1f} MB on disk), {os.cpu_count()} CPUs\n")
     print("hand-off latency: previous step's child exited -> next step's child exec'd")
     print(f"{'mode':<30}{'handoffs':>9}{'median ms':>11}{'p99 ms':>9}{'max ms':>9}")
+    split: dict[str, list[float]] = {}
     for mode, label, n in (("socket", "socket (in-bench supervisor)", ns.handoffs),
                            ("real", "socket (real supervisor)", ns.handoffs),
                            ("inotify", "file mode, inotify", ns.handoffs),
                            ("poll", "file mode, polling every 1 s", ns.poll_handoffs)):
-        lat = chain(wrapper, stamp, n + 1, mode)
+        lat, parts = chain(wrapper, stamp, n + 1, mode)
+        split[label] = [statistics.median(p[k] for p in parts) for k in range(3)]
         print(f"{label:<30}{len(lat):>9}{statistics.median(lat):>11.2f}{p99(lat):>9.2f}{max(lat):>9.2f}")
+    print("\nwhere a hand-off goes (medians, ms; the wrappers' own clocks, from their post files)")
+    print(f"{'mode':<30}{'child exit -> reaped':>22}{'-> next spawns':>16}{'-> child runs':>15}")
+    for label, (a, b, c) in split.items():
+        print(f"{label:<30}{a:>22.2f}{b:>16.2f}{c:>15.2f}")
     print("\nstart overhead and peak RSS (wrapper + child vs the child alone)")
     print(f"{'run':<34}{'n':>4}{'median ms':>11}{'p90 ms':>9}{'min ms':>9}{'CPU ms':>8}{'peak RSS MB':>13}")
     plain_t, plain_c, plain_r = starts(stamp, [str(stamp)], ns.starts)
