@@ -83,7 +83,8 @@ def render(objects: list[dict[str, Any]], output: str) -> str:
     if output == "json":
         doc: Any = objects[0] if len(objects) == 1 else {"apiVersion": "v1", "kind": "List", "items": objects}
         return json.dumps(doc, indent=2) + "\n"
-    return yaml.safe_dump_all(objects, sort_keys=False, default_flow_style=False, width=120)
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump_all(objects, Dumper=dumper, sort_keys=False, default_flow_style=False, width=120)
 
 
 class _Warnings(logging.Handler):

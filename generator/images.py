@@ -72,7 +72,7 @@ class MappingSource:
     @classmethod
     def from_file(cls, path: str, fallback: ImageConfigSource | None = None) -> MappingSource:
         try:
-            data = yaml.safe_load(Path(path).read_text())
+            data = yaml.load(Path(path).read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         except OSError as exc:
             raise GenerateError(f"{path}: cannot read the image map: {exc.strerror}") from None
         except yaml.YAMLError as exc:

@@ -82,7 +82,7 @@ def test_a_harmless_difference_is_a_warning_on_stderr(tmp_path: Path) -> None:
 
 BAD = {
     "malformed yaml": (GOOD.replace("metadata: {name: ok}", "metadata: {name: ok"), [],
-                       "run.yaml: malformed YAML: line 4: expected ',' or '}', but got ':'"),
+                       "run.yaml: malformed YAML: line 4: did not find expected ',' or '}'"),
     "wrong kind": (GOOD.replace("kind: TaskRun", "kind: Pipeline"), [],
                    "run.yaml: kind: 'Pipeline' is not supported (doll runs a Task or a TaskRun)"),
     "wrong apiVersion": (GOOD.replace("tekton.dev/v1", "tekton.dev/v1alpha1"), [],
