@@ -135,7 +135,10 @@ class Runner:
 
     def _wind_down(self) -> None:
         for step in self.state.steps:
-            if step.phase in ("released", "running") and not step.stopping:
+            if step.phase == "released" and step.started_at is None and step.name not in self.steps:
+                # its wrapper never heard the start: it will hear `skip` when it says hello
+                self._skip(step, self.state.cancel_message or self.state.cancel_reason, cancelled=True)
+            elif step.phase in ("released", "running") and not step.stopping:
                 self._stop_step(step, self.state.cancel_reason)
             elif step.phase == "held":
                 self._end_hold(step.name, "cancel", advance=False)

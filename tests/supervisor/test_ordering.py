@@ -111,3 +111,14 @@ def test_doll_ctl_cancel_stops_the_run(pod: Pod) -> None:
     assert pod.finish(timeout=20) == protocol.EXIT_CANCELLED
     assert pod.order() == ["a"]
     assert pod.ctl("cancel").returncode != 0  # nobody there any more, or already cancelled
+
+
+def test_a_cancel_before_any_wrapper_connected_skips_everything_and_ends(pod: Pod) -> None:
+    pod.plan(["a", "b"])
+    pod.supervise()
+    pod.wait_socket()
+    wait_for(lambda: any(r["ev"] == "released" for r in pod.journal()), what="a's release")
+    assert pod.ctl("cancel").returncode == 0
+    assert pod.finish(timeout=20) == protocol.EXIT_CANCELLED
+    assert [(r["step"], r["cancelled"]) for r in pod.journal() if r["ev"] == "skipped"] == [("a", True), ("b", True)]
+    assert pod.order() == []
