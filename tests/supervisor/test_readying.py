@@ -114,3 +114,25 @@ def test_a_sidecar_ignoring_sigterm_is_killed_after_its_grace_and_the_pod_comple
     assert time.monotonic() - t0 < 8
     assert car.returncode == 0  # stopped on the supervisor's word
     assert any(r["ev"] == "sidecar_stopped" and r["sidecar"] == "stubborn" for r in pod.journal())
+
+
+def test_initial_delay_is_honoured_and_failure_threshold_marks_a_ready_sidecar_unready(pod: Pod) -> None:
+    import socket as socketlib
+    listener = socketlib.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    port = listener.getsockname()[1]
+    pod.plan(["a"], sidecars=[{"name": "db", "container": "sidecar-db", "probe": {
+        "kind": "tcpSocket", "port": port, "initial_delay_seconds": 0.8, "failure_threshold": 2}}])
+    try:
+        pod.supervise()
+        pod.sidecar("db", ["sleep", "60"])
+        pod.step("a", 0, "sleep 4")
+        wait_for(lambda: pod.order() == ["a"], what="a to start")
+        assert _journal_at(pod, "sidecar_ready", sidecar="db") - _journal_at(pod, "run") >= 0.8
+    finally:
+        listener.close()  # the sidecar's port goes away: after 2 failed probes it is unready
+    wait_for(lambda: any(r["ev"] == "sidecar_unready" for r in pod.journal()), timeout=8, what="unready")
+    _, metrics = pod.http("/metrics")
+    assert 'doll_sidecar_state{sidecar="db",state="unready"} 1.0' in metrics
+    assert pod.finish() == 0  # like kubelet's readiness, it does not fail the task
