@@ -64,3 +64,14 @@ def test_logs_are_one_json_object_per_line(pod: Pod) -> None:
     assert lines and all(isinstance(json.loads(line), dict) for line in lines)
     events = [json.loads(line)["event"] for line in lines]
     assert {"listening", "released", "finished", "run_finished", "exit"} <= set(events)
+
+
+def test_an_unusable_run_dir_is_one_error_line_and_exit_3(pod: Pod) -> None:
+    (pod.root / "a-file").write_text("")
+    pod.plan(["a"], run_dir=str(pod.root / "a-file" / "run"))
+    done = _supervise(pod, "--plan", str(pod.root / "plan.json"))
+    assert done.returncode == 3
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr
+    record = json.loads(lines[0])
+    assert record["event"] == "supervisor_failed" and "a-file/run" in record["error"]
