@@ -22,6 +22,7 @@ class StepView:
     started_at: float | None = None
     finished_at: float | None = None
     hold_reason: str = ""
+    results: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ def view_from_status(status: dict[str, Any]) -> RunView:
         exit_code=s["exit_code"] if isinstance(s.get("exit_code"), int) else None,
         started_at=_num(s.get("started_at")), finished_at=_num(s.get("finished_at")),
         hold_reason=str(s.get("hold_reason", "")),
+        results={str(k): str(v) for k, v in (s.get("results") or {}).items()},
     ) for s in status.get("steps", []) if isinstance(s, dict))
     sidecars = tuple(SidecarView(
         name=str(c.get("name", "")), phase=str(c.get("phase", "pending")), ready_at=_num(c.get("ready_at")),
@@ -68,7 +70,7 @@ def view_from_status(status: dict[str, Any]) -> RunView:
 
 
 def _seconds(value: float | None) -> str:
-    return "" if value is None else f"{value:.2f}s"
+    return "" if value is None else f"{value:.3f}s"
 
 
 def _clock(at: float | None) -> str:

@@ -32,7 +32,7 @@ from generator import podman
 from generator.errors import GenerateError
 from generator.localizing import LocalizeError, localize
 from generator.progress import Display, RunView, StepView, final_table, view_from_status
-from generator.watching import PodWatch, fetching, fetching_status
+from generator.watching import JournalWatch, PodWatch, fetching
 
 EXIT_SUCCEEDED, EXIT_FAILED, EXIT_USAGE, EXIT_PODMAN, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 DEFAULT_IMAGE = "localhost/doll:dev"
@@ -58,7 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", action="store_true", help="keep the pod and its volumes afterwards")
     p.add_argument("--debug-on-failure", action="store_true",
                    help="hold a failed step so you can podman exec into it")
-    p.add_argument("--image", default=DEFAULT_IMAGE, help=f"the doll image (default {DEFAULT_IMAGE})")
+    p.add_argument("--image", default="", help=f"the doll image (default {DEFAULT_IMAGE}, built from this "
+                   "checkout when its sources changed; an image given here is used as it is)")
     p.add_argument("--name", default="", help="the TaskRun's name (default: from the file)")
     p.add_argument("--image-map", default="", help="offline image -> entrypoint map for steps with no command")
     p.add_argument("--workdir", default="", help="host directory for the pod's volumes (kept afterwards)")
@@ -128,9 +129,9 @@ def _with_breakpoint(name: str, text: str) -> tuple[str, str]:
 
 # --- the image -------------------------------------------------------------------------------------
 
-def ensuring_image(image: str) -> None:
+def ensuring_image(image: str, build: bool) -> None:
     """Build the default image from this checkout when it can (cached by content hash), else require it."""
-    if image == DEFAULT_IMAGE and BUILD_SCRIPT.exists():
+    if build and BUILD_SCRIPT.exists():
         done = subprocess.run(["bash", str(BUILD_SCRIPT), image], stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True, check=False)
         if done.returncode != 0:
@@ -212,11 +213,12 @@ class Watching:
     port: int
     display: Display
     steps: list[str]
+    run_volume: Path  # the host directory behind /doll/run: plan.json and the journal
     release_linger: bool = True  # scrape /metrics once the run is over, so the supervisor exits now
     verbose: bool = False  # show the supervisor's own (JSON) log lines too
 
     def run(self) -> RunView:
-        watch = PodWatch(self.pod)
+        watch, journal = PodWatch(self.pod), JournalWatch(self.run_volume)
         hidden = frozenset() if self.verbose else frozenset({"doll-supervisor"})
         view = RunView(steps=tuple(StepView(name) for name in self.steps))
         announced_holds: set[str] = set()
@@ -229,7 +231,7 @@ class Watching:
                 last_states = now
             for label, line in watch.reading_logs(hidden):
                 self.display.log(label, [line])
-            status = fetching_status(self.port)
+            status = journal.reading()
             if status is not None:
                 view = view_from_status(status)
                 self.display.show(view)
@@ -241,7 +243,7 @@ class Watching:
                             self.display.note("  " + line)
             if view.outcome and decided_at is None:
                 decided_at = now
-            if decided_at is not None and self.release_linger and status is not None and all(
+            if decided_at is not None and self.release_linger and all(
                     c.phase in ("stopped", "failed") for c in view.sidecars):
                 fetching(self.port, "/metrics")  # the scrape after the end: the supervisor stops lingering
             if watch.states and watch.over:
@@ -252,6 +254,10 @@ class Watching:
             time.sleep(POLL_SECONDS)
         for label, line in watch.reading_logs(hidden):
             self.display.log(label, [line])
+        status = journal.reading()
+        if status is not None:
+            view = view_from_status(status)
+            self.display.show(view)
         if not view.outcome and not self.verbose:  # something went wrong: the supervisor's last words
             for line in podman.logs(f"{self.pod}-doll-supervisor").splitlines()[-20:]:
                 self.display.log("doll-supervisor", [line])
@@ -263,7 +269,7 @@ def running(options: RunOptions, out: Any) -> int:
     problem = podman.checking_podman()
     if problem:
         raise podman.PodmanError(problem)
-    ensuring_image(options.image)
+    ensuring_image(options.image or DEFAULT_IMAGE, build=not options.image)
     if options.workdir:
         run_dir = Path(options.workdir).resolve()
         if run_dir.exists() and any(run_dir.iterdir()):
@@ -276,14 +282,15 @@ def running(options: RunOptions, out: Any) -> int:
     try:
         image_map = options.image_map or local_image_map(run_dir / "image-map.yaml")
         objects = generate(options.sources, options.params, GenerateOptions(
-            layout="classic", image=options.image, name=options.name, image_map=image_map))
+            layout="classic", image=options.image or DEFAULT_IMAGE, name=options.name, image_map=image_map))
         pod = objects[0]
         pod_name = pod["metadata"]["name"]
         port = options.metrics_port or free_port()
         local = localize(pod, run_dir, port)
         steps = [c["name"][len("step-"):] for c in local.pod["spec"]["containers"] if c["name"].startswith("step-")]
         display = Display(out, live=out.isatty())
-        display.note(f"pod {pod_name}: {len(steps)} steps, image {options.image}, volumes in {run_dir}")
+        display.note(f"pod {pod_name}: {len(steps)} steps, image {options.image or DEFAULT_IMAGE}, "
+                     f"volumes in {run_dir}")
         started = time.time()
         try:
             podman.playing(yaml.safe_dump(local.pod, sort_keys=False))
@@ -293,7 +300,8 @@ def running(options: RunOptions, out: Any) -> int:
             for line in podman.logs(init).splitlines()[-20:]:
                 display.log("doll-init", [line])
             return EXIT_PODMAN
-        view = Watching(pod_name, port, display, steps, release_linger=not options.metrics_port,
+        view = Watching(pod_name, port, display, steps, local.volumes.get("doll-run", run_dir),
+                        release_linger=not options.metrics_port,
                         verbose=options.verbose).run()
         wall = time.time() - started
         out.write(final_table(view) + f"\nwall time: {wall:.2f}s\n")

@@ -1,9 +1,12 @@
-"""Watching a playing pod from the host: the supervisor's /status over the published metrics port,
-the containers' states from podman, and their logs from podman's k8s-file log files.
+"""Watching a playing pod from the host: the supervisor's journal, the containers' states from podman,
+and their logs from podman's k8s-file log files.
 
-Why /status: it is the supervisor's own view (which step is running, held, each sidecar's readiness,
-real start/end times from the wrappers), one cheap HTTP GET, where container states alone cannot
-tell a step that waits in its wrapper from one that runs.  Container states still decide when the pod
+Why the journal: it is the supervisor's own durable record (fsync'd at every event: released, started,
+held, finished, sidecar ready...), and `doll run` keeps the pod's volumes on the host, so it can replay
+it with the supervisor's own reducer (`RunState.apply`) and get exactly what `GET /status` would say,
+from the first event on.  `/status` itself only answers once the supervisor has imported its HTTP
+stack (~1 s, kept off step 0's path), and a short run can be over before that.  Container states
+alone cannot tell a step that waits in its wrapper from one that runs; they still decide when the pod
 is over (every container exited) and give exit codes if the supervisor died.
 """
 
@@ -18,6 +21,8 @@ from typing import Any
 
 from generator import podman
 from generator.tailing import LogTail
+from supervisor.plans import Plan, PlanError
+from supervisor.states import RunState
 
 
 def fetching(port: int, path: str, timeout: float = 1.0) -> bytes | None:
@@ -75,3 +80,38 @@ class PodWatch:
                  for at, line in tail.reading()]
         timed.sort(key=lambda t: t[0])
         return [(label, line) for _, label, line in timed]
+
+
+@dataclass
+class JournalWatch:
+    """The supervisor's journal (`<doll-run volume>/journal.jsonl`) replayed as it grows."""
+
+    run_volume: Path
+    state: RunState | None = None
+    offset: int = 0
+    buffer: bytes = b""
+
+    def reading(self) -> dict[str, Any] | None:
+        """The run as /status shows it, or None before the plan and the first record exist."""
+        if self.state is None:
+            try:
+                self.state = RunState.from_plan(Plan.from_json((self.run_volume / "plan.json").read_text()))
+            except (OSError, PlanError):
+                return None
+        try:
+            with open(self.run_volume / "journal.jsonl", "rb") as f:
+                f.seek(self.offset)
+                chunk = f.read()
+        except OSError:
+            return None
+        self.offset += len(chunk)
+        lines = (self.buffer + chunk).split(b"\n")
+        self.buffer = lines.pop()
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and "ev" in record:
+                self.state.apply(record)
+        return self.state.to_status() if self.state.records else None

@@ -6,6 +6,7 @@ it works (scripts/containers.conf).  Images are built by the project's scripts, 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -43,8 +44,18 @@ def busybox_image(podman_ready: None) -> str:
 
 @pytest.fixture(scope="session")
 def doll_image(podman_ready: None) -> str:
+    """The doll image built from this checkout (DOLL_E2E_IMAGE names an already built one instead)."""
+    image = os.environ.get("DOLL_E2E_IMAGE", "")
+    if image:
+        return image
     _script("scripts/build-image", DOLL_IMAGE)
     return DOLL_IMAGE
+
+
+@pytest.fixture(scope="session")
+def test_images(podman_ready: None) -> None:
+    """localhost/doll-test-busybox:latest and localhost/doll-test-scratch:latest (an empty image)."""
+    _script("scripts/make-test-images")
 
 
 @pytest.fixture

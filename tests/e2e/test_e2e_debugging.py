@@ -1,0 +1,128 @@
+"""Debug holds under podman: `podman exec` (the local `kubectl exec`) into a held step, then go on."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from running_pods import DOLL, taskrun
+from generator.watching import JournalWatch
+
+pytestmark = pytest.mark.podman
+
+BUSYBOX = "localhost/doll-busybox:1"
+
+
+def _start(tmp_path: Path, pods: list[str], image: str, name: str, yaml_text: str,
+           *args: str) -> tuple[subprocess.Popen[bytes], Path, Path]:
+    pods.append(f"{name}-pod")
+    (tmp_path / "taskrun.yaml").write_text(yaml_text)
+    out = tmp_path / "out.txt"
+    with open(out, "wb") as sink:
+        proc = subprocess.Popen([DOLL, "run", str(tmp_path / "taskrun.yaml"), "--image", image,
+                                 "--workdir", str(tmp_path / "work"), "--report", str(tmp_path / "report.json"),
+                                 *args], stdout=sink, stderr=subprocess.STDOUT)
+    return proc, out, tmp_path / "work" / "volumes" / "doll-run"
+
+
+def _wait_held(proc: subprocess.Popen[bytes], run_volume: Path, out: Path, timeout: float = 120) -> dict[str, Any]:
+    journal = JournalWatch(run_volume)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = journal.reading()
+        if status is not None and status.get("hold"):
+            return status
+        if proc.poll() is not None:
+            raise AssertionError(f"doll run ended (exit {proc.returncode}) with no hold:\n{out.read_text()}")
+        time.sleep(0.1)
+    raise AssertionError(f"no hold within {timeout} s:\n{out.read_text()}")
+
+
+def _finish(proc: subprocess.Popen[bytes], tmp_path: Path) -> tuple[int, dict[str, Any]]:
+    code = proc.wait(timeout=120)
+    return code, json.loads((tmp_path / "report.json").read_text())
+
+
+def _exec(command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(shlex.split(command), capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_a_step_held_on_failure_is_open_to_podman_exec_and_continued_with_the_printed_command(
+        tmp_path: Path, doll_image: str, busybox_image: str, pods: list[str]) -> None:
+    spec = f"""
+steps:
+  - name: flaky
+    image: {BUSYBOX}
+    script: |
+      #!/bin/sh
+      echo evidence > /tmp/left-behind
+      exit 7
+  - name: after
+    image: {BUSYBOX}
+    command: [sh, -c, "echo after ran"]
+"""
+    proc, out, run_volume = _start(tmp_path, pods, doll_image, "e2e-hold-failure",
+                                   taskrun("e2e-hold-failure", spec), "--debug-on-failure")
+    try:
+        status = _wait_held(proc, run_volume, out)
+        assert status["hold"]["step"] == "flaky" and status["hold"]["reason"] == "onFailure"
+        time.sleep(0.5)  # doll run polls every 0.25 s: let it print the commands
+        printed = out.read_text()
+        shell = printed.split("open a shell:", 1)[1].split("\n", 1)[0].strip()
+        go_on = printed.split("continue:", 1)[1].split("\n", 1)[0].strip()
+        assert shell == "podman exec -it e2e-hold-failure-pod-step-flaky sh"
+        inside = _exec(shell.replace(" -it ", " ") + " -c 'cat /tmp/left-behind'")
+        assert inside.stdout == "evidence\n", inside.stderr  # the failed step's container, files intact
+        assert "after ran" not in printed
+        done = _exec(go_on)
+        # 137: the step's container ends as soon as its wrapper goes on, killing the exec'd command with it
+        assert done.returncode in (0, 137), done.stdout + done.stderr
+        code, report = _finish(proc, tmp_path)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    output = out.read_text()
+    assert code == 0, output
+    assert "[after] after ran" in output
+    assert report["outcome"] == "Succeeded"
+
+
+def test_a_before_step_breakpoint_holds_the_step_until_continued(
+        tmp_path: Path, doll_image: str, busybox_image: str, pods: list[str]) -> None:
+    spec = f"""
+steps:
+  - name: first
+    image: {BUSYBOX}
+    command: [sh, -c, "echo first ran"]
+  - name: second
+    image: {BUSYBOX}
+    command: [sh, -c, "echo second ran"]
+"""
+    yaml_text = taskrun("e2e-hold-before", spec, "debug:\n  breakpoints:\n    beforeSteps: [second]")
+    proc, out, run_volume = _start(tmp_path, pods, doll_image, "e2e-hold-before", yaml_text)
+    try:
+        status = _wait_held(proc, run_volume, out)
+        assert status["hold"]["step"] == "second" and status["hold"]["reason"] == "beforeStep"
+        second = next(s for s in status["steps"] if s["name"] == "second")
+        assert second["started_at"] is None
+        time.sleep(1.0)
+        assert "second ran" not in out.read_text()
+        done = _exec("podman exec e2e-hold-before-pod-step-second /doll/bin/entrypoint debug continue")
+        assert done.returncode == 0, done.stdout + done.stderr
+        code, report = _finish(proc, tmp_path)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    output = out.read_text()
+    assert code == 0, output
+    assert "[second] second ran" in output
+    steps = {s["name"]: s for s in report["steps"]}
+    assert steps["second"]["started_at"] >= steps["first"]["finished_at"]
