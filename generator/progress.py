@@ -38,6 +38,7 @@ class RunView:
     steps: tuple[StepView, ...]
     sidecars: tuple[SidecarView, ...] = ()
     started_at: float | None = None
+    finished_at: float | None = None
     outcome: str = ""  # Succeeded | Failed | Cancelled | TimedOut, once the supervisor decided
     reason: str = ""
     message: str = ""
@@ -65,6 +66,7 @@ def view_from_status(status: dict[str, Any]) -> RunView:
         reason=str(c.get("reason", "")),
     ) for c in status.get("sidecars", []) if isinstance(c, dict))
     return RunView(steps=steps, sidecars=sidecars, started_at=_num(status.get("started_at")),
+                   finished_at=_num(status.get("finished_at")),
                    outcome=str(status.get("outcome", "")), reason=str(status.get("reason", "")),
                    message=str(status.get("message", "")))
 
@@ -125,7 +127,7 @@ class Display:
         lines += [_step_line(s, now) for s in view.steps]
         if self.live:
             self._erase()
-            elapsed = _seconds(now - view.started_at) if view.started_at else ""
+            elapsed = _seconds((view.finished_at or now) - view.started_at) if view.started_at else ""
             block = [f"-- doll run {elapsed} --", *("  " + ln for ln in lines)]
             self.out.write("\n".join(block) + "\n")
             self._drawn = len(block)
