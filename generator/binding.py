@@ -77,9 +77,14 @@ def bind(run: Run, params: Variables) -> Bound:
         if decl.get("readOnly"):
             mount["readOnly"] = True
         if binding.get("subPath"):
+            if not isinstance(binding["subPath"], str) or binding["subPath"].startswith("/") or \
+                    ".." in binding["subPath"].split("/"):
+                raise GenerateError(f"{bw}.subPath: {quote(binding['subPath'])} is not a relative path")
             mount["subPath"] = binding["subPath"]
         bound.mounts.append(mount)
-        claim = binding[source].get("claimName", "") if source == "persistentVolumeClaim" else ""
+        claim = (binding[source] or {}).get("claimName", "") if source == "persistentVolumeClaim" else ""
+        if source == "persistentVolumeClaim" and (not isinstance(claim, str) or not claim):
+            raise GenerateError(f"{bw}.persistentVolumeClaim.claimName: missing")
         bound.variables.update({prefix + ("path",): path, prefix + ("bound",): "true",
                                 prefix + ("claim",): claim, prefix + ("volume",): volume})
     for name, (_, bw) in bindings.items():

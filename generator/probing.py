@@ -17,7 +17,10 @@ def _port(value: Any, ports: list[RawObject], where: str) -> int:
             return int(value)
         for port in ports:
             if isinstance(port, dict) and port.get("name") == value:
-                return int(port.get("containerPort", 0))
+                number = port.get("containerPort")
+                if not isinstance(number, int) or isinstance(number, bool):
+                    raise GenerateError(f"{where}: named port {quote(value)} has no containerPort")
+                return number
         raise GenerateError(f"{where}: named port {quote(value)} is not among the sidecar's ports")
     raise GenerateError(f"{where}: missing")
 
@@ -43,9 +46,12 @@ def probe_spec(probe: Any, ports: list[RawObject], where: str) -> ProbeSpec:
     kw = f"{where}.{kind}"
     if kind == "exec":
         command = body.get("command")
-        if not isinstance(command, list) or not command:
-            raise GenerateError(f"{kw}.command: missing")
-        return ProbeSpec(kind="exec", command=tuple(str(c) for c in command), **common)
+        if not isinstance(command, list) or not command or not all(isinstance(c, str) for c in command):
+            raise GenerateError(f"{kw}.command: expected a list of strings, got {quote(command)}")
+        return ProbeSpec(kind="exec", command=tuple(command), **common)
+    for key in ("host", "path", "service"):
+        if body.get(key) is not None and not isinstance(body[key], str):
+            raise GenerateError(f"{kw}.{key}: expected a string, got {quote(body[key])}")
     port = _port(body.get("port"), ports, f"{kw}.port")
     if not 0 < port < 65536:
         raise GenerateError(f"{kw}.port: {port} is not 1-65535")
@@ -56,7 +62,11 @@ def probe_spec(probe: Any, ports: list[RawObject], where: str) -> ProbeSpec:
     scheme = body.get("scheme", "HTTP")
     if scheme not in ("HTTP", "HTTPS"):
         raise GenerateError(f"{kw}.scheme: {quote(scheme)} is not HTTP or HTTPS")
-    headers = tuple((str(h.get("name")), str(h.get("value"))) for h in body.get("httpHeaders") or []
-                    if isinstance(h, dict))
+    raw_headers = body.get("httpHeaders") or []
+    if not isinstance(raw_headers, list) or not all(
+            isinstance(h, dict) and isinstance(h.get("name"), str) and isinstance(h.get("value"), str)
+            for h in raw_headers):
+        raise GenerateError(f"{kw}.httpHeaders: expected a list of {{name, value}} strings")
+    headers = tuple((h["name"], h["value"]) for h in raw_headers)
     return ProbeSpec(kind="httpGet", port=port, host=str(body.get("host") or "127.0.0.1"),
                      path=str(body.get("path") or "/"), scheme=scheme, headers=headers, **common)

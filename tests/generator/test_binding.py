@@ -137,3 +137,13 @@ def test_tektons_old_inputs_params_spelling_still_resolves() -> None:
     text = RUN.replace("$(context.task.retry-count)", "$(inputs.params.mode)").replace(
         "  results:\n    - {name: digest}", "  params: [{name: mode, default: quick}]\n  results:\n    - {name: digest}")
     assert wrapped_command(container(pod_of(text), "step-use"))[-1] == "quick"
+
+
+def test_a_workspace_sub_path_that_escapes_is_refused() -> None:
+    with pytest.raises(GenerateError, match=r"spec.workspaces\[0\].subPath: '../etc' is not a relative path"):
+        gen(RUN.replace("subPath: repo", "subPath: ../etc"))
+
+
+def test_a_claim_without_a_name_is_refused() -> None:
+    with pytest.raises(GenerateError, match=r"spec.workspaces\[0\].persistentVolumeClaim.claimName: missing"):
+        gen(RUN.replace("persistentVolumeClaim: {claimName: src-pvc}", "persistentVolumeClaim: {}"))

@@ -201,3 +201,13 @@ def test_an_image_source_can_be_plugged_in_through_the_options() -> None:
     pod = pod_of(SIDECARS.replace('command: ["true"]}', "args: []}"), name="s", image_source=source)
     assert wrapped_command(container(pod, "step-main")) == ["/local/entry", "default-arg"]
     assert source.asked == ["busybox"]
+
+
+def test_a_probe_command_of_non_strings_is_refused() -> None:
+    with pytest.raises(GenerateError, match=r"sidecars\[1\].readinessProbe.exec.command: expected a list of strings"):
+        gen(SIDECARS.replace("exec: {command: [docker, info]}", "exec: {command: [docker, 1]}"), name="s")
+
+
+def test_a_named_probe_port_without_a_number_is_refused() -> None:
+    with pytest.raises(GenerateError, match="named port 'http' has no containerPort"):
+        gen(SIDECARS.replace("ports: [{containerPort: 8080, name: http}]", "ports: [{name: http}]"), name="s")
