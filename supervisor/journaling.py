@@ -1,4 +1,8 @@
-"""The durable journal: append-only JSON lines in `<run_dir>/journal.jsonl`, fsync'd at each record.
+"""The durable journal: append-only JSON lines in `<run_dir>/journal.jsonl`, fsync'd at each decision.
+
+Every record is written at once (so a killed process loses nothing: the page cache outlives it); decisions
+(released, skipped, held, finished, cancel, ...) are also fsync'd before anyone acts on them, while
+observations (a hello, a start time, a sidecar's readiness) ride on the next fsync.
 
 A supervisor killed at any moment leaves at worst one torn last line; `Journal.open` drops it (and
 truncates the file back to the last full line so later appends stay one record per line) and returns the

@@ -249,12 +249,12 @@ class Runner:
         if isinstance(message, Hello):
             self.steps[step.name] = conn
             if step.announced_at is None:
-                self._note("announced", step=step.name)
+                self._note("announced", sync=False, step=step.name)  # an observation, not a decision
             self._answer(step, conn)
             self._advance()
         elif isinstance(message, Started):
             if step.phase in ("pending", "released"):
-                self._note("started", step=step.name, at=message.started_at)
+                self._note("started", sync=False, step=step.name, at=message.started_at)
                 self._arm_step_timeout(step)
         elif isinstance(message, Finished):
             self._on_finished(step, conn, message)

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import itertools
 import os
+import socket
 from typing import Protocol
 
 from entrypoint import protocol
@@ -62,13 +63,26 @@ class ControlServer:
         self.dropped: dict[str, int] = {}  # why -> count, for the metrics
 
     async def start(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.path)  # a socket left by a killed supervisor
-        self._server = await asyncio.start_unix_server(
-            self._serve, self.path, limit=protocol.MAX_MESSAGE_BYTES + 1)
-        os.chmod(self.path, 0o660)
-        with contextlib.suppress(OSError):  # not ours to give away: keep the default group
-            os.chown(self.path, -1, os.stat(os.path.dirname(self.path) or ".").st_gid)
+        """Bind under a temporary name, set mode and group, listen, then rename into place: the socket
+        never appears with looser permissions, and it accepts as soon as it appears."""
+        tmp = f"{self.path}.{os.getpid()}.tmp"
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            sock.bind(tmp)
+            os.chmod(tmp, 0o660)
+            with contextlib.suppress(OSError):  # not ours to give away: keep the default group
+                os.chown(tmp, -1, os.stat(os.path.dirname(self.path) or ".").st_gid)
+            sock.listen(128)
+            self._server = await asyncio.start_unix_server(self._serve, sock=sock,
+                                                           limit=protocol.MAX_MESSAGE_BYTES + 1)
+            os.replace(tmp, self.path)  # also replaces a socket left by a killed supervisor
+        except BaseException:
+            sock.close()
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
 
     async def close(self) -> None:
         if self._server is not None:

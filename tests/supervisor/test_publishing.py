@@ -150,9 +150,9 @@ async def test_a_slow_api_server_never_holds_up_the_run(api: tuple[FakeApi, dict
     h.start()
     t0 = time.monotonic()
     h.feed(*RUN, *END)
-    assert time.monotonic() - t0 < 0.05  # notify only queues
+    assert time.monotonic() - t0 < 0.5  # notify only queues (the server takes 3 s to answer)
     await h.publisher.flush(1.0)  # bounded, whatever the server does
-    assert time.monotonic() - t0 < 2.0
+    assert time.monotonic() - t0 < 2.9  # bounded by flush, not by the server's 3 s
     await h.stop()
     assert fake.events == [] and any(w["event"] == "publish_dropped" for w in h.warnings())
     fake.unblock.set()  # let the server's slow handlers end before the leak check
