@@ -126,6 +126,45 @@ def release_latency(steps: int) -> None:
         run.close()
 
 
+def _footprint_run(steps: int, sidecars: int, port: int, kube: bool) -> tuple[int, float, float, float, str]:
+    cars = [{"name": f"c{i}", "container": f"c{i}"} | ({"probe": {"kind": "tcpSocket", "port": port}} if i % 2 else {})
+            for i in range(sidecars)]
+    run = Run(steps, cars)
+    env = dict(ENV)
+    if kube:  # in-cluster credentials for an API server that is not there: the client is loaded, calls fail
+        sa = run.root / "sa"
+        sa.mkdir()
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=k",
+                        "-keyout", str(sa / "key"), "-out", str(sa / "ca.crt")], check=True, capture_output=True)
+        (sa / "token").write_text("t")
+        run.plan.update(publish_to_api=True, pod={"name": "bench", "namespace": "ci"})
+        (run.root / "plan.json").write_text(json.dumps(run.plan))
+        env.update(KUBERNETES_SERVICE_HOST="127.0.0.1", KUBERNETES_SERVICE_PORT=str(free_port()),
+                   DOLL_SERVICEACCOUNT_DIR=str(sa))
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        t0 = time.monotonic()
+        sup = subprocess.Popen([PY, "-m", "generator.cli", "supervise", "--plan", str(run.root / "plan.json")],
+                               cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+        for car in cars:
+            procs.append(subprocess.Popen([PY, "-m", "entrypoint", "--name", car["name"], "--sidecar", "--socket",
+                                           run.socket, "--", "sleep", "600"], cwd=ROOT, env=ENV,
+                                          stderr=subprocess.DEVNULL))
+        run.steps_in_window()
+        code, rss, cpu = wait4(sup)
+        wall = time.monotonic() - t0
+        for p in procs:
+            p.wait(30)
+        outcome = next(r["outcome"] for r in run.journal() if r["ev"] == "run_finished")
+        return code, rss, cpu, wall, outcome
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        run.close()
+
+
 def footprint(steps: int = 100, sidecars: int = 20) -> None:
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -142,35 +181,16 @@ def footprint(steps: int = 100, sidecars: int = 20) -> None:
                 continue
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
-    cars = [{"name": f"c{i}", "container": f"c{i}"} | ({"probe": {"kind": "tcpSocket", "port": port}} if i % 2 else {})
-            for i in range(sidecars)]
-    run = Run(steps, cars)
-    procs: list[subprocess.Popen[bytes]] = []
     try:
-        t0 = time.monotonic()
-        sup = run.supervise()
-        for car in cars:
-            procs.append(subprocess.Popen([PY, "-m", "entrypoint", "--name", car["name"], "--sidecar", "--socket",
-                                           run.socket, "--", "sleep", "600"], cwd=ROOT, env=ENV,
-                                          stderr=subprocess.DEVNULL))
-        run.steps_in_window()
-        code, rss, cpu = wait4(sup)
-        wall = time.monotonic() - t0
-        for p in procs:
-            p.wait(30)
-        outcome = next(r["outcome"] for r in run.journal() if r["ev"] == "run_finished")
-        print(f"\n2. supervisor footprint: {steps} steps + {sidecars} sidecars (half tcpSocket-probed), "
-              f"exit {code}, {outcome}")
-        print(f"{'peak RSS MB':>12} {'CPU s':>8} {'wall s':>8} {'CPU/step ms':>12}")
-        print(f"{rss:>12.1f} {cpu:>8.2f} {wall:>8.2f} {cpu / steps * 1e3:>12.2f}")
+        print(f"\n2. supervisor footprint: {steps} steps + {sidecars} sidecars (half tcpSocket-probed), wait4 rusage")
+        print(f"{'variant':<46} {'exit':>4} {'outcome':>10} {'peak RSS MB':>12} {'CPU s':>7} {'wall s':>7}")
+        for label, kube in (("no Kubernetes API (publishing off)", False),
+                            ("in-cluster: kubernetes-asyncio loaded", True)):
+            code, rss, cpu, wall, outcome = _footprint_run(steps, sidecars, port, kube)
+            print(f"{label:<46} {code:>4} {outcome:>10} {rss:>12.1f} {cpu:>7.2f} {wall:>7.2f}")
     finally:
         stop.set()
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
         listener.close()
-        run.close()
 
 
 def starts(n: int) -> None:
