@@ -172,7 +172,7 @@ def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],
                       ("context", "task", "retry-count"): "0"})
     run = dataclasses.replace(run, task={**run.task, "volumes": walk(
         run.task.get("volumes") or [], variables, f"{run.task_where}.volumes")})
-    volumes = volume_names(run.task, run.task_where, run.pod_template)
+    volumes = volume_names(run.task, run.task_where, run.pod_template, f"{run.run_where}.podTemplate")
     steps = prepare_steps(run.task, run.task_where, variables, volumes)
     sidecars = prepare_sidecars(run.task, run.task_where, variables, volumes)
     images = _lookups([*steps, *sidecars], options)

@@ -79,14 +79,15 @@ def _supervisor(layout: Layout) -> RawObject:
     return container
 
 
-def _volumes(task: RawObject, where: str, extra: list[RawObject], template: list[RawObject]) -> list[RawObject]:
+def _volumes(task: RawObject, where: str, extra: list[RawObject], template: list[RawObject],
+             template_where: str) -> list[RawObject]:
     volumes: list[RawObject] = [{"name": v, "emptyDir": {}} for v in VOLUMES.values()]
     user = task.get("volumes") or []
     if not isinstance(user, list):
         raise GenerateError(f"{where}.volumes: expected a list")
     seen: set[str] = set()
     for i, volume in enumerate([*user, *template]):
-        vw = f"{where}.volumes[{i}]" if i < len(user) else f"podTemplate.volumes[{i - len(user)}]"
+        vw = f"{where}.volumes[{i}]" if i < len(user) else f"{template_where}.volumes[{i - len(user)}]"
         name = volume.get("name") if isinstance(volume, dict) else None
         if not isinstance(name, str) or not DNS_LABEL.match(name):
             raise GenerateError(f"{vw}.name: {quote(name)} is not a DNS-1123 label")
@@ -98,9 +99,9 @@ def _volumes(task: RawObject, where: str, extra: list[RawObject], template: list
     return volumes + extra + [*user, *template]
 
 
-def volume_names(task: RawObject, where: str, template: RawObject) -> set[str]:
+def volume_names(task: RawObject, where: str, template: RawObject, template_where: str) -> set[str]:
     """The names of the task's and the podTemplate's volumes, checked: DNS labels, unique, not doll-*."""
-    return {v["name"] for v in _volumes(task, where, [], list(template.get("volumes") or []))
+    return {v["name"] for v in _volumes(task, where, [], list(template.get("volumes") or []), template_where)
             if not v["name"].startswith(naming.PREFIX)}
 
 
@@ -147,7 +148,8 @@ def render(run: Run, layout: Layout, plan: Plan, steps: list[Wrapped], sidecars:
         spec["serviceAccountName"] = run.service_account
     if plan.timeout_seconds is not None:
         spec["activeDeadlineSeconds"] = math.ceil(plan.timeout_seconds) + DEADLINE_GRACE_SECONDS
-    spec["volumes"] = _volumes(run.task, run.task_where, workspace_volumes, list(template.get("volumes") or []))
+    spec["volumes"] = _volumes(run.task, run.task_where, workspace_volumes, list(template.get("volumes") or []),
+                               f"{run.run_where}.podTemplate")
     return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec}
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, cast
 
 from generator.errors import GenerateError, quote
 from generator.specs import RawObject, RawParamSpec, Run
 
+_PARAM_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_.-]*$")
 ParamType = str  # "string" | "array" | "object"
 Value = str | list[str] | dict[str, str]
 
@@ -64,6 +66,8 @@ def declarations(task: RawObject, where: str) -> list[tuple[RawParamSpec, str, s
         pw = f"{where}.params[{i}]"
         if not isinstance(decl, dict) or not isinstance(decl.get("name"), str) or not decl["name"]:
             raise GenerateError(f"{pw}.name: missing")
+        if not _PARAM_NAME.match(decl["name"]):
+            raise GenerateError(f"{pw}.name: {quote(decl['name'])} is not a param name (letters, digits, _ . -)")
         if decl["name"] in seen:
             raise GenerateError(f"{pw}.name: duplicate {quote(decl['name'])}")
         seen.add(decl["name"])
