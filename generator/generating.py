@@ -202,9 +202,6 @@ def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],
     pod = render(run, layout, plan, wrapped_steps, wrapped_sidecars, bound.volumes, pod_name)
     if not options.rbac:
         return [pod]
-    if not run.namespace:
-        raise GenerateError(f"{run.run_where or run.task_where}: --rbac needs a namespace for the RoleBinding "
-                            "(set metadata.namespace or --namespace)")
     from generator.granting import grant
     objects = grant(pod_name, run.namespace, run.service_account, {"app.kubernetes.io/managed-by": "doll"})
     if not run.service_account:

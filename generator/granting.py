@@ -3,6 +3,8 @@
 The generator always names the Pod (never generateName), so the Role can list it in `resourceNames`:
 `get` and `patch` on that one Pod.  Events cannot be narrowed by name (their names are chosen when they
 are created), so `create` on events in the namespace is the narrowest rule Kubernetes allows.
+Without a namespace (kubectl's current one applies) the RoleBinding's subject names none: RBAC then
+takes the binding's own namespace for a ServiceAccount subject.
 """
 
 from __future__ import annotations

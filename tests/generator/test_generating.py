@@ -165,10 +165,12 @@ def test_rbac_binds_the_taskruns_own_service_account_instead_of_making_one() -> 
     assert objects[2]["subjects"][0]["name"] == "builder"
 
 
-def test_rbac_without_a_namespace_is_refused() -> None:
-    from generator.errors import GenerateError
-    with pytest.raises(GenerateError, match="--rbac needs a namespace"):
-        gen(RUN.replace("  namespace: ci\n", ""), rbac=True)
+def test_rbac_without_a_namespace_leaves_every_object_in_kubectls_namespace() -> None:
+    objects = gen(RUN.replace("  namespace: ci\n", ""), rbac=True)
+    for obj in objects:
+        validate_strictly(obj)
+        assert "namespace" not in obj["metadata"]
+    assert objects[3]["subjects"] == [{"kind": "ServiceAccount", "name": objects[1]["metadata"]["name"]}]
 
 
 def test_the_native_startup_probe_succeeds_once_a_real_supervisor_listens(tmp_path) -> None:  # type: ignore[no-untyped-def]
