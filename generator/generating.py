@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import concurrent.futures
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from generator.rendering import Layout, check_pod_template, render, volume_names
 from generator.resolving import resolve
 from generator.specs import RawObject, Run
 from generator.substituting import Key, param_variables, walk
+from generator.warning import warn
 from generator.wrapping import RESULTS_DIR, Shared, needs_lookup, wrap_sidecar, wrap_step
 from supervisor.plans import Plan, PlanError, PodIdentity, SidecarPlan, validate
 
@@ -166,6 +168,9 @@ def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],
     variables: dict[Key, Any] = {**params_, **bound.variables}
     for name in results:
         variables[("results", name, "path")] = f"{RESULTS_DIR}/{name}"
+    if not run.namespace and "context.taskRun.namespace" in json.dumps(run.task):
+        warn(f"{run.task_where}: $(context.taskRun.namespace) becomes 'default' (no namespace given: set "
+             "metadata.namespace or --namespace)")
     variables.update({("context", "taskRun", "name"): run.name, ("context", "taskRun", "namespace"):
                       run.namespace or "default", ("context", "taskRun", "uid"): run.uid,
                       ("context", "task", "name"): run.task_name or run.name,

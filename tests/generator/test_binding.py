@@ -147,3 +147,10 @@ def test_a_workspace_sub_path_that_escapes_is_refused() -> None:
 def test_a_claim_without_a_name_is_refused() -> None:
     with pytest.raises(GenerateError, match=r"spec.workspaces\[0\].persistentVolumeClaim.claimName: missing"):
         gen(RUN.replace("persistentVolumeClaim: {claimName: src-pvc}", "persistentVolumeClaim: {}"))
+
+
+def test_the_namespace_variable_without_a_namespace_is_default_with_a_warning(
+        caplog: pytest.LogCaptureFixture) -> None:
+    args = wrapped_command(container(pod_of(RUN.replace(", namespace: team", "")), "step-use"))
+    assert args[8] == "ws/default/1234-abcd/ws-task"
+    assert "$(context.taskRun.namespace) becomes 'default'" in caplog.text
