@@ -28,7 +28,7 @@ from generator.specs import RawObject, Run
 from generator.substituting import Key, param_variables, walk
 from generator.warning import warn
 from generator.wrapping import RESULTS_DIR, Shared, needs_lookup, wrap_sidecar, wrap_step
-from supervisor.plans import Plan, PlanError, PodIdentity, SidecarPlan, validate
+from supervisor.plans import Plan, PlanError, PodIdentity, ProbeSpec, SidecarPlan, validate
 
 __all__ = ["GenerateError", "GenerateOptions", "generate", "main"]
 
@@ -149,6 +149,26 @@ def _check_task(task: RawObject, where: str) -> None:
             raise GenerateError(f"{where}.{key}: not supported by doll{hint}")
 
 
+def _variables(run: Run, params: dict[Key, Any], workspaces: dict[Key, Any], results: tuple[str, ...]) -> dict[Key, Any]:
+    variables: dict[Key, Any] = {**params, **workspaces}
+    for name in results:
+        variables[("results", name, "path")] = f"{RESULTS_DIR}/{name}"
+    if not run.namespace and "context.taskRun.namespace" in json.dumps(run.task):
+        warn(f"{run.task_where}: $(context.taskRun.namespace) becomes 'default' (no namespace given: set "
+             "metadata.namespace or --namespace)")
+    variables.update({("context", "taskRun", "name"): run.name, ("context", "taskRun", "namespace"):
+                      run.namespace or "default", ("context", "taskRun", "uid"): run.uid,
+                      ("context", "task", "name"): run.task_name or run.name,
+                      ("context", "task", "retry-count"): "0"})
+    return variables
+
+
+def _probes(sidecars: list[Prepared]) -> list[ProbeSpec | None]:
+    return [None if s.spec.get("readinessProbe") is None else
+            probe_spec(s.spec["readinessProbe"], s.spec.get("ports") or [], f"{s.where}.readinessProbe")
+            for s in sidecars]
+
+
 def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],
              options: GenerateOptions) -> list[dict[str, Any]]:
     """Kubernetes objects for one run: the Pod first, then (with rbac) ServiceAccount, Role, RoleBinding."""
@@ -161,41 +181,30 @@ def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],
         run = dataclasses.replace(run, timeout_seconds=options.default_timeout_seconds)
     _check_task(run.task, run.task_where)
     check_pod_template(run)
-    pod_name = naming.pod(run.name)
     results = _results(run.task, run.task_where)
-    params_ = param_variables(resolve(run))
-    bound = bind(run, params_)
-    variables: dict[Key, Any] = {**params_, **bound.variables}
-    for name in results:
-        variables[("results", name, "path")] = f"{RESULTS_DIR}/{name}"
-    if not run.namespace and "context.taskRun.namespace" in json.dumps(run.task):
-        warn(f"{run.task_where}: $(context.taskRun.namespace) becomes 'default' (no namespace given: set "
-             "metadata.namespace or --namespace)")
-    variables.update({("context", "taskRun", "name"): run.name, ("context", "taskRun", "namespace"):
-                      run.namespace or "default", ("context", "taskRun", "uid"): run.uid,
-                      ("context", "task", "name"): run.task_name or run.name,
-                      ("context", "task", "retry-count"): "0"})
+    param_values = param_variables(resolve(run))
+    bound = bind(run, param_values)
+    variables = _variables(run, param_values, bound.variables, results)
     run = dataclasses.replace(run, task={**run.task, "volumes": walk(
         run.task.get("volumes") or [], variables, f"{run.task_where}.volumes")})
     volumes = volume_names(run.task, run.task_where, run.pod_template, f"{run.run_where}.podTemplate")
     steps = prepare_steps(run.task, run.task_where, variables, volumes)
     sidecars = prepare_sidecars(run.task, run.task_where, variables, volumes)
-    images = _lookups([*steps, *sidecars], options)
+    probes = _probes(sidecars)
     on_failure, before = _breakpoints(run, [s.name for s in steps])
-    template_env = run.pod_template.get("env") or []
-    shared = Shared(bound.mounts, list(template_env), results, on_failure, before)
+    images = _lookups([*steps, *sidecars], options)  # last: the only step that may touch the network
+
+    shared = Shared(bound.mounts, list(run.pod_template.get("env") or []), results, on_failure, before)
     wrapped_steps, step_plans = [], []
     for i, step in enumerate(steps):
         wrapped, step_plan = wrap_step(step, i, steps[i - 1].name if i else None, shared, images)
         wrapped_steps.append(wrapped)
         step_plans.append(step_plan)
     wrapped_sidecars = [wrap_sidecar(s, shared, images) for s in sidecars]
-    sidecar_plans = []
-    for s, w in zip(sidecars, wrapped_sidecars):
-        probe = s.spec.get("readinessProbe")
-        spec = None if probe is None else probe_spec(probe, s.spec.get("ports") or [], f"{s.where}.readinessProbe")
-        sidecar_plans.append(SidecarPlan(name=s.name, container=w.container["name"], probe=spec))
-    plan = Plan(steps=tuple(step_plans), sidecars=tuple(sidecar_plans),
+    pod_name = naming.pod(run.name)
+    plan = Plan(steps=tuple(step_plans),
+                sidecars=tuple(SidecarPlan(name=s.name, container=w.container["name"], probe=probe)
+                               for s, w, probe in zip(sidecars, wrapped_sidecars, probes)),
                 pod=PodIdentity(name=pod_name, namespace=run.namespace, task_run=run.name, task=run.task_name),
                 layout=options.layout, timeout_seconds=run.timeout_seconds, breakpoint_on_failure=on_failure,
                 metrics_port=options.metrics_port)
