@@ -252,7 +252,7 @@ class Watching:
                 self.display.note(f"the pod did not complete {END_GRACE_SECONDS:.0f} s after the task ended")
                 break
             time.sleep(POLL_SECONDS)
-        for label, line in watch.reading_logs(hidden):
+        for label, line in watch.reading_logs(hidden, final=True):
             self.display.log(label, [line])
         status = journal.reading()
         if status is not None:

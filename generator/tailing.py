@@ -24,7 +24,7 @@ class LogTail:
     label: str  # what each line is prefixed with: the step or sidecar name
     path: Path
     offset: int = 0
-    partial: str = ""
+    partial: str = ""  # text of P records, waiting for its F record
     buffer: bytes = field(default=b"", repr=False)
 
     def reading(self) -> list[tuple[str, str]]:
@@ -49,5 +49,13 @@ class LogTail:
                 self.partial += text
                 continue
             lines.append((sortable(parts[0]), self.partial + text))
+            self.partial = ""
+        return lines
+
+    def flushing(self) -> list[tuple[str, str]]:
+        """What is left once the container has exited: output that never ended with a newline."""
+        lines = self.reading()
+        if self.partial:
+            lines.append(("9999", self.partial))  # sorts after every time
             self.partial = ""
         return lines

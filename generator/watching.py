@@ -74,10 +74,11 @@ class PodWatch:
         """Every container of the pod has exited (or the pod is gone)."""
         return all(state in ("exited", "stopped", "dead") for state in self.states.values())
 
-    def reading_logs(self, hidden: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
-        """(label, line) written since the last call by every container but `hidden`, in time order."""
+    def reading_logs(self, hidden: frozenset[str] = frozenset(), final: bool = False) -> list[tuple[str, str]]:
+        """(label, line) written since the last call by every container but `hidden`, in time order;
+        `final`: the pod is over, so unfinished last lines are complete too."""
         timed = [(at, tail.label, line) for name, tail in self.tails.items() if name not in hidden
-                 for at, line in tail.reading()]
+                 for at, line in (tail.flushing() if final else tail.reading())]
         timed.sort(key=lambda t: t[0])
         return [(label, line) for _, label, line in timed]
 

@@ -249,3 +249,20 @@ steps:
     assert states["doll-supervisor"].exit_code == 0
     assert run.sidecar("forever")["phase"] == "stopped"
     assert run.report["wall_seconds"] < 30
+
+
+def test_each_step_reads_the_previous_steps_exit_code_from_tekton_steps_as_soon_as_it_starts(
+        tmp_path: Path, doll_image: str, busybox_image: str, pods: list[str]) -> None:
+    steps = f"""
+  - name: s0
+    image: {BUSYBOX}
+    command: [sh, -c, "exit 0"]"""
+    steps += "".join(f"""
+  - name: s{i}
+    image: {BUSYBOX}
+    command: [sh, -c, "cat /tekton/steps/step-s{i - 1}/exitCode; echo; cat /tekton/steps/{i - 1}/exitCode; echo"]"""
+                     for i in range(1, 6))
+    run = doll_run(tmp_path, pods, doll_image, taskrun("e2e-exit-codes", f"steps:{steps}"))
+    assert run.exit_code == 0, run.output + run.errors
+    for i in range(1, 6):
+        assert run.logged(f"s{i}") == ["0", "0"], run.output
