@@ -4,7 +4,8 @@
     <dir>/tags/<sha256 of registry/repo:tag>.json   {"image": ..., "digest": ..., "checked_at": unix time}
 
 Within the TTL a tag costs no request; after it, one HEAD of its manifest (its digest usually hits
-the digest cache; HEADs do not count against Docker Hub's pull rate limit).  Writes are atomic (temp file + rename), so concurrent runs never read half a file.
+the digest cache; HEADs do not count against Docker Hub's pull rate limit).  Writes are atomic (temp
+file + rename), so concurrent runs never read half a file.
 """
 
 from __future__ import annotations

@@ -149,7 +149,8 @@ def _check_task(task: RawObject, where: str) -> None:
             raise GenerateError(f"{where}.{key}: not supported by doll{hint}")
 
 
-def _variables(run: Run, params: dict[Key, Any], workspaces: dict[Key, Any], results: tuple[str, ...]) -> dict[Key, Any]:
+def _variables(run: Run, params: dict[Key, Any], workspaces: dict[Key, Any],
+               results: tuple[str, ...]) -> dict[Key, Any]:
     variables: dict[Key, Any] = {**params, **workspaces}
     for name in results:
         variables[("results", name, "path")] = f"{RESULTS_DIR}/{name}"
