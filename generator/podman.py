@@ -69,6 +69,14 @@ def image_exists(image: str) -> bool:
     return True
 
 
+def pod_exists(pod: str) -> bool:
+    try:
+        podman("pod", "exists", pod)
+    except PodmanError:
+        return False
+    return True
+
+
 def playing(yaml_text: str) -> None:
     """`podman kube play -` : create the pod, run its init containers to the end, start the rest."""
     podman("kube", "play", "--quiet", "-", input_text=yaml_text, timeout=600)

@@ -31,14 +31,12 @@ import yaml
 from generator import podman
 from generator.errors import GenerateError
 from generator.localizing import LocalizeError, localize
-from generator.progress import Display, RunView, StepView, final_table, view_from_status
-from generator.watching import JournalWatch, PodWatch, fetching
+from generator.progress import Display, RunView, final_table
+from generator.watching import Watching
 
 EXIT_SUCCEEDED, EXIT_FAILED, EXIT_USAGE, EXIT_PODMAN, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 DEFAULT_IMAGE = "localhost/doll:dev"
 BUILD_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "build-image"
-POLL_SECONDS = 0.25
-END_GRACE_SECONDS = 90.0  # after the supervisor decided: sidecars stopping, the supervisor exiting
 
 
 class UsageError(Exception):
@@ -172,13 +170,6 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise _Interrupted()
 
 
-def _debug_commands(pod: str, step: str) -> list[str]:
-    container = f"{pod}-step-{step}"
-    return [f"open a shell:  podman exec -it {container} sh",
-            f"continue:      podman exec {container} /doll/bin/entrypoint debug continue",
-            f"fail it:       podman exec {container} /doll/bin/entrypoint debug fail-continue"]
-
-
 def _outcome_code(view: RunView, pod: str) -> int:
     if view.outcome:
         return EXIT_SUCCEEDED if view.outcome == "Succeeded" else EXIT_FAILED
@@ -188,80 +179,6 @@ def _outcome_code(view: RunView, pod: str) -> int:
         return EXIT_FAILED
     return EXIT_SUCCEEDED if states and states[0].exit_code == 0 and all(
         s.exit_code == 0 for s in view.steps if s.exit_code is not None) else EXIT_FAILED
-
-
-def _fill_from_containers(view: RunView, pod: str) -> RunView:
-    """Exit codes for steps the supervisor did not report (it died, or never started)."""
-    missing = [s for s in view.steps if s.exit_code is None]
-    if not missing:
-        return view
-    try:
-        states = {c.name: c for c in podman.inspecting([f"{pod}-step-{s.name}" for s in missing])}
-    except podman.PodmanError:
-        return view
-    for step in missing:
-        state = states.get(f"{pod}-step-{step.name}")
-        if state is not None and state.status == "exited":
-            view = view.with_step(StepView(step.name, "done", exit_code=state.exit_code,
-                                           reason=step.reason or ("Completed" if state.exit_code == 0 else "Error")))
-    return view
-
-
-@dataclass
-class Watching:
-    pod: str
-    port: int
-    display: Display
-    steps: list[str]
-    run_volume: Path  # the host directory behind /doll/run: plan.json and the journal
-    release_linger: bool = True  # scrape /metrics once the run is over, so the supervisor exits now
-    verbose: bool = False  # show the supervisor's own (JSON) log lines too
-
-    def run(self) -> RunView:
-        watch, journal = PodWatch(self.pod), JournalWatch(self.run_volume)
-        hidden = frozenset() if self.verbose else frozenset({"doll-supervisor"})
-        view = RunView(steps=tuple(StepView(name) for name in self.steps))
-        announced_holds: set[str] = set()
-        decided_at: float | None = None
-        last_states = 0.0
-        while True:
-            now = time.monotonic()
-            if now - last_states >= (0.5 if decided_at is not None else 1.0):
-                watch.refreshing_states()
-                last_states = now
-            for label, line in watch.reading_logs(hidden):
-                self.display.log(label, [line])
-            status = journal.reading()
-            if status is not None:
-                view = view_from_status(status)
-                self.display.show(view)
-                for step in view.steps:
-                    if step.phase == "held" and step.name not in announced_holds:
-                        announced_holds.add(step.name)
-                        self.display.note(f"step {step.name} is held ({step.hold_reason}):")
-                        for line in _debug_commands(self.pod, step.name):
-                            self.display.note("  " + line)
-            if view.outcome and decided_at is None:
-                decided_at = now
-            if decided_at is not None and self.release_linger and all(
-                    c.phase in ("stopped", "failed") for c in view.sidecars):
-                fetching(self.port, "/metrics")  # the scrape after the end: the supervisor stops lingering
-            if watch.states and watch.over:
-                break
-            if decided_at is not None and now - decided_at > END_GRACE_SECONDS:
-                self.display.note(f"the pod did not complete {END_GRACE_SECONDS:.0f} s after the task ended")
-                break
-            time.sleep(POLL_SECONDS)
-        for label, line in watch.reading_logs(hidden, final=True):
-            self.display.log(label, [line])
-        status = journal.reading()
-        if status is not None:
-            view = view_from_status(status)
-            self.display.show(view)
-        if not view.outcome and not self.verbose:  # something went wrong: the supervisor's last words
-            for line in podman.logs(f"{self.pod}-doll-supervisor").splitlines()[-20:]:
-                self.display.log("doll-supervisor", [line])
-        return _fill_from_containers(view, self.pod)
 
 
 def running(options: RunOptions, out: Any) -> int:
@@ -284,6 +201,9 @@ def running(options: RunOptions, out: Any) -> int:
         objects = generate(options.sources, options.params, GenerateOptions(
             layout="classic", image=options.image or DEFAULT_IMAGE, name=options.name, image_map=image_map))
         pod = objects[0]
+        if podman.pod_exists(pod["metadata"]["name"]):
+            name = pod["metadata"]["name"]
+            raise podman.PodmanError(f"a pod named {name} exists already (remove it: podman pod rm -f {name})")
         pod_name = pod["metadata"]["name"]
         port = options.metrics_port or free_port()
         local = localize(pod, run_dir, port)
@@ -296,9 +216,9 @@ def running(options: RunOptions, out: Any) -> int:
             podman.playing(yaml.safe_dump(local.pod, sort_keys=False))
         except podman.PodmanError as exc:
             display.note(f"the pod did not start: {exc}")
-            init = f"{pod_name}-doll-init"
-            for line in podman.logs(init).splitlines()[-20:]:
-                display.log("doll-init", [line])
+            if "init container" in str(exc):
+                for line in podman.logs(f"{pod_name}-doll-init").splitlines()[-20:]:
+                    display.log("doll-init", [line])
             return EXIT_PODMAN
         view = Watching(pod_name, port, display, steps, local.volumes.get("doll-run", run_dir),
                         release_linger=not options.metrics_port,

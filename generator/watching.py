@@ -13,6 +13,7 @@ is over (every container exited) and give exit codes if the supervisor died.
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from generator import podman
+from generator.progress import Display, RunView, StepView, view_from_status
 from generator.tailing import LogTail
 from supervisor.plans import Plan, PlanError
 from supervisor.states import RunState
@@ -116,3 +118,88 @@ class JournalWatch:
             if isinstance(record, dict) and "ev" in record:
                 self.state.apply(record)
         return self.state.to_status() if self.state.records else None
+
+
+POLL_SECONDS = 0.25
+END_GRACE_SECONDS = 90.0  # after the supervisor decided: sidecars stopping, the supervisor exiting
+
+
+def _debug_commands(pod: str, step: str) -> list[str]:
+    container = f"{pod}-step-{step}"
+    return [f"open a shell:  podman exec -it {container} sh",
+            f"continue:      podman exec {container} /doll/bin/entrypoint debug continue",
+            f"fail it:       podman exec {container} /doll/bin/entrypoint debug fail-continue"]
+
+
+def _fill_from_containers(view: RunView, pod: str) -> RunView:
+    """Exit codes for steps the supervisor did not report (it died, or never started)."""
+    missing = [s for s in view.steps if s.exit_code is None]
+    if not missing:
+        return view
+    try:
+        states = {c.name: c for c in podman.inspecting([f"{pod}-step-{s.name}" for s in missing])}
+    except podman.PodmanError:
+        return view
+    for step in missing:
+        state = states.get(f"{pod}-step-{step.name}")
+        if state is not None and state.status == "exited":
+            view = view.with_step(StepView(step.name, "done", exit_code=state.exit_code,
+                                           reason=step.reason or ("Completed" if state.exit_code == 0 else "Error")))
+    return view
+
+
+@dataclass
+class Watching:
+    pod: str
+    port: int
+    display: Display
+    steps: list[str]
+    run_volume: Path  # the host directory behind /doll/run: plan.json and the journal
+    release_linger: bool = True  # scrape /metrics once the run is over, so the supervisor exits now
+    verbose: bool = False  # show the supervisor's own (JSON) log lines too
+
+    def run(self) -> RunView:
+        watch, journal = PodWatch(self.pod), JournalWatch(self.run_volume)
+        hidden = frozenset() if self.verbose else frozenset({"doll-supervisor"})
+        view = RunView(steps=tuple(StepView(name) for name in self.steps))
+        announced_holds: set[str] = set()
+        decided_at: float | None = None
+        last_states = 0.0
+        while True:
+            now = time.monotonic()
+            if now - last_states >= (0.5 if decided_at is not None else 1.0):
+                watch.refreshing_states()
+                last_states = now
+            for label, line in watch.reading_logs(hidden):
+                self.display.log(label, [line])
+            status = journal.reading()
+            if status is not None:
+                view = view_from_status(status)
+                self.display.show(view)
+                for step in view.steps:
+                    if step.phase == "held" and step.name not in announced_holds:
+                        announced_holds.add(step.name)
+                        self.display.note(f"step {step.name} is held ({step.hold_reason}):")
+                        for line in _debug_commands(self.pod, step.name):
+                            self.display.note("  " + line)
+            if view.outcome and decided_at is None:
+                decided_at = now
+            if decided_at is not None and self.release_linger and all(
+                    c.phase in ("stopped", "failed") for c in view.sidecars):
+                fetching(self.port, "/metrics")  # the scrape after the end: the supervisor stops lingering
+            if watch.states and watch.over:
+                break
+            if decided_at is not None and now - decided_at > END_GRACE_SECONDS:
+                self.display.note(f"the pod did not complete {END_GRACE_SECONDS:.0f} s after the task ended")
+                break
+            time.sleep(POLL_SECONDS)
+        for label, line in watch.reading_logs(hidden, final=True):
+            self.display.log(label, [line])
+        status = journal.reading()
+        if status is not None:
+            view = view_from_status(status)
+            self.display.show(view)
+        if not view.outcome and not self.verbose:  # something went wrong: the supervisor's last words
+            for line in podman.logs(f"{self.pod}-doll-supervisor").splitlines()[-20:]:
+                self.display.log("doll-supervisor", [line])
+        return _fill_from_containers(view, self.pod)
