@@ -14,6 +14,7 @@ import yaml
 
 from generator.errors import GenerateError
 from generator.references import DOCKER_HUB
+from generator.warning import warn
 
 Credentials = dict[str, tuple[str, str]]  # registry host -> (username, password)
 
@@ -24,6 +25,9 @@ def _host(key: str) -> str:
 
 
 def from_config(config: Mapping[str, Any], where: str) -> Credentials:
+    for key in ("credHelpers", "credsStore"):
+        if config.get(key):
+            warn(f"{where}: {key}: credential helpers are not run by doll; only `auths` entries are used")
     auths = config.get("auths", {})
     if not isinstance(auths, dict):
         raise GenerateError(f"{where}: auths: expected an object")

@@ -153,3 +153,11 @@ async def test_the_bearer_flow_gets_an_anonymous_token_for_a_public_repository(
     platforms = await _lookup(source, f"{images.token_host}/doll-test/public:1")
     assert platforms == {"": ImageCommand(("/public",), ())}
     assert images.token_requests == ["doll-test-registry repository:doll-test/public:pull auth=False"]
+
+
+def test_credential_helpers_are_not_run_and_say_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from generator.credentials import from_docker_config
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"credsStore": "desktop", "auths": {}}))
+    assert from_docker_config(str(path)) == {}
+    assert "credsStore: credential helpers are not run by doll" in caplog.text
