@@ -138,4 +138,6 @@ def test_initial_delay_is_honoured_and_failure_threshold_marks_a_ready_sidecar_u
     wait_for(lambda: any(r["ev"] == "sidecar_unready" for r in pod.journal()), timeout=8, what="unready")
     _, metrics = pod.http("/metrics")
     assert 'doll_sidecar_state{sidecar="db",state="unready"} 1.0' in metrics
+    ready_line = next(line for line in metrics.splitlines() if line.startswith('doll_sidecar_ready_seconds{sidecar="db"}'))
+    assert float(ready_line.split()[-1]) >= 0.8  # time-to-ready includes the initial delay
     assert pod.finish() == 0  # like kubelet's readiness, it does not fail the task
