@@ -73,7 +73,7 @@ def test_a_step_over_its_timeout_is_stopped_and_the_rest_skipped(pod: Pod) -> No
     assert pod.finish(timeout=20) == 1
     a = _finished(pod)["a"]
     assert a["outcome"] == "timed_out" and a["reason"] == "TimeoutExceeded"
-    assert a["finished_at"] - a["started_at"] < 5
+    assert a["finished_at"] - a["started_at"] < 15  # stopped, not its 30 s
     assert pod.order() == ["a"]
 
 

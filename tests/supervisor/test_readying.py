@@ -85,7 +85,7 @@ def test_a_sidecar_never_ready_fails_the_task_naming_it_and_no_step_runs(pod: Po
     wrappers = pod.steps({"a": "true", "b": "true"})
     t0 = time.monotonic()
     assert pod.finish() == 1
-    assert time.monotonic() - t0 < 10
+    assert time.monotonic() - t0 < 20
     assert pod.order() == []
     last = pod.journal()[-1]
     assert last["outcome"] == "Failed" and last["reason"] == "SidecarFailed"
@@ -103,7 +103,7 @@ def test_a_sidecar_that_exits_mid_run_fails_the_task_and_stops_the_step(pod: Pod
     failed = next(r for r in pod.journal() if r["ev"] == "sidecar_failed")
     assert failed["sidecar"] == "flaky" and "went away" in failed["reason"]
     a = next(r for r in pod.journal() if r["ev"] == "finished" and r["step"] == "a")
-    assert a["outcome"] == "cancelled" and a["finished_at"] - a["started_at"] < 10
+    assert a["outcome"] == "cancelled" and a["finished_at"] - a["started_at"] < 20
 
 
 def test_a_sidecar_ignoring_sigterm_is_killed_after_its_grace_and_the_pod_completes(pod: Pod) -> None:
@@ -114,7 +114,7 @@ def test_a_sidecar_ignoring_sigterm_is_killed_after_its_grace_and_the_pod_comple
     wait_for(lambda: pod.order() == ["a"], what="a to run")
     t0 = time.monotonic()
     assert pod.finish(timeout=30) == 0
-    assert time.monotonic() - t0 < 8
+    assert time.monotonic() - t0 < 20  # killed after its grace, not left running
     assert car.returncode == 0  # stopped on the supervisor's word
     assert any(r["ev"] == "sidecar_stopped" and r["sidecar"] == "stubborn" for r in pod.journal())
 
