@@ -108,9 +108,10 @@ def release_latency(steps: int) -> None:
         finished = {r["step"]: r for r in journal if r["ev"] == "finished"}
         released = {r["step"]: r for r in journal if r["ev"] == "released"}
         started = {r["step"]: r["at"] for r in journal if r["ev"] == "started"}
-        exit_to_release, exit_to_start, internal = [], [], []
+        exit_to_release, exit_to_start, internal, reporting = [], [], [], []
         for prev, nxt in zip(run.names, run.names[1:]):
             exit_to_release.append((released[nxt]["at"] - finished[prev]["finished_at"]) * 1e3)
+            reporting.append((finished[prev]["at"] - finished[prev]["finished_at"]) * 1e3)
             if nxt in started:
                 exit_to_start.append((started[nxt] - finished[prev]["finished_at"]) * 1e3)
             if released[nxt].get("handoff") is not None:
@@ -118,6 +119,7 @@ def release_latency(steps: int) -> None:
         print(f"\n1. release latency, {steps} steps (`true`), real wrappers, supervisor exit {code}")
         print(f"{'measure':<58} {'n':>4} {'median ms':>10} {'p99 ms':>8} {'max ms':>8}")
         for label, values in (("step exit -> next step released (journal)", exit_to_release),
+                              ("  of which: step exit -> supervisor records the report", reporting),
                               ("  of which: exit report received -> release recorded", internal),
                               ("step exit -> next child started (incl. wrapper wake-up)", exit_to_start)):
             print(f"{label:<58} {len(values):>4} {statistics.median(values):>10.3f} {pct(values, 99):>8.3f} "
