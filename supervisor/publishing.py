@@ -194,14 +194,16 @@ class Publisher:
             await self.api.close()
 
     async def _drain(self) -> None:
+        api = self.api
+        assert api is not None  # run() opened it
         while self.enabled and self.events:
-            if await self._send("event", self.api.create_event, self.events[0]):  # type: ignore[union-attr]
+            if await self._send("event", api.create_event, self.events[0]):
                 self.sent["events"] += 1
             if self.events:
                 self.events.popleft()
         if self.enabled and self.dirty:
             self.dirty = False
-            if await self._send("annotations", self.api.patch_pod, pod_annotations(self.state)):  # type: ignore[union-attr]
+            if await self._send("annotations", api.patch_pod, pod_annotations(self.state)):
                 self.sent["patches"] += 1
 
     async def _send(self, what: str, call: Any, arg: Any) -> bool:
