@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import tempfile
 import time
@@ -108,6 +109,7 @@ def pushgateway() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(10)
+        shutil.rmtree(data, ignore_errors=True)
 
 
 def test_the_final_metrics_are_pushed_to_a_real_pushgateway(pod: Pod, pushgateway: str) -> None:
