@@ -153,8 +153,8 @@ async def _best_effort(coro: Coroutine[Any, Any, None], settled: asyncio.Event, 
 
 
 async def _stop_sidecars(plan: Plan, runner: Runner, log: Log) -> None:
-    """Wait (bounded) for the sidecars told to stop at the end of the run to go."""
-    if not plan.sidecars:
+    """Wait (bounded) for the sidecars told to stop at the end of the run to go (classic layout only)."""
+    if not plan.sidecars or plan.layout != "classic":
         return
     limit = max(c.stop_grace_seconds for c in plan.sidecars) + SIDECAR_STOP_SLACK
     deadline = asyncio.get_running_loop().time() + limit

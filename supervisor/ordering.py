@@ -181,7 +181,8 @@ class Runner:
         outcome, reason = self.state.task_outcome()
         self._note("run_finished", outcome=outcome, reason=reason, message=self.state.cancel_message)
         self.close()
-        self.sidecars.stop_all()
+        if self.plan.layout == "classic":  # native sidecars are stopped by the kubelet once the steps end;
+            self.sidecars.stop_all()       # one stopped earlier would be restarted (restartPolicy: Always)
         self.done.set()
 
     def cancel(self, reason: str, message: str = "") -> bool:

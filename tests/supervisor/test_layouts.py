@@ -43,3 +43,17 @@ def test_native_layout_the_supervisor_stays_up_after_the_run_until_sigterm_then_
     sup.send_signal(signal.SIGTERM)
     assert sup.wait(10) == 0
     assert pod.journal()[-1]["outcome"] == "Failed"
+
+
+def test_native_layout_leaves_sidecars_running_for_the_kubelet_to_stop(pod: Pod) -> None:
+    pod.plan(["a"], layout="native", linger_seconds=0.1, sidecars=[{"name": "side", "container": "sidecar-side"}])
+    sup = pod.supervise()
+    side = pod.sidecar("side", ["sleep", "30"])
+    pod.step("a", 0, "true")
+    wait_for(lambda: any(r["ev"] == "run_finished" for r in pod.journal()), what="the end of the run")
+    time.sleep(1.0)
+    assert side.poll() is None  # stopped now, a native sidecar would be restarted by the kubelet
+    side.send_signal(signal.SIGTERM)  # what the kubelet does once every step container has exited
+    sup.send_signal(signal.SIGTERM)
+    assert side.wait(10) == 128 + signal.SIGTERM
+    assert sup.wait(10) == 0
