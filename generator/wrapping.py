@@ -93,9 +93,11 @@ def _doll_mounts(name: str | None, spec: RawObject) -> list[RawObject]:
             {"name": VOLUMES["steps"], "mountPath": step_dir(name), "subPath": f"step-{name}"},
             {"name": VOLUMES["results"], "mountPath": RESULTS_DIR},
         ]
-        for key, path in (("home", HOME_DIR), ("workspace", WORKSPACE_DIR)):
-            if path not in user_paths:
-                mounts.append({"name": VOLUMES[key], "mountPath": path})
+    # steps get Tekton's implicit /workspace and /tekton/home; sidecars share /workspace with them too
+    implicit = [("workspace", WORKSPACE_DIR)] + ([("home", HOME_DIR)] if name is not None else [])
+    for key, path in implicit:
+        if path not in user_paths:
+            mounts.append({"name": VOLUMES[key], "mountPath": path})
     return mounts
 
 
@@ -156,8 +158,9 @@ def wrap_sidecar(prepared: Prepared, shared: Shared, images: dict[str, Platforms
     options = StepOptions(name=prepared.name, socket=default_socket(), sidecar=True,
                           platform_commands=platform_commands, command=tuple(command))
     env = merge_lists(list(prepared.spec.get("env") or []), shared.template_env, "name")
+    # as in Tekton (pkg/workspace/apply.go), a task's workspaces are mounted into its sidecars too
     container = _container(prepared, naming.sidecar_container(prepared.name), options.to_argv(), env,
-                           _doll_mounts(None, prepared.spec))
+                           shared.workspace_mounts + _doll_mounts(None, prepared.spec))
     if not container["env"]:
         del container["env"]
     return Wrapped(container, script)

@@ -154,3 +154,12 @@ def test_the_namespace_variable_without_a_namespace_is_default_with_a_warning(
     args = wrapped_command(container(pod_of(RUN.replace(", namespace: team", "")), "step-use"))
     assert args[8] == "ws/default/1234-abcd/ws-task"
     assert "$(context.taskRun.namespace) becomes 'default'" in caplog.text
+
+
+def test_sidecars_mount_the_tasks_workspaces_and_the_implicit_workspace_like_steps() -> None:
+    pod = pod_of(RUN.replace("  steps:\n", "  sidecars:\n    - {name: db, image: postgres, command: [postgres]}\n  steps:\n", 1))
+    step_mounts = {m["mountPath"]: m for m in container(pod, "step-use")["volumeMounts"]}
+    sidecar_mounts = {m["mountPath"]: m for m in container(pod, "sidecar-db")["volumeMounts"]}
+    for path in ("/workspace/source", "/etc/app", "/workspace/creds", "/workspace/scratch", "/workspace"):
+        assert sidecar_mounts[path] == step_mounts[path]
+    assert "/tekton/home" not in sidecar_mounts and "/tekton/results" not in sidecar_mounts
