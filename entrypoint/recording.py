@@ -29,8 +29,12 @@ class Record:
 
 
 class PostWriter(Protocol):
-    def write(self, record: Record) -> None:
-        """Make the record durable where the supervisor, the next step and Kubernetes look."""
+    def write(self, record: Record, post: bool = True) -> None:
+        """Make the record durable where the supervisor, the next step and Kubernetes look.
+
+        post=False leaves out the post file (what the next step waits for in file mode): the exitCode and
+        termination message are written before the supervisor hears of the exit, the post file after it.
+        """
 
 
 def write_atomically(path: str, data: bytes) -> None:
@@ -48,7 +52,7 @@ class FileRecorder:
         self.termination_path = termination_path
         self.post_file = post_file
 
-    def write(self, record: Record) -> None:
+    def write(self, record: Record, post: bool = True) -> None:
         """Write everything it can; raise the first OSError at the end (after trying the rest)."""
         errors: list[OSError] = []
         writes: list[tuple[str, bytes]] = []
@@ -61,14 +65,22 @@ class FileRecorder:
                     f.write(record.termination.encode())
             except OSError as exc:
                 errors.append(exc)
-        if self.post_file:
+        if self.post_file and post:
             fields = dict(asdict(record))
             fields.pop("termination")
-            post = self.post_file + (".err" if record.failed else "")
-            writes.append((post, json.dumps(fields, separators=(",", ":")).encode() + b"\n"))
+            post_path = self.post_file + (".err" if record.failed else "")
+            writes.append((post_path, json.dumps(fields, separators=(",", ":")).encode() + b"\n"))
         for path, content in writes:
             try:
                 write_atomically(path, content)
+            except OSError as exc:
+                errors.append(exc)
+        if self.post_file and post:  # after a hold's verdict only the post file that is true is left
+            stale = self.post_file + ("" if record.failed else ".err")
+            try:
+                os.unlink(stale)
+            except FileNotFoundError:
+                pass
             except OSError as exc:
                 errors.append(exc)
         if errors:

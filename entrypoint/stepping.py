@@ -135,6 +135,13 @@ class Step:
             self.file_waiter.close()
 
     def finish(self, outcome: Outcome) -> int:
+        """Record the outcome, then report it.
+
+        The exitCode and termination message are written before the supervisor hears of the exit, because
+        it releases the next step the moment it does and that step may read this one's exitCode.  The post
+        file, which releases the next step in file mode, comes after any hold; a hold's verdict (`debug
+        continue` / `fail-continue`) rewrites the rest.
+        """
         found = results.read(self.o.results_dir, self.o.results)
         exit_code, reason, message = outcome.exit_code, outcome.reason, outcome.message
         continued = self.o.on_error == "continue"
@@ -143,6 +150,7 @@ class Step:
             log(f"step {self.o.name}: {termination.message}")
             if exit_code == 0:
                 exit_code, reason, message = protocol.EXIT_RESULTS_TOO_LARGE, "Error", termination.message
+        self._record(outcome, exit_code, reason, message, found, termination.text, post=False)
         finished = protocol.Finished(name=self.o.name, exit_code=exit_code, reason=reason,
                                      started_at=outcome.started_at, finished_at=outcome.finished_at,
                                      results=found, message=message)
@@ -166,16 +174,24 @@ class Step:
             exit_code, reason, message = protocol.EXIT_DEBUG_FAILED, "Error", "marked failed by debug fail-continue"
         if decision:
             termination = results.render(found, outcome.started_at, exit_code, reason, continued)
+        if not self._record(outcome, exit_code, reason, message, found, termination.text):
+            return exit_code or protocol.EXIT_WRAPPER_ERROR
         tolerated = continued and reason in ("Error", "TimeoutExceeded")
+        return 0 if tolerated else exit_code
+
+    def _record(self, outcome: Outcome, exit_code: int, reason: str, message: str, found: dict[str, str],
+                termination: str, post: bool = True) -> bool:
+        """Write the record where the next step, the supervisor and Kubernetes look; False if that failed."""
+        tolerated = self.o.on_error == "continue" and reason in ("Error", "TimeoutExceeded")
         record = Record(name=self.o.name, exit_code=exit_code, reason=reason, started_at=outcome.started_at,
                         finished_at=outcome.finished_at, failed=exit_code != 0 and not tolerated,
-                        results=found, message=message, termination=termination.text)
+                        results=found, message=message, termination=termination)
         try:
-            self.recorder.write(record)
+            self.recorder.write(record, post)
         except OSError as exc:
             log(f"step {self.o.name}: cannot record the outcome: {exc}")
-            return exit_code or protocol.EXIT_WRAPPER_ERROR
-        return 0 if tolerated else exit_code
+            return False
+        return True
 
     def report(self, finished: protocol.Finished) -> str:
         """Send `finished` to the supervisor and wait for its ack; returns the ack's verdict ("" if none)."""

@@ -3,10 +3,12 @@
 Run as a separate process (so a test can SIGKILL it mid-run):
 
     python stand_in_supervisor.py SOCKET EVENTS STEPS... [--hold NAME] [--stop NAME] [--continue NAME]
+                                  [--steps-dir DIR]
 
 It starts the steps in order, skips the rest after a failure (unless the step is listed with --continue),
 holds NAME before it starts (until a `ctl continue | fail-continue`), stops NAME 0.3 s after it started,
-and appends every message it gets, one JSON object a line, to EVENTS.
+and appends every message it gets, one JSON object a line, to EVENTS (with --steps-dir, a `finished`
+event also says what `DIR/step-NAME/exitCode` held at the moment the message arrived).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ def main(argv: list[str]) -> int:
     path, events_path, *rest = argv
     steps: list[str] = []
     hold, stop, tolerate = set(), set(), set()
+    steps_dir = ""
     it = iter(rest)
     for arg in it:
         if arg == "--hold":
@@ -35,6 +38,8 @@ def main(argv: list[str]) -> int:
             stop.add(next(it))
         elif arg == "--continue":
             tolerate.add(next(it))
+        elif arg == "--steps-dir":
+            steps_dir = next(it)
         else:
             steps.append(arg)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -74,7 +79,11 @@ def main(argv: list[str]) -> int:
             return
 
     def handle(conn: socket.socket, message: protocol.Message) -> None:
-        events.write(json.dumps(message.__dict__, default=list) + "\n")
+        event = dict(message.__dict__)
+        if steps_dir and isinstance(message, protocol.Finished):
+            exit_code_file = Path(steps_dir) / f"step-{message.name}" / "exitCode"
+            event["exit_code_on_disk"] = exit_code_file.read_text() if exit_code_file.exists() else None
+        events.write(json.dumps(event, default=list) + "\n")
         if isinstance(message, protocol.Hello):
             conns[message.name] = conn
             advance()

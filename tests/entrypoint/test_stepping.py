@@ -37,6 +37,16 @@ def test_the_supervisor_starts_steps_in_order(tmp_path: Path) -> None:
         assert (tmp_path / f"step-{n}" / "out").exists()
 
 
+def test_a_steps_exit_code_is_on_disk_before_the_supervisor_hears_it_finished(tmp_path: Path) -> None:
+    """The supervisor releases the next step the moment it hears, and that step may read this exitCode."""
+    names = ["a", "b"]
+    with stand_in(names, "--continue", "a", "--steps-dir", str(tmp_path)) as sup:
+        assert finish(_steps(tmp_path, sup.socket, names, {"a": "exit 3", "b": "true"},
+                             on_error="continue")) == [0, 0]
+        finished = [e for e in sup.events() if e["op"] == "finished"]
+    assert [(e["name"], e["exit_code_on_disk"]) for e in finished] == [("a", "3"), ("b", "0")]
+
+
 def test_started_and_finished_carry_the_childs_own_times(tmp_path: Path) -> None:
     with stand_in(["a"]) as sup:
         before = time.time()
