@@ -38,6 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="", help="the run's name (default: the TaskRun's; <task>-run-XXXXX)")
     p.add_argument("--namespace", default="", help="overrides the TaskRun's namespace")
     p.add_argument("--metrics-port", type=int, default=9090)
+    p.add_argument("--linger-seconds", type=float, default=60.0, metavar="SECONDS",
+                   help="after the run, serve the final metrics until one scrape, at most this long (default 60)")
+    p.add_argument("--pushgateway", default="", metavar="URL",
+                   help="also push the final metrics to this Prometheus Pushgateway (batch use)")
     p.add_argument("--timeout", default="1h", metavar="DURATION",
                    help="for a run that gives no timeout (Tekton's default: 1h; 0: none)")
     p.add_argument("--image-map", default="", metavar="FILE",
@@ -106,7 +110,8 @@ def main(argv: list[str]) -> int:
         sources = [_read(name) for name in names]
         options = GenerateOptions(
             layout=ns.layout, image=ns.image, rbac=ns.rbac, name=ns.name, namespace=ns.namespace,
-            metrics_port=ns.metrics_port, image_map=ns.image_map, registry_lookup=ns.registry_lookup,
+            metrics_port=ns.metrics_port, linger_seconds=ns.linger_seconds, pushgateway=ns.pushgateway,
+            image_map=ns.image_map, registry_lookup=ns.registry_lookup,
             cache_dir=ns.cache_dir, cache_ttl_seconds=ns.cache_ttl, docker_config=ns.docker_config,
             pull_secret=ns.pull_secret, insecure_registries=tuple(ns.insecure_registry),
             default_timeout_seconds=seconds(ns.timeout, "--timeout"))

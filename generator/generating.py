@@ -42,6 +42,8 @@ class GenerateOptions:
     name: str = ""  # the TaskRun's name (default: the TaskRun's, or <task>-run-<random> for a bare Task)
     namespace: str = ""  # overrides the TaskRun's metadata.namespace
     metrics_port: int = 9090
+    linger_seconds: float = 60.0  # after the run the supervisor serves final metrics until a scrape, at most this
+    pushgateway: str = ""  # the supervisor also pushes the final metrics here (batch use)
     image_map: str = ""  # offline file: image -> {entrypoint, cmd}; consulted before the registry
     registry_lookup: bool = True  # ask registries for the entrypoint of steps with neither command nor script
     cache_dir: str = ""  # default: $XDG_CACHE_HOME/doll/images
@@ -209,7 +211,8 @@ def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],
                                for s, w, probe in zip(sidecars, wrapped_sidecars, probes)),
                 pod=PodIdentity(name=pod_name, namespace=run.namespace, task_run=run.name, task=run.task_name),
                 layout=options.layout, timeout_seconds=run.timeout_seconds, breakpoint_on_failure=on_failure,
-                metrics_port=options.metrics_port, run_dir=protocol.DOLL_RUN, steps_dir=STEPS_DIR)
+                metrics_port=options.metrics_port, run_dir=protocol.DOLL_RUN, steps_dir=STEPS_DIR,
+                linger_seconds=options.linger_seconds, pushgateway=options.pushgateway)
     try:
         validate(plan)
     except PlanError as exc:

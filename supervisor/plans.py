@@ -239,5 +239,9 @@ def validate(plan: Plan) -> None:
                 raise PlanError(f"sidecars[{i}].probe.period_seconds: {probe.period_seconds} (must be > 0)")
     if plan.timeout_seconds is not None and plan.timeout_seconds <= 0:
         raise PlanError(f"timeout_seconds: {plan.timeout_seconds} (must be > 0)")
+    if plan.linger_seconds < 0:
+        raise PlanError(f"linger_seconds: {plan.linger_seconds} (must be >= 0)")
+    if plan.pushgateway and not plan.pushgateway.startswith(("http://", "https://")):
+        raise PlanError(f"pushgateway: {plan.pushgateway!r} (must be an http:// or https:// URL)")
     if not 0 < plan.metrics_port < 65536:
         raise PlanError(f"metrics_port: {plan.metrics_port} (must be 1-65535)")

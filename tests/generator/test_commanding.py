@@ -74,6 +74,27 @@ def test_the_default_timeout_can_be_turned_off_on_the_command_line(tmp_path: Pat
     assert json.loads(result.stdout)["spec"]["activeDeadlineSeconds"] == 360
 
 
+def test_linger_and_pushgateway_reach_the_supervisors_plan(tmp_path: Path) -> None:
+    result = _doll(tmp_path, "run.yaml", "-o", "json", "--linger-seconds", "5",
+                   "--pushgateway", "http://pushgateway.monitoring:9091", text=GOOD)
+    assert result.returncode == 0, result.stderr
+    init = json.loads(result.stdout)["spec"]["initContainers"][0]
+    plan = json.loads([e["value"] for e in init["env"] if e["name"] == "DOLL_PLAN"][0])
+    assert plan["linger_seconds"] == 5 and plan["pushgateway"] == "http://pushgateway.monitoring:9091"
+
+
+def test_a_negative_linger_is_refused_in_one_line(tmp_path: Path) -> None:
+    result = _doll(tmp_path, "run.yaml", "--linger-seconds", "-1", text=GOOD)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "linger_seconds" in result.stderr
+
+
+def test_a_pushgateway_that_is_not_a_url_is_refused_in_one_line(tmp_path: Path) -> None:
+    result = _doll(tmp_path, "run.yaml", "--pushgateway", "pushgateway:9091", text=GOOD)
+    assert result.returncode == 2 and result.stdout == ""
+    assert "pushgateway: 'pushgateway:9091' (must be an http:// or https:// URL)" in result.stderr
+
+
 def test_a_harmless_difference_is_a_warning_on_stderr(tmp_path: Path) -> None:
     result = _doll(tmp_path, "run.yaml", text=GOOD.replace("spec:\n", "spec:\n  retries: 2\n", 1))
     assert result.returncode == 0
