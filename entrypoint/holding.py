@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Literal
 
 from entrypoint.recording import write_atomically
 from entrypoint.watching import Watch
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
 
 BREAKPOINT = "breakpoint"
 CONTINUE = "debug-continue"
 FAIL_CONTINUE = "debug-fail-continue"
 
-Decision = Literal["continue", "fail-continue"]
+if TYPE_CHECKING:  # typing costs milliseconds at every wrapper start
+    from typing import Literal
+
+    Decision = Literal["continue", "fail-continue"]
 
 
 def hold(step_dir: str, reason: str, poll_seconds: float = 0.0) -> Decision:

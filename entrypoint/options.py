@@ -6,12 +6,19 @@
 
 from __future__ import annotations
 
-import argparse
 import json
-from dataclasses import dataclass, field, fields
-from typing import Literal
+from types import SimpleNamespace
 
 from entrypoint import protocol
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
+if TYPE_CHECKING:  # mypy sees typing and the standard decorator; at run time they cost milliseconds of every
+    import argparse  # wrapper start (see freezing), and argparse is imported only for unusual command lines
+    from collections.abc import Callable
+    from dataclasses import dataclass, field
+    from typing import Literal
+else:
+    from entrypoint.freezing import dataclass, field
 
 
 class UsageError(Exception):
@@ -48,6 +55,8 @@ class StepOptions:
 
     def to_argv(self) -> list[str]:
         """Render as wrapper arguments, defaults omitted; `from_argv(o.to_argv()) == o`."""
+        from dataclasses import fields
+
         argv: list[str] = []
         for f in fields(self):
             if f.name == "command":
@@ -72,12 +81,13 @@ class StepOptions:
 _PLURALS = {"wait_files": "--wait-file", "results": "--result"}
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(message)
-
-
 def _parser() -> argparse.ArgumentParser:
+    import argparse
+
+    class _Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> None:  # type: ignore[override]
+            raise UsageError(message)
+
     p = _Parser(prog="entrypoint", add_help=False)
     p.add_argument("--name", required=True)
     p.add_argument("--index", type=int, default=0)
@@ -104,13 +114,76 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+# The parser's options, for `_parse_plain`: flag -> (dest, conversion), default (test_options checks
+# these against `_parser()`)
+_VALUES: dict[str, tuple[str, Callable[[str], object]]] = {
+    "--name": ("name", str), "--index": ("index", int), "--socket": ("socket", str),
+    "--post-file": ("post_file", str), "--timeout-seconds": ("timeout_seconds", float),
+    "--on-error": ("on_error", str), "--stdout-path": ("stdout_path", str),
+    "--stderr-path": ("stderr_path", str), "--termination-path": ("termination_path", str),
+    "--results-dir": ("results_dir", str), "--step-dir": ("step_dir", str),
+    "--grace-seconds": ("grace_seconds", float), "--poll-seconds": ("poll_seconds", float),
+    "--platform-commands": ("platform_commands", str),
+    "--socket-wait-seconds": ("socket_wait_seconds", float), "--reconnect-seconds": ("reconnect_seconds", float),
+}
+_APPENDS = {"--wait-file": "wait_files", "--result": "results"}
+_SWITCHES = {"--wait-file-content": "wait_file_content", "--sidecar": "sidecar",
+             "--breakpoint-before": "breakpoint_before", "--breakpoint-on-failure": "breakpoint_on_failure"}
+_CHOICES = {"on_error": ("continue", "stopAndFail")}
+_DEFAULTS: dict[str, object] = {
+    "index": 0, "socket": "", "wait_file_content": False, "post_file": "", "timeout_seconds": None,
+    "on_error": "stopAndFail", "stdout_path": "", "stderr_path": "", "termination_path": "", "results_dir": "",
+    "step_dir": "", "sidecar": False, "grace_seconds": 30.0, "poll_seconds": 0.0, "breakpoint_before": False,
+    "breakpoint_on_failure": False, "platform_commands": "", "socket_wait_seconds": 30.0,
+    "reconnect_seconds": 2.0,
+}
+
+
+def _parse_plain(head: list[str]) -> SimpleNamespace | None:
+    """What `_parser()` makes of a plain command line (each option spelled in full, its value the next word
+    and not starting with "-", every value valid, --name given), without importing argparse; None for any
+    other command line, which is left to argparse (its errors and its rules)."""
+    values = dict(_DEFAULTS)
+    appended: dict[str, list[str]] = {"wait_files": [], "results": []}
+    i = 0
+    while i < len(head):
+        arg = head[i]
+        if arg in _SWITCHES:
+            values[_SWITCHES[arg]] = True
+            i += 1
+            continue
+        if i + 1 >= len(head) or head[i + 1].startswith("-"):
+            return None
+        word = head[i + 1]
+        i += 2
+        if arg in _APPENDS:
+            appended[_APPENDS[arg]].append(word)
+            continue
+        spec = _VALUES.get(arg)
+        if spec is None:
+            return None
+        dest, convert = spec
+        try:
+            value = convert(word)
+        except (TypeError, ValueError):
+            return None
+        if dest in _CHOICES and value not in _CHOICES[dest]:
+            return None
+        values[dest] = value
+    if "name" not in values:
+        return None
+    values.update(appended)
+    return SimpleNamespace(**values)
+
+
 def from_argv(argv: list[str]) -> StepOptions:
     """Parse wrapper arguments; raise UsageError with a one-line reason."""
     if "--" not in argv:
         raise UsageError("missing `--` before the command to run")
     split = argv.index("--")
     head, command = argv[:split], argv[split + 1:]
-    ns = _parser().parse_args(head)
+    plain = _parse_plain(head)
+    ns = plain if plain is not None else _parser().parse_args(head)
     platform_commands: dict[str, list[str]] = {}
     if ns.platform_commands:
         try:

@@ -23,8 +23,14 @@ answered with one ``reply``.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any, Literal
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
+if TYPE_CHECKING:  # mypy sees typing and the standard decorator; at run time they cost milliseconds of every
+    from dataclasses import dataclass, field  # wrapper start (annotations are strings; see freezing)
+    from typing import Any, Literal
+else:
+    from entrypoint.freezing import dataclass, field
+
 
 # --- exit codes of the wrapper (the child's own code passes through; 128+N when killed by signal N) ---
 EXIT_USAGE = 120  # bad options or nothing after `--`
@@ -38,7 +44,8 @@ EXIT_NOT_FOUND = 127  # the command does not exist (shell convention)
 EXIT_DEBUG_FAILED = 1  # `debug fail-continue` marked the step failed (Tekton's convention)
 
 # --- reasons, as Tekton spells them ---
-Reason = Literal["Completed", "Error", "Skipped", "TimeoutExceeded", "Cancelled"]
+if TYPE_CHECKING:
+    Reason = Literal["Completed", "Error", "Skipped", "TimeoutExceeded", "Cancelled"]
 REASONS: tuple[str, ...] = ("Completed", "Error", "Skipped", "TimeoutExceeded", "Cancelled")
 
 # --- limits ---
@@ -54,8 +61,22 @@ PLAN_NAME = "plan.json"
 JOURNAL_NAME = "journal.jsonl"
 TEKTON_ROOT = "/tekton"
 
+if TYPE_CHECKING:
+    Kind = Literal["step", "sidecar", "ctl"]
+    CtlAction = Literal["status", "continue", "fail", "fail-continue", "cancel"]
+else:
+    def __getattr__(name: str) -> object:
+        """The Literal aliases, built (importing typing) only when something asks for them at run time."""
+        values = _ALIASES.get(name)
+        if values is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        from typing import Literal
+        alias = Literal[values]
+        globals()[name] = alias
+        return alias
 
-Kind = Literal["step", "sidecar", "ctl"]
+    _ALIASES = {"Reason": REASONS, "Kind": ("step", "sidecar", "ctl"),
+                "CtlAction": ("status", "continue", "fail", "fail-continue", "cancel")}
 
 
 @dataclass(frozen=True)
@@ -151,9 +172,6 @@ class ProbeResult:
     ok: bool
     output: str = ""
     op: Literal["probe_result"] = "probe_result"
-
-
-CtlAction = Literal["status", "continue", "fail", "fail-continue", "cancel"]
 
 
 @dataclass(frozen=True)

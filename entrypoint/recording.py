@@ -9,8 +9,14 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
-from typing import Protocol
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
+if TYPE_CHECKING:  # mypy sees typing and the standard decorator; at run time they cost milliseconds
+    from dataclasses import dataclass, field
+    from typing import Protocol
+else:
+    from entrypoint.freezing import dataclass, field
+    Protocol = object  # the protocols are for mypy: plain classes at run time
 
 
 @dataclass(frozen=True)
@@ -66,7 +72,7 @@ class FileRecorder:
             except OSError as exc:
                 errors.append(exc)
         if self.post_file and post:
-            fields = dict(asdict(record))
+            fields = dict(record.__dict__)  # the fields in order (dataclasses.asdict, without importing it)
             fields.pop("termination")
             post_path = self.post_file + (".err" if record.failed else "")
             writes.append((post_path, json.dumps(fields, separators=(",", ":")).encode() + b"\n"))

@@ -10,19 +10,25 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass
-from typing import TypedDict
 
 from entrypoint import protocol
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
+if TYPE_CHECKING:  # mypy sees typing and the standard decorator; at run time they cost milliseconds
+    from dataclasses import dataclass
+    from typing import TypedDict
+else:
+    from entrypoint.freezing import dataclass
 
 TASK_RESULT = 1  # Tekton's TaskRunResultType
 INTERNAL = 3  # Tekton's InternalTektonResultType
 
 
-class Entry(TypedDict):
-    key: str
-    value: str
-    type: int
+if TYPE_CHECKING:
+    class Entry(TypedDict):
+        key: str
+        value: str
+        type: int
 
 
 def read(results_dir: str, names: tuple[str, ...]) -> dict[str, str]:

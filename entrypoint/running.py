@@ -15,10 +15,16 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import IO, Protocol
 
 from entrypoint import connecting, protocol
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
+if TYPE_CHECKING:  # mypy sees typing and the standard decorator; at run time they cost milliseconds
+    from dataclasses import dataclass
+    from typing import IO, Protocol
+else:
+    from entrypoint.freezing import dataclass
+    Protocol = object  # the protocols are for mypy: plain classes at run time
 
 # every catchable asynchronous signal but SIGCHLD (ours), SIGPIPE (about our own stdout) and SIGURG (noise)
 FORWARDED = tuple(getattr(signal, name) for name in (

@@ -11,12 +11,18 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass
-from typing import Literal, Protocol
 
 from entrypoint import connecting, protocol
 from entrypoint.options import StepOptions
 from entrypoint.watching import Watch
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
+if TYPE_CHECKING:  # mypy sees typing and the standard decorator; at run time they cost milliseconds
+    from dataclasses import dataclass
+    from typing import Literal, Protocol
+else:
+    from entrypoint.freezing import dataclass
+    Protocol = object  # the protocols are for mypy: plain classes at run time
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import os
 import select
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
+if TYPE_CHECKING:  # typing costs milliseconds at every wrapper start
+    from typing import Any
+
 
 IN_MODIFY = 0x00000002
 IN_CLOSE_WRITE = 0x00000008
