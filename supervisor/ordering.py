@@ -25,6 +25,12 @@ from supervisor.serving import Connection
 from supervisor.states import Record, RunState, StepState
 
 STEP_STOP_GRACE = 30.0
+# A released or running step whose wrapper hung up and did not come back (a wrapper only hangs up by dying:
+# its container was OOM-killed, evicted, deleted) fails after this long, unless its post file says how it
+# ended; without this the run would wait for the task timeout.  After a supervisor restart the running
+# steps' wrappers get longer to reconnect (they retry every second).
+LOST_SECONDS = 5.0
+LOST_AFTER_RESTART_SECONDS = 15.0
 
 
 class Runner:
@@ -78,6 +84,8 @@ class Runner:
         for step in self.state.steps:
             if step.phase == "running" and step.started_at is not None:
                 self._arm_step_timeout(step)
+                self._arm(f"lost:{step.name}", self.clock() + LOST_AFTER_RESTART_SECONDS, self._step_lost,
+                          step.name, LOST_AFTER_RESTART_SECONDS)
             if step.phase == "held" and step.held_at is not None:
                 self._arm_hold_timeout(step)
         self._advance()
@@ -241,6 +249,9 @@ class Runner:
     def on_closed(self, conn: Connection) -> None:
         if conn.kind == "step" and self.steps.get(conn.name) is conn:
             del self.steps[conn.name]
+            step = self.state.step(conn.name)
+            if step is not None and step.phase in ("released", "running"):
+                self._arm(f"lost:{step.name}", self.clock() + LOST_SECONDS, self._step_lost, step.name, LOST_SECONDS)
         elif conn.kind == "sidecar":
             self.sidecars.on_closed(conn)
 
@@ -249,6 +260,7 @@ class Runner:
         assert step is not None
         if isinstance(message, Hello):
             self.steps[step.name] = conn
+            self._disarm(f"lost:{step.name}")
             if step.announced_at is None:
                 self._note("announced", sync=False, step=step.name)  # an observation, not a decision
             self._answer(step, conn)
@@ -307,7 +319,21 @@ class Runner:
             return "succeeded", "Completed"
         return "failed", "Error"
 
-    def finished_elsewhere(self, name: str, post: dict[str, Any]) -> None:
+    def _step_lost(self, name: str, waited: float) -> None:
+        """A step's wrapper hung up and never came back: how it ended is in its post file, or it failed."""
+        step = self.state.step(name)
+        if step is None or step.phase not in ("released", "running") or name in self.steps:
+            return
+        from supervisor.reconciling import read_post  # reconciling imports this module
+        post = read_post(self.plan.steps_dir, name)
+        if post is not None:
+            self.finished_elsewhere(name, post)
+            return
+        self.finished_elsewhere(name, {"reason": "Error", "exit_code": None, "started_at": step.started_at,
+                                       "message": f"the step's wrapper went away and did not come back within "
+                                                  f"{waited:g}s (was its container killed?)"}, source="lost")
+
+    def finished_elsewhere(self, name: str, post: dict[str, Any], source: str = "files") -> None:
         """A step that ended while we could not hear it (its wrapper used the file chain)."""
         step = self.state.step(name)
         if step is None or step.phase in ("done", "held"):
@@ -317,7 +343,7 @@ class Runner:
         outcome, reason = self._outcome(step, str(post.get("reason", "")), post.get("exit_code"))
         self._note("finished", step=name, outcome=outcome, reason=reason, exit_code=post.get("exit_code"),
                    started_at=post.get("started_at"), finished_at=post.get("finished_at") or self.clock(),
-                   results=post.get("results") or {}, message=str(post.get("message", "")), source="files")
+                   results=post.get("results") or {}, message=str(post.get("message", "")), source=source)
         self._advance()
 
     # --- doll ctl and entrypoint debug --------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 
 from entrypoint import protocol
@@ -122,3 +123,22 @@ def test_a_cancel_before_any_wrapper_connected_skips_everything_and_ends(pod: Po
     assert pod.finish(timeout=20) == protocol.EXIT_CANCELLED
     assert [(r["step"], r["cancelled"]) for r in pod.journal() if r["ev"] == "skipped"] == [("a", True), ("b", True)]
     assert pod.order() == []
+
+
+def test_a_step_whose_wrapper_dies_without_reporting_fails_and_the_rest_are_skipped(pod: Pod) -> None:
+    """As when a step's container is OOM-killed: the run goes on within seconds, not at the task timeout."""
+    pod.plan(["a", "b"], timeout_seconds=600)
+    pod.supervise()
+    a, b = pod.steps({"a": "sleep 60", "b": "true"})
+    wait_for(lambda: pod.order() == ["a"], what="a to start")
+    with open(f"/proc/{a.pid}/task/{a.pid}/children") as f:
+        children = [int(pid) for pid in f.read().split()]
+    for child in children:  # the step's process group dies with its container...
+        os.killpg(child, signal.SIGKILL)
+    a.kill()  # ...and so does the wrapper, with no chance to report
+    a.wait(5)
+    assert pod.finish(timeout=30) == 1
+    done = _finished(pod)
+    assert done["a"]["outcome"] == "failed" and done["a"]["source"] == "lost"
+    assert "went away" in done["a"]["message"] and done["a"]["started_at"] is not None
+    assert [r["step"] for r in pod.journal() if r["ev"] == "skipped"] == ["b"] and pod.order() == ["a"]
