@@ -13,19 +13,15 @@ import os
 import sys
 
 from entrypoint import connecting, holding, protocol
+from entrypoint.arguments import Parser
 from entrypoint.options import UsageError
 
 ACTIONS = ("status", "continue", "fail-continue")
 _REPLY_SECONDS = 10.0
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(message)
-
-
 def _parse(argv: list[str]) -> argparse.Namespace:
-    p = _Parser(prog="entrypoint debug", add_help=False)
+    p = Parser(prog="entrypoint debug", add_help=False)
     p.add_argument("action", choices=ACTIONS)
     p.add_argument("--name", default=os.environ.get("DOLL_STEP_NAME", ""))
     p.add_argument("--step-dir", default=os.environ.get("DOLL_STEP_DIR", ""))

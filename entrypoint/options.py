@@ -82,13 +82,9 @@ _PLURALS = {"wait_files": "--wait-file", "results": "--result"}
 
 
 def _parser() -> argparse.ArgumentParser:
-    import argparse
+    from entrypoint.arguments import Parser
 
-    class _Parser(argparse.ArgumentParser):
-        def error(self, message: str) -> None:  # type: ignore[override]
-            raise UsageError(message)
-
-    p = _Parser(prog="entrypoint", add_help=False)
+    p = Parser(prog="entrypoint", add_help=False)
     p.add_argument("--name", required=True)
     p.add_argument("--index", type=int, default=0)
     p.add_argument("--socket", default="")

@@ -29,6 +29,8 @@ from typing import Any
 import yaml
 
 from generator import podman
+from entrypoint.arguments import Parser
+from entrypoint.options import UsageError
 from generator.errors import GenerateError
 from generator.localizing import LocalizeError, localize
 from generator.progress import Display, RunView, final_table
@@ -39,17 +41,8 @@ DEFAULT_IMAGE = "localhost/doll:dev"
 BUILD_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "build-image"
 
 
-class UsageError(Exception):
-    """Bad command line or input; one line, exit 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(message)
-
-
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="doll run", description="Run a Tekton TaskRun locally as one Pod under podman.")
+    p = Parser(prog="doll run", description="Run a Tekton TaskRun locally as one Pod under podman.")
     p.add_argument("taskrun", help="TaskRun (or Task) YAML file; - for stdin")
     p.add_argument("-f", "--file", dest="files", action="append", default=[], help="more YAML (the Task)")
     p.add_argument("-p", "--param", dest="params", action="append", default=[], metavar="NAME=VALUE")

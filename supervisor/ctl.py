@@ -14,29 +14,21 @@ import sys
 from typing import Any
 
 from entrypoint import protocol
-from entrypoint.options import default_socket
+from entrypoint.arguments import Parser
+from entrypoint.options import UsageError, default_socket
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 REPLY_SECONDS = 10.0
 
 
-class UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(message)
-
-
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="doll ctl", description="talk to a running doll supervisor")
+    p = Parser(prog="doll ctl", description="talk to a running doll supervisor")
     p.add_argument("--socket", default=default_socket(), help="the control socket (default %(default)s)")
     p.add_argument("--json", action="store_true", help="print the supervisor's answer as JSON")
-    common = _Parser(add_help=False)  # the same flags are accepted after the action too
+    common = Parser(add_help=False)  # the same flags are accepted after the action too
     common.add_argument("--socket", default=argparse.SUPPRESS)
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
-    sub = p.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    sub = p.add_subparsers(dest="action", required=True, parser_class=Parser)
     sub.add_parser("status", parents=[common], help="the run: steps, sidecars, holds")
     for action, text in (("continue", "let a held step go on (a held failure counts as success)"),
                          ("fail", "mark a held step failed and skip the rest")):

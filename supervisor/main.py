@@ -13,7 +13,6 @@ Exit codes (classic layout; in the native layout the supervisor exits 0 once tol
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import os
@@ -23,6 +22,8 @@ from collections.abc import Coroutine
 from typing import Any
 
 from entrypoint import protocol
+from entrypoint.arguments import Parser
+from entrypoint.options import UsageError
 from supervisor.journaling import Journal, JournalError
 from supervisor.logs import Log
 from supervisor.ordering import Runner
@@ -37,15 +38,6 @@ DEFAULT_PLAN = f"{protocol.DOLL_RUN}/{protocol.PLAN_NAME}"
 SIDECAR_STOP_SLACK = 5.0  # beyond the longest sidecar grace, to hear that they stopped
 PUBLISH_FLUSH_SECONDS = 5.0
 HTTP_START_SECONDS = 10.0
-
-
-class UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(message)
 
 
 def load_plan(path: str | None, environ: dict[str, str]) -> Plan:
@@ -168,7 +160,7 @@ async def _stop_sidecars(plan: Plan, runner: Runner, log: Log) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    parser = _Parser(prog="doll supervise", description="the in-Pod supervisor")
+    parser = Parser(prog="doll supervise", description="the in-Pod supervisor")
     parser.add_argument("--plan", default=None, help=f"plan file (default {DEFAULT_PLAN}, else $DOLL_PLAN)")
     log = Log()
     try:

@@ -1,0 +1,21 @@
+"""A command line parser that raises `UsageError` instead of printing usage and exiting.
+
+Every `main()` of doll (the wrapper, `entrypoint debug`, `doll supervise`, `doll ctl`, `doll run`) parses with
+it and maps `UsageError` to its own exit code in one line.  Kept apart from `options` so that the wrapper's
+common path does not import argparse.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from entrypoint.options import UsageError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
+if TYPE_CHECKING:
+    from typing import NoReturn
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
