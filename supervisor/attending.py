@@ -43,7 +43,7 @@ class Sidecars:
             self.conns[name] = conn
             car = self.state.sidecar(name)
             if car is not None and car.announced_at is None:
-                self._note("sidecar_announced", sync=False, sidecar=name)
+                self._note("sidecar_announced", sidecar=name)
             self.hello[name].set()
             if self.state.finished:
                 self.stop(name)
@@ -92,13 +92,13 @@ class Sidecars:
     def ready(self, name: str) -> None:
         car = self.state.sidecar(name)
         if car is not None and car.phase not in ("ready", "failed", "stopped"):
-            self._note("sidecar_ready", sync=False, sidecar=name)  # the release it causes syncs it
+            self._note("sidecar_ready", sidecar=name)
             self._advance()
 
     def unready(self, name: str, why: str) -> None:
         car = self.state.sidecar(name)
         if car is not None and car.phase == "ready" and not self.state.finished:
-            self._note("sidecar_unready", sync=False, sidecar=name, reason=why)
+            self._note("sidecar_unready", sidecar=name, reason=why)
 
     def failed(self, name: str, why: str) -> None:
         car = self.state.sidecar(name)

@@ -1,10 +1,11 @@
 """The run's logic: release steps in order, skip after a failure, holds, timeouts, cancellation.
 
 `Runner` is driven by the control server (`on_message`, `on_closed`), by its sidecars (`attending`:
-ready, failed) and by timers.  Every decision is a journal record written (and fsync'd) before the
-wrappers hear about it, then applied to `RunState`; `_advance` then looks at the state and does the next
-thing, so a restarted supervisor that replayed its journal simply carries on.  Messages are small and
-one hand-off (finished + next released) costs one fsync.
+ready, failed) and by timers.  Every decision is a journal record written before the wrappers hear
+about it, then applied to `RunState`; `_advance` then looks at the state and does the next thing, so a
+restarted supervisor that replayed its journal simply carries on.  In a hand-off the next step's `start`
+goes out before the finished step's `ack`, logs and listeners: it is the only thing on the critical path
+(waking the finished step's wrapper first lets it take the CPU, for its exit, ahead of the next one).
 """
 
 from __future__ import annotations
@@ -48,10 +49,10 @@ class Runner:
 
     # --- recording ---------------------------------------------------------------------------
 
-    def record(self, ev: str, sync: bool = True, **fields: Any) -> Record:
-        """Journal a change (durable unless sync=False: then the next sync covers it), then apply it."""
+    def record(self, ev: str, **fields: Any) -> Record:
+        """Journal a change, then apply it."""
         rec: Record = {"ev": ev, "at": self.clock(), **fields}
-        self.journal.append(rec, sync=sync)
+        self.journal.append(rec)
         self.state.apply(rec)
         return rec
 
@@ -262,12 +263,12 @@ class Runner:
             self.steps[step.name] = conn
             self._disarm(f"lost:{step.name}")
             if step.announced_at is None:
-                self._note("announced", sync=False, step=step.name)  # an observation, not a decision
+                self._note("announced", step=step.name)  # an observation, not a decision
             self._answer(step, conn)
             self._advance()
         elif isinstance(message, Started):
             if step.phase in ("pending", "released"):
-                self._note("started", sync=False, step=step.name, at=message.started_at)
+                self._note("started", step=step.name, at=message.started_at)
                 self._arm_step_timeout(step)
         elif isinstance(message, Finished):
             self._on_finished(step, conn, message)
@@ -297,13 +298,11 @@ class Runner:
                 and not self.state.cancel_reason):
             self._hold(step, "onFailure", report)
             return
-        # one fsync covers this record and the next step's release (made durable before its Start)
-        self._batch = [self.record("finished", sync=False, step=step.name, outcome=outcome, **report)]
-        conn.send(Ack())
+        self._batch = [self.record("finished", step=step.name, outcome=outcome, **report)]
         try:
-            self._advance()
+            self._advance()  # the next step's Start first: the hand-off's critical path
         finally:
-            self.journal.sync()
+            conn.send(Ack())
             batch, self._batch = self._batch, None
             for rec in batch:
                 self._announce(rec)
