@@ -4,13 +4,17 @@
 
 Everything runs the packaged wrapper (scripts/build-entrypoint, built here for a mount path under
 .cache/ so it runs on the host).  The child of every step is `stamp`, a tiny C program (built with gcc)
-that appends "<name> <start-ns> <end-ns>" to a file and exits (after 300 ms, so that the next steps'
-wrappers, started a few at a time, are up and waiting as they would be in a Pod); a hand-off is the time from step i's
-child ending (its end stamp, right before it exits) to step i+1's child being exec'd (its start stamp).
+that appends "<name> <start-ns> <end-ns>" to a file and exits after 100 ms; a hand-off is the time from step
+i's child ending (its end stamp, right before it exits) to step i+1's child being exec'd (its start stamp).
+
+Steps run in chains of 51.  As in a Pod, whose containers all start together, every wrapper of a chain is
+started at once, and step 0's child holds until all of them (and the supervisor) are asleep, waiting:
+the hand-offs then compete with nothing of the benchmark's own.  (Starting wrappers while measuring, as
+an earlier version did, put their start-up CPU inside the hand-offs on a 2-core machine.)
 
 Socket mode is driven by a minimal in-bench supervisor process speaking the protocol (start the next
-step when the previous one reports finished), and by the real one (`doll supervise`).  Steps are started a few at a time ahead of the running
-one, as the Pod's containers would be waiting.  All numbers are from one run, printed as tables.
+step when the previous one reports finished), and by the real one (`doll supervise`).  All numbers are
+from one run, printed as tables.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from entrypoint import protocol  # noqa: E402
 
+import settling  # noqa: E402  (bench/ is on sys.path: this script's directory)
+
 CACHE = ROOT / ".cache" / "bench-entrypoint"
 STAMP_C = r"""
 #include <stdio.h>
@@ -54,12 +60,14 @@ int main(int argc, char **argv) {
     printf("%lld %ld %d %ld\n", now() - start, ru.ru_maxrss, WIFEXITED(status) ? WEXITSTATUS(status) : 128, cpu_us);
     return 0; }
   if (argc < 3) return 0;
-  if (argc > 3) { struct timespec d = {0, atol(argv[3]) * 1000000L}; nanosleep(&d, NULL); }
+  if (argc > 3 && argv[3][0] == '@') {  /* hold until the file argv[3]+1 exists (step 0: until all are waiting) */
+    struct timespec d = {0, 1000000L}; while (access(argv[3] + 1, F_OK) != 0) nanosleep(&d, NULL); }
+  else if (argc > 3) { struct timespec d = {0, atol(argv[3]) * 1000000L}; nanosleep(&d, NULL); }
   FILE *f = fopen(argv[1], "a"); if (!f) return 1;
   fprintf(f, "%s %lld ", argv[2], start); fprintf(f, "%lld\n", now()); fclose(f); return 0; }
 """
-WINDOW = 3  # steps started ahead of the running one
-CHILD_MS = 300  # each child runs this long, so the next wrappers are up and waiting (as in a Pod) when it ends
+CHAIN = 51  # steps per chain: every wrapper of a chain is started at once, as a Pod starts its containers
+CHILD_MS = 100  # each later child runs this long (the previous wrapper has exited by the next hand-off)
 
 
 def build() -> tuple[Path, Path]:
@@ -72,7 +80,7 @@ def build() -> tuple[Path, Path]:
         env = dict(os.environ, DOLL_BIN_PATH=str(bundle))
         subprocess.run([str(ROOT / "scripts" / "build-entrypoint"), str(bundle)], env=env, check=True,
                        stderr=subprocess.DEVNULL)
-    stamp = CACHE / "stamp"
+    stamp = CACHE / f"stamp-{hashlib.sha256(STAMP_C.encode()).hexdigest()[:12]}"
     if not stamp.exists():
         (CACHE / "stamp.c").write_text(STAMP_C)
         subprocess.run(["gcc", "-O2", "-static", "-o", str(stamp), str(CACHE / "stamp.c")], check=True)
@@ -110,18 +118,34 @@ def serve(path: str, steps: int) -> None:
                 if isinstance(msg, protocol.Hello):
                     conns[msg.index] = conn
                 elif isinstance(msg, protocol.Finished):
-                    conn.sendall(protocol.encode(protocol.Ack()))
                     nxt += 1
                     done += 1
                 if nxt in conns and (isinstance(msg, protocol.Finished) or msg.op == "hello"):
-                    conns.pop(nxt).sendall(protocol.encode(protocol.Start()))
+                    conns.pop(nxt).sendall(protocol.encode(protocol.Start()))  # the next step first,
+                if isinstance(msg, protocol.Finished):  # as the real supervisor does
+                    conn.sendall(protocol.encode(protocol.Ack()))
     server.close()
 
 
 def chain(wrapper: Path, stamp: Path, steps: int, mode: str) -> tuple[list[float], list[tuple[float, ...]]]:
-    """Run `steps` steps in a chain; return the hand-offs in milliseconds, and each one's three parts."""
+    """Run `steps` steps in chains of CHAIN; return the hand-offs in milliseconds, and each one's three parts."""
+    lat: list[float] = []
+    parts: list[tuple[float, ...]] = []
+    while steps > 1:
+        n = min(steps, CHAIN)
+        a, b = _one_chain(wrapper, stamp, n, mode)
+        lat += a
+        parts += b
+        steps -= n - 1
+    return lat, parts
+
+
+def _one_chain(wrapper: Path, stamp: Path, steps: int, mode: str) -> tuple[list[float], list[tuple[float, ...]]]:
+    """All wrappers start at once (as the Pod's containers do); step 0's child holds until every wrapper and
+    the supervisor are asleep, waiting, so the hand-offs measured compete with nothing of the bench's own."""
     work = Path(tempfile.mkdtemp(prefix="bench", dir="/tmp"))
     stamps = work / "stamps"
+    go = work / "go"
     sup = None
     sock = str(work / "s.sock")
     try:
@@ -149,10 +173,11 @@ def chain(wrapper: Path, stamp: Path, steps: int, mode: str) -> tuple[list[float
                 argv += ["--socket", sock]
             if mode == "poll":
                 argv += ["--poll-seconds", "1"]
-            while len([p for p in procs if p.poll() is None]) > WINDOW:
-                time.sleep(0.002)
-            procs.append(subprocess.Popen([*argv, "--", str(stamp), str(stamps), str(i), str(CHILD_MS)],
+            hold = f"@{go}" if i == 0 else str(CHILD_MS)
+            procs.append(subprocess.Popen([*argv, "--", str(stamp), str(stamps), str(i), hold],
                                           stderr=subprocess.DEVNULL))
+        settling.wait_until_idle([p.pid for p in procs] + ([sup.pid] if sup is not None else []))
+        go.touch()
         for p in procs:
             if p.wait(120) != 0:
                 raise RuntimeError(f"a step failed in {mode} mode")
