@@ -19,15 +19,24 @@ from supervisor.logs import Log
 from supervisor.states import RunState
 
 
-async def _import(name: str) -> Any:
+_importing = 0  # imports running in worker threads (the HTTP server's and the API client's may overlap)
+_switch_interval = sys.getswitchinterval()
+
+
+async def import_off_loop(name: str) -> Any:
     """Import in a worker thread, with a short GIL switch interval meanwhile so the event loop (a step's
     hand-off) waits at most ~0.5 ms for the GIL instead of the default 5 ms."""
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(0.0005)
+    global _importing, _switch_interval
+    if _importing == 0:
+        _switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(0.0005)
+    _importing += 1
     try:
         return await asyncio.to_thread(importlib.import_module, name)
     finally:
-        sys.setswitchinterval(previous)
+        _importing -= 1
+        if _importing == 0:
+            sys.setswitchinterval(_switch_interval)
 
 
 class Exporter:
@@ -46,16 +55,16 @@ class Exporter:
 
     async def start_metrics(self) -> None:
         """Import prometheus-client off the event loop and register the run's collector."""
-        prom = await _import("prometheus_client")
-        metrics = await _import("supervisor.metrics")
+        prom = await import_off_loop("prometheus_client")
+        metrics = await import_off_loop("supervisor.metrics")
         if self.registry is None:
             self.registry = prom.CollectorRegistry()
         self.registry.register(metrics.RunCollector(self.state, self.dropped))
 
     async def serve(self, host: str, port: int) -> None:
         """Serve until cancelled; a port that cannot be bound is logged, and the run goes on without HTTP."""
-        web = await _import("aiohttp.web")
-        prom = await _import("prometheus_client")
+        web = await import_off_loop("aiohttp.web")
+        prom = await import_off_loop("prometheus_client")
         await self.start_metrics()
         gc.freeze()  # the imports' objects never die: keep them out of the collector's way (shorter pauses)
 

@@ -1,4 +1,4 @@
-"""`doll supervise [--plan PATH]`: the in-Pod supervisor.
+"""`doll supervise [--plan PATH] [--kube-client http|kubernetes-asyncio]`: the in-Pod supervisor.
 
 The plan comes from `--plan PATH` (default /doll/run/plan.json) or, when that file does not exist, the
 DOLL_PLAN environment variable (the JSON itself).  The Pod's name comes from POD_NAME, else the plan's
@@ -28,6 +28,7 @@ from supervisor.journaling import Journal, JournalError
 from supervisor.logs import Log
 from supervisor.ordering import Runner
 from supervisor.plans import Plan, PlanError
+from supervisor.requesting import KUBE_CLIENTS
 from supervisor.serving import ControlServer
 from supervisor.states import RunState
 
@@ -65,7 +66,8 @@ async def _wait(event: asyncio.Event, seconds: float | None) -> bool:
     return event.is_set()
 
 
-async def supervise(plan: Plan, pod: str, log: Log, registry: Any = None, http_host: str = "0.0.0.0") -> str:
+async def supervise(plan: Plan, pod: str, log: Log, registry: Any = None, http_host: str = "0.0.0.0",
+                    kube_client: str = KUBE_CLIENTS[0]) -> str:
     """Run the plan to its end; return the task's outcome (Succeeded, Failed, Cancelled, TimedOut)."""
     from supervisor import exporting, readying, reconciling
     from supervisor.probing import PodProber
@@ -104,7 +106,7 @@ async def supervise(plan: Plan, pod: str, log: Log, registry: Any = None, http_h
                                                  name=f"ready-{car.name}"))
             if plan.publish_to_api:
                 from supervisor.publishing import Publisher
-                publisher = Publisher(plan, pod, state, log)
+                publisher = Publisher(plan, pod, state, log, client=kube_client)
                 runner.listeners.append(publisher.notify)
                 background.append(tg.create_task(_best_effort(publisher.run(), publisher.idle, log, "publish"),
                                                  name="publish"))
@@ -162,6 +164,11 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     parser = Parser(prog="doll supervise", description="the in-Pod supervisor")
     parser.add_argument("--plan", default=None, help=f"plan file (default {DEFAULT_PLAN}, else $DOLL_PLAN)")
+    parser.add_argument("--kube-client", choices=KUBE_CLIENTS, default=KUBE_CLIENTS[0],
+                        help="how Pod annotations and Events reach the Kubernetes API (plan.publish_to_api, "
+                             "in a cluster): http (default) sends the two requests on aiohttp, which the "
+                             "supervisor loads anyway; kubernetes-asyncio uses the official client, whose "
+                             "import costs ~40 MB more RSS (80 MB peak instead of 40 MB) and 0.5-0.9 s CPU")
     log = Log()
     try:
         ns = parser.parse_args(args)
@@ -175,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     pod = pod_name(plan, dict(os.environ))
     log = Log(pod=pod) if pod else log
     try:
-        outcome = asyncio.run(supervise(plan, pod, log))
+        outcome = asyncio.run(supervise(plan, pod, log, kube_client=ns.kube_client))
     except (JournalError, OSError) as exc:
         log.error("supervisor_failed", error=str(exc))
         return EXIT_ERROR

@@ -5,8 +5,9 @@ keeps the Pod's `doll.dev/*` annotations up to date (JSON merge patches, coalesc
 run: records are queued, each request is bounded, 409 / 5xx / timeouts are retried a few times and then
 dropped with a warning; 403 (no RBAC) or 404 (no such Pod) turns publishing off with one warning.
 
-kubernetes-asyncio is imported here, lazily, inside `KubernetesApi.open` (it costs ~0.4-1 s to import),
-only when the Pod has in-cluster credentials (KUBERNETES_SERVICE_HOST and a service account token).
+The requests go through a `requesting.PodApi`: aiohttp's client by default, or kubernetes-asyncio
+(`doll supervise --kube-client`), opened only when the Pod has in-cluster credentials (KUBERNETES_SERVICE_HOST
+and a service account token).
 """
 
 from __future__ import annotations
@@ -17,81 +18,18 @@ import json
 import os
 from collections import deque
 from datetime import datetime, timezone
-from typing import Any, Protocol
+from typing import Any
 
+from supervisor import requesting
 from supervisor.logs import Log
 from supervisor.plans import Plan
+from supervisor.requesting import ApiFailure, PodApi
 from supervisor.states import Record, RunState
 
-SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
-REQUEST_TIMEOUT = 2.0
+REQUEST_TIMEOUT = requesting.REQUEST_TIMEOUT
 ATTEMPTS = 3
 COALESCE_SECONDS = 0.2
 PREFIX = "doll.dev/"
-
-
-class ApiFailure(Exception):
-    def __init__(self, status: int, text: str) -> None:
-        super().__init__(f"HTTP {status}: {text}" if status else text)
-        self.status = status
-
-
-class PodApi(Protocol):
-    async def patch_pod(self, annotations: dict[str, str | None]) -> None: ...
-    async def create_event(self, body: dict[str, Any]) -> None: ...
-    async def close(self) -> None: ...
-
-
-class KubernetesApi:
-    """The real API through kubernetes-asyncio and in-cluster credentials."""
-
-    def __init__(self, client: Any, api: Any, pod: str, namespace: str, timeout: float = REQUEST_TIMEOUT) -> None:
-        self._client, self._api, self.pod, self.namespace = client, api, pod, namespace
-        self.timeout = timeout
-
-    @classmethod
-    async def open(cls, pod: str, namespace: str, environ: dict[str, str],
-                   timeout: float = REQUEST_TIMEOUT) -> KubernetesApi:
-        sa = environ.get("DOLL_SERVICEACCOUNT_DIR", SERVICE_ACCOUNT_DIR)
-        if not namespace:
-            with contextlib.suppress(OSError), open(os.path.join(sa, "namespace")) as f:
-                namespace = f.read().strip()
-        if not (pod and namespace):
-            raise ApiFailure(0, "the Pod's name or namespace is unknown")
-        from kubernetes_asyncio import client, config
-
-        configuration = client.Configuration()
-        loader = config.incluster_config.InClusterConfigLoader(
-            token_filename=os.path.join(sa, "token"), cert_filename=os.path.join(sa, "ca.crt"), environ=environ)
-        try:
-            loader.load_and_set(configuration)
-        except config.ConfigException as exc:
-            raise ApiFailure(0, f"in-cluster config: {exc}") from None
-        api_client = client.ApiClient(configuration)
-        return cls(api_client, client.CoreV1Api(api_client), pod, namespace, timeout)
-
-    async def _call(self, coro: Any) -> None:
-        from kubernetes_asyncio.client.exceptions import ApiException
-
-        try:
-            await coro
-        except ApiException as exc:
-            raise ApiFailure(int(exc.status or 0), str(exc.reason)) from None
-        except (OSError, TimeoutError, asyncio.TimeoutError) as exc:
-            raise ApiFailure(0, f"{type(exc).__name__}: {exc}") from None
-        except Exception as exc:  # aiohttp client errors: all mean "not delivered"
-            raise ApiFailure(0, f"{type(exc).__name__}: {exc}") from None
-
-    async def patch_pod(self, annotations: dict[str, str | None]) -> None:
-        await self._call(self._api.patch_namespaced_pod(
-            self.pod, self.namespace, {"metadata": {"annotations": annotations}},
-            _content_type="application/merge-patch+json", _request_timeout=self.timeout))
-
-    async def create_event(self, body: dict[str, Any]) -> None:
-        await self._call(self._api.create_namespaced_event(self.namespace, body, _request_timeout=self.timeout))
-
-    async def close(self) -> None:
-        await self._client.close()
 
 
 def _iso(ts: float) -> str:
@@ -133,9 +71,11 @@ def pod_annotations(state: RunState) -> dict[str, str | None]:
 
 class Publisher:
     def __init__(self, plan: Plan, pod: str, state: RunState, log: Log, api: PodApi | None = None,
-                 environ: dict[str, str] | None = None, timeout: float = REQUEST_TIMEOUT) -> None:
+                 environ: dict[str, str] | None = None, timeout: float = REQUEST_TIMEOUT,
+                 client: str = requesting.KUBE_CLIENTS[0]) -> None:
         self.plan, self.pod, self.state, self.log, self.timeout = plan, pod, state, log, timeout
         self.api = api
+        self.client = client  # which PodApi to open when `api` is None: one of requesting.KUBE_CLIENTS
         self.environ = dict(os.environ) if environ is None else environ
         self.events: deque[dict[str, Any]] = deque()
         self.wake = asyncio.Event()
@@ -178,7 +118,8 @@ class Publisher:
                 self._disable("not in a cluster (no KUBERNETES_SERVICE_HOST): no annotations or Events")
                 return
             try:
-                self.api = await KubernetesApi.open(self.pod, self.plan.pod.namespace, self.environ, self.timeout)
+                self.api = await requesting.open_pod_api(self.client, self.pod, self.plan.pod.namespace,
+                                                         self.environ, self.timeout)
             except ApiFailure as exc:
                 self._disable(str(exc))
                 return

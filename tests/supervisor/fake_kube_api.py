@@ -1,16 +1,19 @@
 """An HTTP-level fake of the Kubernetes API server, for the calls the supervisor makes.
 
-Real TLS (a self-signed certificate for 127.0.0.1 made with openssl, handed to the client as the service
-account's ca.crt), bearer-token auth, and the two endpoints: PATCH a Pod (application/merge-patch+json,
-RFC 7386 semantics, 404 for an unknown Pod, 415 for another patch type) and POST an Event (generateName,
-201).  Tests script failures per endpoint: a queue of status codes (403, 404, 409, 500, 503 ...) answered
-before the real behaviour resumes, and a delay before each answer (a slow API server).
+Real TLS (a self-signed certificate for 127.0.0.1 and ::1 made with openssl, handed to the client as the
+service account's ca.crt), bearer-token auth (`token`: the one token it accepts; 401 for any other, so a
+client still sending a rotated-out token is refused), and the two endpoints: PATCH a Pod
+(application/merge-patch+json, RFC 7386 semantics, 404 for an unknown Pod, 415 for another patch type) and
+POST an Event (generateName, 201).  Tests script failures per endpoint: a queue of status codes (403, 404,
+409, 500, 503 ...) answered before the real behaviour resumes, and a delay before each answer (a slow API
+server).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import ssl
 import subprocess
 from pathlib import Path
@@ -19,8 +22,8 @@ from typing import Any
 from aiohttp import web
 
 TOKEN = "doll-test-token"
-REASONS = {403: "Forbidden", 404: "NotFound", 409: "Conflict", 429: "TooManyRequests", 500: "InternalError",
-           503: "ServiceUnavailable"}
+REASONS = {401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict", 429: "TooManyRequests",
+           500: "InternalError", 503: "ServiceUnavailable"}
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -43,8 +46,11 @@ def _status(code: int, message: str) -> web.Response:
 
 
 class FakeApi:
-    def __init__(self, directory: Path, namespace: str = "ci", pods: tuple[str, ...] = ("pod-1",)) -> None:
+    def __init__(self, directory: Path, namespace: str = "ci", pods: tuple[str, ...] = ("pod-1",),
+                 host: str = "127.0.0.1") -> None:
         self.dir = directory
+        self.host = host
+        self.token = TOKEN
         self.namespace = namespace
         self.pods: dict[str, dict[str, Any]] = {
             p: {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": p, "namespace": namespace,
@@ -59,19 +65,38 @@ class FakeApi:
 
     # --- credentials the supervisor reads -----------------------------------------------------------
 
+    @staticmethod
+    def certificate(key: Path, cert: Path) -> None:
+        """A self-signed certificate for the API server's addresses, as its own CA."""
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-keyout", str(key), "-out", str(cert), "-subj", "/CN=kubernetes",
+                        "-addext", "subjectAltName=IP:127.0.0.1,IP:::1"], check=True, capture_output=True)
+
     def service_account(self) -> Path:
         sa = self.dir / "sa"
         sa.mkdir(exist_ok=True)
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                        "-keyout", str(sa / "tls.key"), "-out", str(sa / "ca.crt"), "-subj", "/CN=kubernetes",
-                        "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
-        (sa / "token").write_text(TOKEN)
+        self.certificate(sa / "tls.key", sa / "ca.crt")
+        (sa / "token").write_text(self.token)
         (sa / "namespace").write_text(self.namespace)
         return sa
 
     def environ(self, sa: Path) -> dict[str, str]:
-        return {"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(self.port),
+        return {"KUBERNETES_SERVICE_HOST": self.host, "KUBERNETES_SERVICE_PORT": str(self.port),
                 "DOLL_SERVICEACCOUNT_DIR": str(sa)}
+
+    def rotate_token(self, token: str) -> None:
+        """What the kubelet does to a bound service-account token: a new file put in place atomically; from
+        now on only the new token is accepted."""
+        path = self.dir / "sa" / "token"
+        path.with_name("token.new").write_text(token)
+        os.replace(path.with_name("token.new"), path)
+        self.token = token
+
+    def distrust(self) -> None:
+        """Hand the client a ca.crt that did not sign the server's certificate (same names, another key)."""
+        sa = self.dir / "sa"
+        self.certificate(sa / "other.key", sa / "ca.crt.new")
+        os.replace(sa / "ca.crt.new", sa / "ca.crt")
 
     # --- serving --------------------------------------------------------------------------------
 
@@ -84,7 +109,7 @@ class FakeApi:
         app.router.add_post("/api/v1/namespaces/{ns}/events", self._event)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=ctx)
+        site = web.TCPSite(self._runner, self.host, 0, ssl_context=ctx)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
         return self.environ(sa)
@@ -99,7 +124,8 @@ class FakeApi:
                 await asyncio.wait_for(self.unblock.wait(), self.delay[what])
             except TimeoutError:
                 pass
-        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            self.requests.append((what, 401))
             return _status(401, "Unauthorized")
         if self.script[what]:
             code = self.script[what].pop(0)

@@ -44,6 +44,12 @@ def test_an_unknown_option_is_a_usage_error(pod: Pod) -> None:
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1 and "--plna" in done.stderr
 
 
+def test_an_unknown_kube_client_is_a_usage_error_naming_the_choices(pod: Pod) -> None:
+    done = _supervise(pod, "--plan", str(pod.root / "plan.json"), "--kube-client", "client-go")
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+    assert "'client-go'" in done.stderr and "'http', 'kubernetes-asyncio'" in done.stderr
+
+
 def test_the_plan_can_come_from_the_environment_and_the_pod_name_from_pod_name(pod: Pod) -> None:
     plan = pod.plan(["a"])
     proc = pod.supervise(env={"DOLL_PLAN": json.dumps(plan), "POD_NAME": "from-env"}, args=[])

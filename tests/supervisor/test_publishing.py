@@ -1,8 +1,10 @@
-"""Annotations and Events through kubernetes-asyncio, against an HTTP-level fake API server (real TLS).
+"""Annotations and Events through both API clients, against an HTTP-level fake API server (real TLS).
 
 The Kubernetes API server cannot run here, so `fake_kube_api.FakeApi` stands in for it at the HTTP
 boundary: it answers the two calls the supervisor makes as the real one does (merge-patch semantics,
-generateName, Status objects) and lets a test script 403 / 404 / 409 / 5xx answers and slow replies.
+generateName, Status objects, 401 for a token it does not accept) and lets a test script 403 / 404 / 409 /
+5xx answers and slow replies.  Every behaviour test runs with both clients (`client`): the lean aiohttp one
+(`http`, the default) has to behave as kubernetes-asyncio does against the same server.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import socket
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,16 +24,24 @@ from fake_kube_api import FakeApi
 from supervisor.logs import Log
 from supervisor.plans import Plan
 from supervisor.publishing import Publisher
+from supervisor.requesting import KUBE_CLIENTS, server_url
 from supervisor.states import RunState
 from supervisor_rig import Pod
 
 PLAN = Plan.from_dict({"steps": [{"name": "a", "index": 0, "container": "step-a"},
                                  {"name": "b", "index": 1, "container": "step-b"}],
                        "pod": {"name": "pod-1", "namespace": "ci"}})
+Served = tuple[FakeApi, dict[str, str]]  # the fake API server and the supervisor's environment pointing at it
+
+
+@pytest.fixture(params=KUBE_CLIENTS)
+def client(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
 
 
 @pytest.fixture
-async def api(tmp_path: Path) -> AsyncIterator[tuple[FakeApi, dict[str, str]]]:
+async def api(tmp_path: Path) -> AsyncIterator[Served]:
     fake = FakeApi(tmp_path)
     env = await fake.start()
     try:
@@ -39,11 +50,21 @@ async def api(tmp_path: Path) -> AsyncIterator[tuple[FakeApi, dict[str, str]]]:
         await fake.close()
 
 
+def _has_ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
 class Harness:
-    def __init__(self, env: dict[str, str], pod: str = "pod-1", timeout: float = 1.0) -> None:
+    def __init__(self, env: dict[str, str], client: str, pod: str = "pod-1", timeout: float = 1.0) -> None:
         self.state = RunState.from_plan(PLAN)
         self.stream = io.StringIO()
-        self.publisher = Publisher(PLAN, pod, self.state, Log(self.stream), environ=env, timeout=timeout)
+        self.publisher = Publisher(PLAN, pod, self.state, Log(self.stream), environ=env, timeout=timeout,
+                                   client=client)
         self.task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -73,9 +94,9 @@ END = [{"ev": "released", "step": "b", "handoff": 0.001}, {"ev": "started", "ste
         "finished_at": 3.0}, {"ev": "run_finished", "outcome": "Failed", "reason": "Failed"}]
 
 
-async def test_annotations_are_merge_patched_and_events_created(api: tuple[FakeApi, dict[str, str]]) -> None:
+async def test_annotations_are_merge_patched_and_events_created(api: Served, client: str) -> None:
     fake, env = api
-    h = Harness(env)
+    h = Harness(env, client)
     h.start()
     h.feed(*RUN, {"ev": "held", "step": "b", "reason": "beforeStep"})
     await h.publisher.flush(10)
@@ -95,10 +116,10 @@ async def test_annotations_are_merge_patched_and_events_created(api: tuple[FakeA
     assert h.warnings() == []
 
 
-async def test_without_rbac_there_is_one_warning_and_publishing_stops(api: tuple[FakeApi, dict[str, str]]) -> None:
+async def test_without_rbac_there_is_one_warning_and_publishing_stops(api: Served, client: str) -> None:
     fake, env = api
     fake.script = {"patch": [403] * 20, "event": [403] * 20}
-    h = Harness(env)
+    h = Harness(env, client)
     h.start()
     h.feed(*RUN, *END)
     await h.stop()
@@ -107,9 +128,9 @@ async def test_without_rbac_there_is_one_warning_and_publishing_stops(api: tuple
     assert len(warnings) == 1 and warnings[0]["event"] == "publishing_disabled" and "403" in warnings[0]["why"]
 
 
-async def test_an_unknown_pod_gives_one_warning(api: tuple[FakeApi, dict[str, str]]) -> None:
+async def test_an_unknown_pod_gives_one_warning(api: Served, client: str) -> None:
     fake, env = api
-    h = Harness(env, pod="no-such-pod")
+    h = Harness(env, client, pod="no-such-pod")
     h.start()
     h.feed({"ev": "run"}, {"ev": "released", "step": "a", "handoff": None})  # no Event: only the patch goes out
     h.feed(*END)
@@ -118,10 +139,10 @@ async def test_an_unknown_pod_gives_one_warning(api: tuple[FakeApi, dict[str, st
     assert [w["event"] for w in h.warnings()] == ["publishing_disabled"]
 
 
-async def test_conflicts_and_server_errors_are_retried(api: tuple[FakeApi, dict[str, str]]) -> None:
+async def test_conflicts_and_server_errors_are_retried(api: Served, client: str) -> None:
     fake, env = api
     fake.script = {"patch": [409, 500], "event": [503, 409]}
-    h = Harness(env)
+    h = Harness(env, client)
     h.start()
     h.feed(*RUN)
     await h.stop()
@@ -131,11 +152,10 @@ async def test_conflicts_and_server_errors_are_retried(api: tuple[FakeApi, dict[
     assert h.warnings() == []
 
 
-async def test_a_request_failing_every_time_is_dropped_and_later_ones_still_go(
-        api: tuple[FakeApi, dict[str, str]]) -> None:
+async def test_a_request_failing_every_time_is_dropped_and_later_ones_still_go(api: Served, client: str) -> None:
     fake, env = api
     fake.script = {"patch": [], "event": [500, 500, 500]}
-    h = Harness(env)
+    h = Harness(env, client)
     h.start()
     h.feed(*RUN)
     await h.stop()
@@ -143,10 +163,10 @@ async def test_a_request_failing_every_time_is_dropped_and_later_ones_still_go(
     assert [w["event"] for w in h.warnings()] == ["publish_dropped"]
 
 
-async def test_a_slow_api_server_never_holds_up_the_run(api: tuple[FakeApi, dict[str, str]]) -> None:
+async def test_a_slow_api_server_never_holds_up_the_run(api: Served, client: str) -> None:
     fake, env = api
     fake.delay = {"patch": 6.0, "event": 6.0}
-    h = Harness(env, timeout=0.2)
+    h = Harness(env, client, timeout=0.2)
     h.start()
     t0 = time.monotonic()
     h.feed(*RUN, *END)
@@ -159,7 +179,7 @@ async def test_a_slow_api_server_never_holds_up_the_run(api: tuple[FakeApi, dict
     await fake.close()
 
 
-async def test_a_real_supervisor_publishes_and_without_rbac_warns_once(api: tuple[FakeApi, dict[str, str]]) -> None:
+async def test_a_real_supervisor_publishes_and_without_rbac_warns_once(api: Served, client: str) -> None:
     fake, env = api
     for forbidden in (False, True):
         fake.script = {"patch": [403] * 50, "event": [403] * 50} if forbidden else {"patch": [], "event": []}
@@ -167,7 +187,7 @@ async def test_a_real_supervisor_publishes_and_without_rbac_warns_once(api: tupl
         pod = Pod()
         try:
             pod.plan(["a", "b"], publish_to_api=True)
-            pod.supervise(env=env)
+            pod.supervise(env=env, args=["--plan", str(pod.root / "plan.json"), "--kube-client", client])
             pod.steps({"a": "true", "b": "true"})
             assert await asyncio.to_thread(pod.finish) == 0  # the run goes on either way
             warnings = [r for r in pod.supervisor_log() if r["level"] == "warning"]
@@ -181,3 +201,109 @@ async def test_a_real_supervisor_publishes_and_without_rbac_warns_once(api: tupl
                 assert fake.pods["pod-1"]["metadata"]["annotations"]["doll.dev/outcome"] == "Succeeded"
         finally:
             pod.close()
+
+
+async def test_a_refusal_carries_the_api_servers_message(api: Served) -> None:
+    fake, env = api
+    h = Harness(env, "http", pod="no-such-pod")
+    h.start()
+    h.feed({"ev": "run"})
+    await h.stop()
+    [warning] = h.warnings()
+    assert warning["why"].startswith('annotations: HTTP 404: pods "no-such-pod" not found')  # the Status' message
+
+
+async def test_a_rotated_token_is_used_by_the_next_request(api: Served) -> None:
+    """Bound service-account tokens rotate: the kubelet puts a new token file in place.  The lean client sees
+    the file change before its next request (kubernetes-asyncio, like client-go, re-reads it once a minute,
+    relying on the old token staying valid for a while: this fake refuses it at once)."""
+    fake, env = api
+    h = Harness(env, "http")
+    h.start()
+    h.feed(*RUN[:3])
+    await h.publisher.flush(10)
+    assert [e["reason"] for e in fake.events] == ["StepStarted"]  # with the first token
+    fake.rotate_token("doll-rotated-token")  # the first one is refused from now on
+    h.feed(*RUN[3:], *END)
+    await h.stop()
+    assert [e["reason"] for e in fake.events] == ["StepStarted", "StepFinished", "StepStarted", "StepFailed",
+                                                  "TaskFailed"]
+    assert fake.pods["pod-1"]["metadata"]["annotations"]["doll.dev/outcome"] == "Failed"
+    assert 401 not in [code for _, code in fake.requests]
+    assert h.warnings() == []
+
+
+async def test_a_ca_that_did_not_sign_the_servers_certificate_fails_every_request_and_the_run_goes_on(
+        api: Served, client: str) -> None:
+    fake, env = api
+    fake.distrust()
+    h = Harness(env, client)
+    h.start()
+    h.feed(*RUN)
+    await h.publisher.flush(10)
+    h.feed(*END)
+    await h.publisher.flush(10)
+    assert h.task is not None and not h.task.done()  # neither crashed nor turned off: later records still try
+    assert fake.requests == []  # nothing got past the TLS handshake
+    warnings = h.warnings()
+    assert len(warnings) == 7  # 5 Events and 2 patches, each tried 3 times (not delivered: status 0, retried)
+    assert all(w["event"] == "publish_dropped" and w["attempts"] == 3 and "certificate verify failed" in w["error"]
+               and not w["error"].startswith("HTTP") for w in warnings)
+    await h.stop()
+
+
+@pytest.mark.parametrize("missing", ["token", "ca.crt", "KUBERNETES_SERVICE_PORT"])
+async def test_missing_credentials_give_one_warning_and_publishing_stays_off(api: Served, client: str,
+                                                                             missing: str) -> None:
+    fake, env = api
+    if missing.startswith("KUBERNETES_"):
+        del env[missing]
+    else:
+        (Path(env["DOLL_SERVICEACCOUNT_DIR"]) / missing).unlink()
+    h = Harness(env, client)
+    h.start()
+    assert h.task is not None
+    await asyncio.wait_for(h.task, 10)  # it gives up by itself, without raising
+    h.feed(*RUN, *END)  # later records are ignored, not queued
+    await h.publisher.flush(10)
+    assert not h.publisher.events and fake.requests == []
+    [warning] = h.warnings()
+    assert warning["event"] == "publishing_disabled" and warning["why"].startswith("in-cluster config: ")
+
+
+def test_an_ipv6_api_server_address_is_put_in_brackets() -> None:
+    assert server_url("::1", "6443") == "https://[::1]:6443"
+    assert server_url("fd00:10:96::1", "443") == "https://[fd00:10:96::1]:443"
+    assert server_url("10.96.0.1", "443") == "https://10.96.0.1:443"
+
+
+@pytest.mark.skipif(not _has_ipv6_loopback(), reason="no IPv6 loopback")
+async def test_an_api_server_on_ipv6_is_reached(tmp_path: Path, client: str) -> None:
+    fake = FakeApi(tmp_path, host="::1")
+    env = await fake.start()
+    try:
+        assert env["KUBERNETES_SERVICE_HOST"] == "::1"
+        h = Harness(env, client)
+        h.start()
+        h.feed(*RUN)
+        await h.stop()
+        assert [e["reason"] for e in fake.events] == ["StepStarted", "StepFinished"]
+        assert h.warnings() == []
+    finally:
+        await fake.close()
+
+
+async def test_a_real_supervisor_without_a_token_warns_once_and_finishes_the_run(api: Served, client: str) -> None:
+    fake, env = api
+    (Path(env["DOLL_SERVICEACCOUNT_DIR"]) / "token").unlink()
+    pod = Pod()
+    try:
+        pod.plan(["a", "b"], publish_to_api=True)
+        pod.supervise(env=env, args=["--plan", str(pod.root / "plan.json"), "--kube-client", client])
+        pod.steps({"a": "true", "b": "true"})
+        assert await asyncio.to_thread(pod.finish) == 0
+        warnings = [r for r in pod.supervisor_log() if r["level"] == "warning"]
+        assert [w["event"] for w in warnings] == ["publishing_disabled"]
+        assert "in-cluster config" in warnings[0]["why"] and fake.requests == []
+    finally:
+        pod.close()
