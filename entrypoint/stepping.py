@@ -50,7 +50,6 @@ class Step:
         self.o = options
         self.channel: connecting.Channel | None = None
         self.supervised = False  # a supervisor answered at some point
-        self.file_waiter: FileWaiter | None = None
         self.runner = runner or ChildRunner(options.timeout_seconds, options.grace_seconds,
                                             Tee(options.stdout_path, options.stderr_path),
                                             on_started=self._started,
@@ -83,7 +82,6 @@ class Step:
             outcome = Outcome(protocol.EXIT_CANCELLED, "Cancelled", None, time.time(), verdict.reason)
         else:
             outcome = Outcome(protocol.EXIT_SKIPPED, "Skipped", None, time.time(), verdict.reason)
-        self._release_watch()
         if outcome.message and outcome.exit_code != 0:
             log(f"step {self.o.name}: {outcome.message}")
         return self.finish(outcome)
@@ -100,8 +98,7 @@ class Step:
                 self.channel = waiter.channel
                 self.supervised = verdict is not None
         if verdict is None:
-            self.file_waiter = FileWaiter(self.o)
-            verdict = self.file_waiter.wait()
+            verdict = FileWaiter(self.o).wait()
             assert verdict is not None  # no timeout: waits as long as the chain takes
             if verdict.action == "start" and self.o.breakpoint_before and self.o.step_dir:
                 if holding.hold(self.o.step_dir, "beforeStep", self.o.poll_seconds) == "fail-continue":
@@ -115,7 +112,6 @@ class Step:
         channel = self._live_channel()
         if channel is not None:
             channel.send(protocol.Started(name=self.o.name, started_at=started_at))
-        self._release_watch()
 
     def _reconnect(self) -> connecting.Channel | None:
         """While the child runs: reach a supervisor that went away again, so `stop` works."""
@@ -129,10 +125,6 @@ class Step:
             return None
         self.channel, self.supervised = channel, True
         return channel
-
-    def _release_watch(self) -> None:
-        if self.file_waiter is not None:
-            self.file_waiter.close()
 
     def finish(self, outcome: Outcome) -> int:
         """Record the outcome, then report it.

@@ -90,32 +90,24 @@ class FileWaiter:
     def __init__(self, options: StepOptions, timeout: float | None = None) -> None:
         self.options = options
         self.timeout = timeout
-        self.watch: Watch | None = None
 
     def wait(self) -> Verdict | None:
         files = list(self.options.wait_files)
         if not files:
             return Verdict("start")
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
-        directories = [os.path.dirname(f) for f in files]
-        # the watch stays open (see `close`): closing an inotify fd waits for an RCU grace period, which
-        # would sit between the previous step's exit and this child's exec
-        self.watch = Watch(directories, self.options.poll_seconds)
-        while True:
-            verdict = self.check(files)
-            if verdict is not None:
-                return verdict
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                self.close()
-                return None
-            self.watch.wait(left)
-
-    def close(self) -> None:
-        """Release the watch; call once the child has started."""
-        if self.watch is not None:
-            self.watch.close()
-            self.watch = None
+        # watched from before the first check, so a file appearing in between is not missed; closed as soon as
+        # the wait is over, before the child starts (closing a dnotify watch is cheap, and the runner would
+        # forward its SIGIO to the child)
+        with Watch([os.path.dirname(f) for f in files], self.options.poll_seconds) as watch:
+            while True:
+                verdict = self.check(files)
+                if verdict is not None:
+                    return verdict
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return None
+                watch.wait(left)
 
     def check(self, files: list[str]) -> Verdict | None:
         for f in files:
