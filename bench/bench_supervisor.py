@@ -5,7 +5,9 @@
 Prints tables of medians / p99 measured in this one run:
   1. release latency over >= 200 steps: step exit (the child's end, as the wrapper saw it) -> next step
      released (journal), and the supervisor's own part (exit report received -> release sent);
-  2. supervisor peak RSS and CPU time for a run of 100 steps and 20 sidecars (wait4 rusage);
+  2. supervisor peak RSS and CPU time for a run of 100 steps and 20 sidecars (wait4 rusage): without the
+     Kubernetes API, and publishing to a fake in-cluster API server (tests/supervisor/fake_kube_api.py, real
+     TLS) with each `--kube-client`;
   3. process start -> control socket accepting, and -> step 0 released with no sidecars;
   4. a sidecar's probe first succeeding -> step 0 released (target <= 50 ms).
 Targets (issue 3): release p99 <= 3 ms, RSS <= 60 MB, start -> step 0 <= 500 ms.
@@ -14,6 +16,7 @@ Targets (issue 3): release p99 <= 3 ms, RSS <= 60 MB, start -> step 0 <= 500 ms.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import shutil
@@ -27,7 +30,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from settling import wait_until_idle  # bench/ is on sys.path: this script's directory
+
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests" / "supervisor"))
+from fake_kube_api import FakeApi  # noqa: E402
 PY = sys.executable
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 ENV.pop("KUBERNETES_SERVICE_HOST", None)
@@ -66,9 +73,9 @@ class Run:
             argv += ["--wait-file", str(self.steps_dir / f"step-{self.names[i - 1]}" / "out")]
         return subprocess.Popen(argv + ["--", "true"], cwd=ROOT, env=ENV, stderr=subprocess.DEVNULL)
 
-    def supervise(self) -> subprocess.Popen[bytes]:
-        return subprocess.Popen([PY, "-m", "generator.cli", "supervise", "--plan", str(self.root / "plan.json")],
-                                cwd=ROOT, env=ENV, stderr=subprocess.DEVNULL)
+    def supervise(self, args: tuple[str, ...] = (), env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        return subprocess.Popen([PY, "-m", "generator.cli", "supervise", "--plan", str(self.root / "plan.json"),
+                                 *args], cwd=ROOT, env=env or ENV, stderr=subprocess.DEVNULL)
 
     def steps_in_window(self, ahead: int = 6) -> None:
         """Keep `ahead` wrappers waiting (all of them at once would only measure the machine's fork rate)."""
@@ -95,12 +102,18 @@ def wait4(proc: subprocess.Popen[bytes]) -> tuple[int, float, float]:
 
 
 def release_latency(steps: int) -> None:
-    """Every wrapper is up and waiting before the supervisor starts, so nothing else competes for the CPU."""
+    """Every wrapper is up and asleep before step 0's wrapper starts the chain, so nothing else competes for
+    the CPU (in a Pod the step containers start together, long before the later hand-offs).  The supervisor
+    starts first: a wrapper waiting for the socket to appear polls it every 10 ms, 200 of them never settle;
+    connected ones sleep until they are released."""
     run = Run(steps)
     try:
-        wrappers = [run.wrapper(i) for i in range(steps)]
-        time.sleep(max(5.0, steps * 0.06))  # let them all start and wait for the socket
         sup = run.supervise()
+        while not os.path.exists(run.socket):
+            time.sleep(0.005)
+        wrappers = [run.wrapper(i) for i in range(1, steps)]
+        wait_until_idle([w.pid for w in wrappers] + [sup.pid])  # started, said hello, asleep; supervisor too
+        wrappers.append(run.wrapper(0))
         code, _, _ = wait4(sup)
         for w in wrappers:
             w.wait(60)
@@ -128,26 +141,42 @@ def release_latency(steps: int) -> None:
         run.close()
 
 
-def _footprint_run(steps: int, sidecars: int, port: int, kube: bool) -> tuple[int, float, float, float, str]:
+class FakeApiServer:
+    """The tests' fake Kubernetes API server (real TLS, token, merge patches, Events), in a thread of its own."""
+
+    def __init__(self, directory: Path) -> None:
+        self.fake = FakeApi(directory, namespace="ci", pods=("bench",))
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.env = asyncio.run_coroutine_threadsafe(self.fake.start(), self.loop).result(60)
+
+    def delivered(self) -> int:
+        return sum(1 for _, code in self.fake.requests if code in (200, 201))
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.fake.close(), self.loop).result(30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(30)
+        self.loop.close()
+
+
+def _footprint_run(steps: int, sidecars: int, port: int,
+                   kube_client: str | None) -> tuple[int, float, float, float, str, str]:
     cars = [{"name": f"c{i}", "container": f"c{i}"} | ({"probe": {"kind": "tcpSocket", "port": port}} if i % 2 else {})
             for i in range(sidecars)]
     run = Run(steps, cars)
-    env = dict(ENV)
-    if kube:  # in-cluster credentials for an API server that is not there: the client is loaded, calls fail
-        sa = run.root / "sa"
-        sa.mkdir()
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=k",
-                        "-keyout", str(sa / "key"), "-out", str(sa / "ca.crt")], check=True, capture_output=True)
-        (sa / "token").write_text("t")
+    env, args, api = dict(ENV), (), None
+    if kube_client is not None:  # in-cluster: the supervisor publishes every record to the fake API server
+        api = FakeApiServer(run.root)
+        env.update(api.env)
+        args = ("--kube-client", kube_client)
         run.plan.update(publish_to_api=True, pod={"name": "bench", "namespace": "ci"})
         (run.root / "plan.json").write_text(json.dumps(run.plan))
-        env.update(KUBERNETES_SERVICE_HOST="127.0.0.1", KUBERNETES_SERVICE_PORT=str(free_port()),
-                   DOLL_SERVICEACCOUNT_DIR=str(sa))
     procs: list[subprocess.Popen[bytes]] = []
     try:
         t0 = time.monotonic()
-        sup = subprocess.Popen([PY, "-m", "generator.cli", "supervise", "--plan", str(run.root / "plan.json")],
-                               cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+        sup = run.supervise(args, env)
         for car in cars:
             procs.append(subprocess.Popen([PY, "-m", "entrypoint", "--name", car["name"], "--sidecar", "--socket",
                                            run.socket, "--", "sleep", "600"], cwd=ROOT, env=ENV,
@@ -158,12 +187,14 @@ def _footprint_run(steps: int, sidecars: int, port: int, kube: bool) -> tuple[in
         for p in procs:
             p.wait(30)
         outcome = next(r["outcome"] for r in run.journal() if r["ev"] == "run_finished")
-        return code, rss, cpu, wall, outcome
+        return code, rss, cpu, wall, outcome, "-" if api is None else str(api.delivered())
     finally:
         for p in procs:
             if p.poll() is None:
                 p.kill()
                 p.wait()
+        if api is not None:
+            api.close()
         run.close()
 
 
@@ -184,12 +215,15 @@ def footprint(steps: int = 100, sidecars: int = 20) -> None:
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
     try:
-        print(f"\n2. supervisor footprint: {steps} steps + {sidecars} sidecars (half tcpSocket-probed), wait4 rusage")
-        print(f"{'variant':<46} {'exit':>4} {'outcome':>10} {'peak RSS MB':>12} {'CPU s':>7} {'wall s':>7}")
-        for label, kube in (("no Kubernetes API (publishing off)", False),
-                            ("in-cluster: kubernetes-asyncio loaded", True)):
-            code, rss, cpu, wall, outcome = _footprint_run(steps, sidecars, port, kube)
-            print(f"{label:<46} {code:>4} {outcome:>10} {rss:>12.1f} {cpu:>7.2f} {wall:>7.2f}")
+        print(f"\n2. supervisor footprint: {steps} steps + {sidecars} sidecars (half tcpSocket-probed), wait4 rusage;"
+              " API calls = Events + patches the fake API server accepted")
+        print(f"{'variant':<50} {'exit':>4} {'outcome':>10} {'peak RSS MB':>12} {'CPU s':>7} {'wall s':>7} "
+              f"{'API calls':>9}")
+        for label, kube_client in (("no Kubernetes API (publishing off)", None),
+                                   ("in-cluster, --kube-client http (default)", "http"),
+                                   ("in-cluster, --kube-client kubernetes-asyncio", "kubernetes-asyncio")):
+            code, rss, cpu, wall, outcome, calls = _footprint_run(steps, sidecars, port, kube_client)
+            print(f"{label:<50} {code:>4} {outcome:>10} {rss:>12.1f} {cpu:>7.2f} {wall:>7.2f} {calls:>9}")
     finally:
         stop.set()
         listener.close()
