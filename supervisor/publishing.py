@@ -138,7 +138,9 @@ class Publisher:
         api = self.api
         assert api is not None  # run() opened it
         while self.enabled and self.events:
-            if await self._send("event", api.create_event, self.events[0]):
+            event = self.events[0]  # built before the API (and so the namespace, if not in the plan) was known
+            event["metadata"]["namespace"] = event["involvedObject"]["namespace"] = api.namespace
+            if await self._send("event", api.create_event, event):
                 self.sent["events"] += 1
             if self.events:
                 self.events.popleft()

@@ -157,6 +157,11 @@ class FakeApi:
             self.requests.append(("event", 422))
             return _status(422, "Event is invalid")
         meta = body.setdefault("metadata", {})
+        if meta.get("namespace") and meta["namespace"] != request.match_info["ns"]:  # as the API server does
+            self.requests.append(("event", 400))
+            return _status(400, "the namespace of the provided object does not match the namespace sent on "
+                                "the request")
+        meta["namespace"] = request.match_info["ns"]
         meta["name"] = meta.get("name") or f"{meta.get('generateName', 'event.')}{len(self.events):05x}"
         self.events.append(body)
         self.requests.append(("event", 201))

@@ -307,3 +307,20 @@ async def test_a_real_supervisor_without_a_token_warns_once_and_finishes_the_run
         assert "in-cluster config" in warnings[0]["why"] and fake.requests == []
     finally:
         pod.close()
+
+
+async def test_without_a_namespace_in_the_plan_events_go_to_the_service_accounts(api: Served, client: str) -> None:
+    fake, env = api
+    plan = Plan.from_dict({"steps": [{"name": "a", "index": 0, "container": "step-a"}], "pod": {"name": "pod-1"}})
+    state = RunState.from_plan(plan)
+    publisher = Publisher(plan, "pod-1", state, Log(io.StringIO()), environ=env, timeout=1.0, client=client)
+    task = asyncio.create_task(publisher.run(), name="publisher-under-test")
+    rec = {"at": time.time(), "ev": "held", "step": "a", "reason": "beforeStep"}
+    state.apply(rec)
+    publisher.notify(rec)
+    await publisher.flush(10)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert [e["involvedObject"]["namespace"] for e in fake.events] == ["ci"]
+    assert fake.events[0]["metadata"]["namespace"] == "ci"
+    assert fake.pods["pod-1"]["metadata"]["annotations"]["doll.dev/hold"] == "a:beforeStep"
