@@ -12,7 +12,6 @@ import errno
 import os
 import selectors
 import signal
-import subprocess
 import time
 from collections.abc import Callable, Sequence
 
@@ -31,8 +30,43 @@ FORWARDED = tuple(getattr(signal, name) for name in (
     "SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGWINCH", "SIGALRM", "SIGCONT",
     "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGIO", "SIGPWR")
     if hasattr(signal, name))
+# reset to their defaults in the child: what the wrapper catches (exec resets those anyway) and what Python
+# ignores (SIGPIPE, SIGXFSZ; ignored signals would stay ignored across exec)
+_CHILD_DEFAULTS = tuple(dict.fromkeys((*FORWARDED, signal.SIGCHLD, signal.SIGPIPE, signal.SIGXFSZ)))
 _DRAIN_SECONDS = 1.0
 RECONNECT_SECONDS = 1.0
+
+
+def spawn(command: Sequence[str], env: dict[str, str], stdin: int | None = None, stdout: int | None = None,
+          stderr: int | None = None) -> int:
+    """Start `command` in its own process group with `env`, the given fds as its stdin / stdout / stderr, no
+    blocked signals and default dispositions; its pid.  A name without a slash is looked for in the PATH of
+    `env`, as exec does (and subprocess did): every existing candidate in turn, the first error other than
+    "not there" wins.  Raises OSError (ENOENT: nowhere to be found)."""
+    name = command[0]
+    if "/" in name:
+        candidates = [name]
+    else:  # skip what is not there before spawning: a failed spawn costs a clone, a stat microseconds
+        candidates = [path for path in (os.path.join(d, name) for d in os.get_exec_path(env)) if _exists(path)]
+    actions = [(os.POSIX_SPAWN_DUP2, fd, target) for fd, target in ((stdin, 0), (stdout, 1), (stderr, 2))
+               if fd is not None]
+    error: OSError | None = None
+    for path in candidates:
+        try:
+            return os.posix_spawn(path, list(command), env, file_actions=actions, setpgroup=0, setsigmask=(),
+                                  setsigdef=_CHILD_DEFAULTS)
+        except OSError as exc:
+            if error is None and exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+                error = exc
+    raise error or FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), name)
+
+
+def _exists(path: str) -> bool:
+    try:
+        os.stat(path)
+    except OSError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -110,8 +144,7 @@ class ChildRunner:
                     stderr = w
         started_at = time.time()
         try:
-            child = subprocess.Popen(list(command), env=env, process_group=0, stdout=stdout, stderr=stderr,
-                                     close_fds=True)
+            pid = spawn(command, env, stdout=stdout, stderr=stderr)
         except OSError as exc:
             for r in outputs:
                 os.close(r)
@@ -124,7 +157,7 @@ class ChildRunner:
         for fd in (stdout, stderr):
             if fd is not None:
                 os.close(fd)
-        pgid = child.pid
+        pgid = pid  # the child leads its own process group
         if self.on_started is not None:
             self.on_started(started_at)
         sel = selectors.DefaultSelector()
@@ -143,7 +176,7 @@ class ChildRunner:
         if self.reconnect is not None and (channel is None or channel.closed):
             retry_at = time.monotonic() + RECONNECT_SECONDS
         try:
-            while child.poll() is None:
+            while (status := _reap(pid)) is None:
                 now = time.monotonic()
                 if retry_at is not None and now >= retry_at and self.reconnect is not None:
                     fresh = self.reconnect()
@@ -196,7 +229,7 @@ class ChildRunner:
             sel.close()
             for r in outputs:
                 os.close(r)
-        code = child.returncode
+        code = os.waitstatus_to_exitcode(status)
         exit_code = 128 - code if code < 0 else code
         if reason == "TimeoutExceeded":
             return Outcome(protocol.EXIT_TIMEOUT, reason, started_at, finished_at, message)
@@ -204,6 +237,12 @@ class ChildRunner:
             return Outcome(protocol.EXIT_CANCELLED, reason, started_at, finished_at, message, stopped=stopped)
         return Outcome(exit_code, "Completed" if exit_code == 0 else "Error", started_at, finished_at,
                        "" if exit_code == 0 else f"command exited with code {exit_code}")
+
+
+def _reap(pid: int) -> int | None:
+    """The child's wait status once it has ended (SIGCHLD wakes the loop that asks), else None."""
+    done, status = os.waitpid(pid, os.WNOHANG)
+    return status if done else None
 
 
 def _noop(signum: int, frame: object) -> None:

@@ -9,37 +9,75 @@ and the wrapper exits 0 so the Pod can complete.  Without a supervisor the sidec
 from __future__ import annotations
 
 import os
+import select
 import signal
-import subprocess
 import sys
 import threading
+import time
 
 from entrypoint import connecting, environments, protocol
 from entrypoint.options import StepOptions
-from entrypoint.running import ChildRunner, Tee
+from entrypoint.running import ChildRunner, Tee, spawn
 from entrypoint.waiting import log
 
 _PROBE_OUTPUT_BYTES = 1024
 
 
 def probe(command: tuple[str, ...], timeout: float) -> protocol.ProbeResult:
-    """Run an exec probe: success is exit code 0 within the timeout (Kubernetes' rule)."""
+    """Run an exec probe: success is exit code 0 within the timeout (Kubernetes' rule).  Its stdout and
+    stderr (the last kilobyte) are the result's output; on timeout its whole process group is killed."""
+    deadline = time.monotonic() + timeout
+    r, w = os.pipe()
     try:
-        child = subprocess.Popen(list(command), env=environments.clean(), stdin=subprocess.DEVNULL,
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, process_group=0)
+        with open(os.devnull, "rb") as null:
+            pid = spawn(command, environments.clean(), stdin=null.fileno(), stdout=w, stderr=w)
     except OSError as exc:
+        os.close(r)
         return protocol.ProbeResult(ok=False, output=f"probe {command[0]!r}: {exc.strerror}")
+    finally:
+        os.close(w)
     try:
-        out, _ = child.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
+        output = _read_until(r, deadline)
+    finally:
+        os.close(r)
+    status = _wait_until(pid, deadline)
+    if output is None or status is None:
         try:
-            os.killpg(child.pid, signal.SIGKILL)  # the probe and whatever it started
+            os.killpg(pid, signal.SIGKILL)  # the probe and whatever it started
         except ProcessLookupError:
             pass
-        child.communicate()
+        if status is None:
+            os.waitpid(pid, 0)
         return protocol.ProbeResult(ok=False, output=f"probe timed out after {timeout:g}s")
-    output = out[-_PROBE_OUTPUT_BYTES:].decode("utf-8", errors="replace")
-    return protocol.ProbeResult(ok=child.returncode == 0, output=output)
+    return protocol.ProbeResult(ok=os.waitstatus_to_exitcode(status) == 0,
+                                output=output.decode("utf-8", errors="replace"))
+
+
+def _read_until(fd: int, deadline: float) -> bytes | None:
+    """The end of what `fd` gives until EOF; None if it is still open at `deadline`."""
+    kept = b""
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return None
+        data = os.read(fd, 65536)
+        if not data:
+            return kept
+        kept = (kept + data)[-_PROBE_OUTPUT_BYTES:]
+
+
+def _wait_until(pid: int, deadline: float) -> int | None:
+    """`pid`'s wait status, or None if it is still running at `deadline` (polled, as subprocess waits)."""
+    delay = 0.0005
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        time.sleep(min(delay, left))
+        delay = min(delay * 2, 0.05)
 
 
 class Sidecar:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
-from entrypoint_helpers import finish, run_wrapper, step_args, wait_for, wrapper
+from entrypoint_helpers import ROOT, finish, run_wrapper, step_args, wait_for, wrapper
 
 from entrypoint import protocol
 
@@ -108,3 +110,57 @@ def test_the_child_sees_a_clean_environment() -> None:
     assert seen["KEEP_ME"] == "yes"
     assert seen["LD_LIBRARY_PATH"] == "/usr/local/lib"
     assert not [k for k in seen if k.startswith(("_PYI", "_MEIPASS", "STATICX")) or k.endswith("_ORIG")]
+
+
+def test_the_child_starts_with_no_signal_blocked_and_python_s_ignored_ones_at_their_defaults() -> None:
+    """Even when the wrapper itself was started with a signal blocked.  (glibc's posix_spawn leaves its own
+    two internal signals, 32 and 33, ignored: no program can use them through a libc.)"""
+    launcher = ("import os, signal, sys; signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR2}); "
+                "os.execv(sys.executable, [sys.executable, '-m', 'entrypoint', *sys.argv[1:]])")
+    done = subprocess.run([sys.executable, "-c", launcher, "--name", "s", "--",
+                           "grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=20)
+    assert done.returncode == 0, done.stderr
+    masks = {k: int(v, 16) for k, v in (line.split(":") for line in done.stdout.splitlines())}
+    assert masks["SigBlk"] == 0
+    assert masks["SigIgn"] & (1 << 31) - 1 == 0  # SIGPIPE and SIGXFSZ, which Python ignores, among them
+
+
+def test_the_command_is_looked_for_along_the_path_as_exec_does(tmp_path: Path) -> None:
+    """A file of that name that cannot be executed is passed over, as execvp passes it over."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    (first / "tool").write_text("#!/bin/sh\necho from-first\n")  # not executable
+    (second / "tool").write_text("#!/bin/sh\necho from-second\n")
+    (second / "tool").chmod(0o755)
+    env = dict(os.environ, PATH=f"{first}:{second}:/usr/bin:/bin")
+    done = run_wrapper("--name", "s", "--", "tool", env=env)
+    assert (done.returncode, done.stdout) == (0, "from-second\n")
+    missing = run_wrapper("--name", "s", "--", "no-such-tool", env=env)
+    assert missing.returncode == protocol.EXIT_NOT_FOUND
+    assert missing.stderr.strip().endswith("command 'no-such-tool': not found")
+
+
+def test_a_file_that_is_no_program_cannot_be_executed(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage"
+    garbage.write_bytes(b"\x00\x01 not a program\n")
+    garbage.chmod(0o755)
+    done = run_wrapper("--name", "s", "--", str(garbage))
+    assert done.returncode == protocol.EXIT_NOT_EXECUTABLE
+    assert done.stderr.strip().endswith(f"command {str(garbage)!r}: cannot be executed: Exec format error")
+
+
+def test_the_wrappers_own_fds_do_not_reach_the_child_but_inherited_ones_do(tmp_path: Path) -> None:
+    """Everything the wrapper opens (tee pipes and files, its wake-up pipe, the selector) is close-on-exec;
+    an fd the wrapper was given is passed on, as exec would pass it on."""
+    out = tmp_path / "out"
+    r, w = os.pipe()
+    try:
+        proc = wrapper("--name", "s", "--stdout-path", str(out), "--", "ls", "/proc/self/fd", pass_fds=(w,))
+        assert finish([proc]) == [0]
+    finally:
+        os.close(r)
+        os.close(w)
+    seen = {int(fd) for fd in out.read_text().split()}
+    assert {0, 1, 2, w} <= seen and len(seen - {0, 1, 2, w}) <= 1  # and the directory ls reads
