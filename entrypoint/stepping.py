@@ -12,7 +12,7 @@ import sys
 import time
 from types import FrameType
 
-from entrypoint import connecting, environments, holding, protocol, results
+from entrypoint import connecting, environments, protocol, results
 from entrypoint.options import StepOptions
 from entrypoint.recording import FileRecorder, PostWriter, Record
 from entrypoint.running import ChildRunner, Outcome, Runner, Tee
@@ -101,6 +101,8 @@ class Step:
             verdict = FileWaiter(self.o).wait()
             assert verdict is not None  # no timeout: waits as long as the chain takes
             if verdict.action == "start" and self.o.breakpoint_before and self.o.step_dir:
+                from entrypoint import holding  # breakpoints are rare: not imported at every start
+
                 if holding.hold(self.o.step_dir, "beforeStep", self.o.poll_seconds) == "fail-continue":
                     verdict = Verdict("fail", "marked failed by debug fail-continue")
         return verdict
@@ -152,6 +154,8 @@ class Step:
             decision = self.report(finished)
             if decision == "" and exit_code != 0 and reason in ("Error", "TimeoutExceeded") \
                     and self.o.breakpoint_on_failure and self.o.step_dir and not self.supervised:
+                from entrypoint import holding
+
                 decision = "succeeded" if holding.hold(self.o.step_dir, "onFailure", self.o.poll_seconds) \
                     == "continue" else "failed"
         except Terminated as exc:

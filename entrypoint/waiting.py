@@ -14,7 +14,6 @@ import time
 
 from entrypoint import connecting, protocol
 from entrypoint.options import StepOptions
-from entrypoint.watching import Watch
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
 if TYPE_CHECKING:  # mypy sees typing and the standard decorator; at run time they cost milliseconds
@@ -95,6 +94,8 @@ class FileWaiter:
         files = list(self.options.wait_files)
         if not files:
             return Verdict("start")
+        from entrypoint.watching import Watch  # only the file chain watches: not imported in socket mode
+
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
         # watched from before the first check, so a file appearing in between is not missed; closed as soon as
         # the wait is over, before the child starts (closing a dnotify watch is cheap, and the runner would
