@@ -3,8 +3,7 @@
 The standard decorator exec()s five or six generated functions per class (about a millisecond a class),
 and importing `dataclasses` pulls in `inspect` with `ast`, `dis` and `tokenize`: together about a third of
 the wrapper's start.  Here only `__init__` is generated, as the standard decorator generates it (so its
-signature and its TypeErrors are the standard ones), and only when first looked up (most classes are never
-instantiated in a given run, and generating one is a `compile`); `__repr__`, `__eq__`, `__hash__`, `__setattr__` and
+signature and its TypeErrors are the standard ones); `__repr__`, `__eq__`, `__hash__`, `__setattr__` and
 `__delattr__` are closures that behave as the generated ones, and `__dataclass_fields__` /
 `__dataclass_params__` are made on first use by the standard decorator applied to a copy of the class, so
 `dataclasses.fields`, `asdict`, `replace` and `is_dataclass` work unchanged.  mypy sees the standard
@@ -58,7 +57,7 @@ def _make(cls: type, frozen: bool) -> type:
     for name, default in defaults.items():
         if isinstance(default, _Factory):
             delattr(cls, name)  # as the standard decorator does: no class attribute for a factory field
-    _set(cls, "__init__", _LazyInit(cls, lambda: _init(cls, names, annotations, defaults, frozen)))
+    _set(cls, "__init__", _init(cls, names, annotations, defaults, frozen))
     _set(cls, "__repr__", _repr(names))
     _set(cls, "__eq__", _eq(names))
     if frozen:
@@ -69,7 +68,7 @@ def _make(cls: type, frozen: bool) -> type:
         cls.__hash__ = None  # type: ignore[assignment]  # eq without frozen: unhashable, as standard
     for attr in ("__init__", "__repr__", "__eq__", "__hash__", "__setattr__", "__delattr__"):
         fn = cls.__dict__.get(attr)
-        if fn is not None and not isinstance(fn, _LazyInit):
+        if fn is not None:
             fn.__qualname__ = f"{cls.__qualname__}.{fn.__name__}"
     setattr(cls, "__match_args__", names)
     for attr in ("__dataclass_fields__", "__dataclass_params__"):
@@ -80,23 +79,6 @@ def _make(cls: type, frozen: bool) -> type:
 def _set(cls: type, name: str, value: object) -> None:
     if name not in cls.__dict__:  # as the standard decorator: what the class defines itself stays
         setattr(cls, name, value)
-
-
-class _LazyInit:
-    """A class's `__init__` until it is first looked up (its first instance, `inspect.signature`, ...): then
-    the function is made and replaces this on the class."""
-
-    def __init__(self, cls: type, make: Callable[[], Callable[..., None]]) -> None:
-        self.cls = cls
-        self.make = make
-
-    def __get__(self, obj: object, owner: type | None = None) -> Any:
-        init = self.cls.__dict__["__init__"]
-        if init is self:  # not made yet
-            init = self.make()
-            init.__qualname__ = f"{self.cls.__qualname__}.__init__"
-            setattr(self.cls, "__init__", init)
-        return init.__get__(obj, owner)
 
 
 def _init(cls: type, names: tuple[str, ...], annotations: dict[str, str], defaults: dict[str, object],

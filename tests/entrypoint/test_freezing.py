@@ -112,23 +112,3 @@ def test_factory_defaults_are_fresh_and_none_is_kept() -> None:
     with pytest.raises(protocol.ProtocolError, match="expected dict"):
         protocol.decode(b'{"op":"finished","name":"s","exit_code":0,"reason":"Completed","started_at":null,'
                         b'"finished_at":1,"results":null}')
-
-
-def test_an_init_is_made_when_first_looked_up_and_then_is_a_plain_function() -> None:
-    from entrypoint.freezing import dataclass
-
-    @dataclass(frozen=True)
-    class Point:
-        x: int
-        y: int = 0
-
-    class Labelled(Point):
-        pass
-
-    assert not inspect.isfunction(Point.__dict__["__init__"])  # nothing compiled yet
-    assert Labelled(1) == Labelled(1, 0) and repr(Labelled(2, 3)).endswith(".Labelled(x=2, y=3)")
-    assert inspect.isfunction(Point.__dict__["__init__"]) and "__init__" not in Labelled.__dict__
-    assert Point.__init__.__qualname__ == "test_an_init_is_made_when_first_looked_up_and_then_is_a_plain_" \
-                                         "function.<locals>.Point.__init__"
-    with pytest.raises(TypeError, match="missing 1 required positional argument: 'x'"):
-        Point()  # type: ignore[call-arg]
