@@ -1,7 +1,7 @@
 """Watching a playing pod from the host: the supervisor's journal, the containers' states from podman,
 and their logs from podman's k8s-file log files.
 
-Why the journal: it is the supervisor's own durable record (fsync'd at every event: released, started,
+Why the journal: it is the supervisor's own durable record (written at every event: released, started,
 held, finished, sidecar ready...), and `doll run` keeps the pod's volumes on the host, so it can replay
 it with the supervisor's own reducer (`RunState.apply`) and get exactly what `GET /status` would say,
 from the first event on.  `/status` itself only answers once the supervisor has imported its HTTP
