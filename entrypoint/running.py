@@ -13,14 +13,17 @@ import os
 import selectors
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from entrypoint import connecting, protocol
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
 if TYPE_CHECKING:  # mypy sees typing and the standard decorator; at run time they cost milliseconds
     from dataclasses import dataclass
-    from typing import IO, Protocol
+    from types import FrameType
+    from typing import IO, Any, Protocol, TypeAlias
+
+    Handler: TypeAlias = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None  # signal.signal's
 else:
     from entrypoint.freezing import dataclass
     Protocol = object  # the protocols are for mypy: plain classes at run time
@@ -33,6 +36,7 @@ FORWARDED = tuple(getattr(signal, name) for name in (
 # reset to their defaults in the child: what the wrapper catches (exec resets those anyway) and what Python
 # ignores (SIGPIPE, SIGXFSZ; ignored signals would stay ignored across exec)
 _CHILD_DEFAULTS = tuple(dict.fromkeys((*FORWARDED, signal.SIGCHLD, signal.SIGPIPE, signal.SIGXFSZ)))
+_CAUGHT = (*FORWARDED, signal.SIGCHLD)  # the wrapper's own handlers while it runs a child
 _DRAIN_SECONDS = 1.0
 RECONNECT_SECONDS = 1.0
 
@@ -82,8 +86,14 @@ class Outcome:
 
 
 class Runner(Protocol):
+    def prepare(self, deferred: Sequence[int] = ()) -> None:
+        """Get ready for `run` ahead of time; leave the handlers of the signals in `deferred` alone until then."""
+
     def run(self, command: Sequence[str], env: dict[str, str], channel: connecting.Channel | None) -> Outcome:
         """Run `command` to the end; a channel, if given, is watched for `stop` (it may break meanwhile)."""
+
+    def close(self) -> None:
+        """Release what `prepare` took."""
 
 
 @dataclass
@@ -95,7 +105,14 @@ class Tee:
 
 
 class ChildRunner:
-    """The real runner; `on_message` receives every supervisor message other than `stop`."""
+    """The real runner; `on_message` receives every supervisor message other than `stop`.
+
+    `prepare()` does ahead of the child's turn all that does not need the turn: the tee files and pipes,
+    the wake-up pipe, the selector and the signal handlers, so that when the turn comes `run()` only
+    spawns.  Whoever prepares closes: a caller that called `prepare()` calls `close()` when it suits it (a
+    step, once it has reported: restoring 19 signal handlers is not for the hand-off); otherwise `run()`
+    prepares and closes itself.
+    """
 
     def __init__(self, timeout_seconds: float | None = None, grace_seconds: float = 30.0, tee: Tee | None = None,
                  on_message: Callable[[protocol.Message], None] | None = None,
@@ -107,64 +124,103 @@ class ChildRunner:
         self.on_message = on_message
         self.on_started = on_started
         self.reconnect = reconnect  # called every RECONNECT_SECONDS while the channel is down
+        self._sel: selectors.BaseSelector | None = None  # None: not prepared
+        self._wake = (-1, -1)  # the wake-up pipe (read end, write end): signals arrive on it as bytes
+        self._old_wakeup = -1
+        self._handlers: dict[int, Handler] = {}  # signal -> the handler it had before ours
+        self._deferred: tuple[int, ...] = ()
+        self._files: list[IO[bytes]] = []  # the tee files
+        self._outputs: dict[int, list[int]] = {}  # tee pipe read end -> fds to copy to
+        self._ends: dict[int, int] = {}  # 1 / 2 -> the tee pipe's write end, the child's stdout / stderr
+        self._error = ""  # a tee file that cannot be opened: the step fails without running
+
+    def prepare(self, deferred: Sequence[int] = ()) -> None:
+        """Get ready to spawn.  The forwarded signals in `deferred` keep their handlers until the child is
+        about to be spawned (a step waiting for its turn is cancelled by SIGTERM, SIGINT and SIGHUP); the
+        others are caught from now on, and whatever of them arrives before the child exists is dropped."""
+        if self._sel is not None:
+            return
+        self._sel = selectors.DefaultSelector()
+        r, w = self._wake = os.pipe()
+        os.set_blocking(r, False)
+        os.set_blocking(w, False)
+        self._sel.register(r, selectors.EVENT_READ, "signal")
+        for stream, path in ((1, self.tee.stdout_path), (2, self.tee.stderr_path)):
+            if path and not self._error:
+                self._tee(stream, path)
+        self._deferred = tuple(deferred)
+        self._catch(sig for sig in _CAUGHT if sig not in self._deferred)
+        self._old_wakeup = signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+
+    def _tee(self, stream: int, path: str) -> None:
+        try:
+            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+            f = open(path, "ab")
+        except OSError as exc:
+            flag = "--stdout-path" if stream == 1 else "--stderr-path"
+            self._error = f"{flag}: cannot open {path!r}: {exc.strerror}"
+            return
+        self._files.append(f)
+        r, w = os.pipe()
+        os.set_blocking(r, False)
+        self._outputs[r] = [stream, f.fileno()]
+        self._ends[stream] = w
+        assert self._sel is not None
+        self._sel.register(r, selectors.EVENT_READ, "output")
+
+    def _catch(self, signals: Iterable[int]) -> None:
+        for sig in signals:
+            self._handlers[sig] = signal.signal(sig, _noop)
+
+    def close(self) -> None:
+        """Give back the signal handlers and the wake-up fd, close the pipes and files (again: a no-op).  After
+        `run()` the child and its process group are gone already."""
+        if self._sel is None:
+            return
+        signal.set_wakeup_fd(self._old_wakeup)
+        for sig, handler in self._handlers.items():
+            signal.signal(sig, handler)
+        self._handlers = {}
+        self._sel.close()
+        self._sel = None
+        for fd in (*self._wake, *self._outputs, *self._ends.values()):
+            os.close(fd)
+        self._outputs, self._ends = {}, {}
+        for f in self._files:
+            f.close()
+        self._files = []
 
     def run(self, command: Sequence[str], env: dict[str, str], channel: connecting.Channel | None) -> Outcome:
-        wake_r, wake_w = os.pipe()
-        os.set_blocking(wake_r, False)
-        os.set_blocking(wake_w, False)
-        previous = {sig: signal.signal(sig, _noop) for sig in (*FORWARDED, signal.SIGCHLD)}
-        old_wakeup = signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
-        files: list[IO[bytes]] = []
+        if self._sel is not None:
+            return self._run(command, env, channel)
+        self.prepare()
         try:
-            return self._run(command, env, channel, wake_r, files)
+            return self._run(command, env, channel)
         finally:
-            signal.set_wakeup_fd(old_wakeup)
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-            os.close(wake_r)
-            os.close(wake_w)
-            for f in files:
-                f.close()
+            self.close()
 
-    def _run(self, command: Sequence[str], env: dict[str, str], channel: connecting.Channel | None,
-             wake_r: int, files: list[IO[bytes]]) -> Outcome:
-        outputs: dict[int, list[int]] = {}  # pipe read end -> fds to copy to
-        stdout: int | None = None
-        stderr: int | None = None
-        for stream, path in ((1, self.tee.stdout_path), (2, self.tee.stderr_path)):
-            if path:
-                os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-                f = open(path, "ab")
-                files.append(f)
-                r, w = os.pipe()
-                outputs[r] = [stream, f.fileno()]
-                if stream == 1:
-                    stdout = w
-                else:
-                    stderr = w
+    def _run(self, command: Sequence[str], env: dict[str, str], channel: connecting.Channel | None) -> Outcome:
+        sel = self._sel
+        assert sel is not None
+        if self._error:
+            return Outcome(protocol.EXIT_WRAPPER_ERROR, "Error", None, time.time(), self._error)
+        wake_r = self._wake[0]
+        _drain_signals(wake_r)  # signals that came before the child existed are not for it
+        self._catch(self._deferred)  # a deferred signal still pending runs its own handler first
         started_at = time.time()
         try:
-            pid = spawn(command, env, stdout=stdout, stderr=stderr)
+            pid = spawn(command, env, stdout=self._ends.get(1), stderr=self._ends.get(2))
         except OSError as exc:
-            for r in outputs:
-                os.close(r)
-            for end in (stdout, stderr):
-                if end is not None:
-                    os.close(end)
             code = protocol.EXIT_NOT_FOUND if exc.errno == errno.ENOENT else protocol.EXIT_NOT_EXECUTABLE
             what = "not found" if code == protocol.EXIT_NOT_FOUND else f"cannot be executed: {exc.strerror}"
             return Outcome(code, "Error", started_at, time.time(), f"command {command[0]!r}: {what}")
-        for fd in (stdout, stderr):
-            if fd is not None:
-                os.close(fd)
+        for fd in self._ends.values():  # the child's now: the pipes reach EOF when it (and its own) are done
+            os.close(fd)
+        self._ends = {}
         pgid = pid  # the child leads its own process group
         if self.on_started is not None:
             self.on_started(started_at)
-        sel = selectors.DefaultSelector()
-        sel.register(wake_r, selectors.EVENT_READ, "signal")
-        for r in outputs:
-            os.set_blocking(r, False)
-            sel.register(r, selectors.EVENT_READ, "output")
+        outputs = self._outputs
         if channel is not None and not channel.closed:
             sel.register(channel.sock, selectors.EVENT_READ, "channel")
         timeout_at = None if self.timeout_seconds is None else time.monotonic() + self.timeout_seconds
@@ -175,60 +231,55 @@ class ChildRunner:
         retry_at: float | None = None
         if self.reconnect is not None and (channel is None or channel.closed):
             retry_at = time.monotonic() + RECONNECT_SECONDS
-        try:
-            while (status := _reap(pid)) is None:
-                now = time.monotonic()
-                if retry_at is not None and now >= retry_at and self.reconnect is not None:
-                    fresh = self.reconnect()
-                    retry_at = None if fresh is not None else now + RECONNECT_SECONDS
-                    if fresh is not None:
-                        channel = fresh
-                        sel.register(channel.sock, selectors.EVENT_READ, "channel")
-                if timeout_at is not None and now >= timeout_at:
-                    timeout_at = None
-                    reason, message = "TimeoutExceeded", f"step timed out after {self.timeout_seconds:g}s"
-                    kill_at = _terminate(pgid, self.grace_seconds)
-                if kill_at is not None and now >= kill_at:
-                    _killpg(pgid, signal.SIGKILL)
-                    kill_at = None
-                deadlines = [t for t in (timeout_at, kill_at, retry_at) if t is not None]
-                wait = max(0.0, min(deadlines) - now) if deadlines else None
-                for key, _ in sel.select(wait):
-                    if key.data == "signal":
-                        for signum in _drain_signals(wake_r):
-                            if signum == signal.SIGCHLD:
-                                continue
-                            _killpg(pgid, signum)
-                            if signum == signal.SIGTERM and kill_at is None:
-                                kill_at = time.monotonic() + self.grace_seconds
-                    elif key.data == "output":
-                        _copy(key.fd, outputs, sel)
-                    elif key.data == "channel" and channel is not None:
-                        alive = channel.feed()
-                        while (msg := channel.pending()) is not None:
-                            if isinstance(msg, protocol.Stop):
-                                if reason is None:
-                                    reason, stopped = "Cancelled", True
-                                    message = f"stopped by the supervisor: {msg.reason}".rstrip(": ")
-                                    kill_at = _terminate(pgid, msg.grace_seconds)
-                            elif self.on_message is not None:
-                                self.on_message(msg)
-                        if not alive:
-                            sel.unregister(channel.sock)
-                            if self.reconnect is not None:
-                                retry_at = time.monotonic() + min(RECONNECT_SECONDS, 0.05)
-            finished_at = time.time()
-            _killpg(pgid, signal.SIGKILL)  # leftovers of the group
-            if channel is not None:
-                try:
-                    sel.unregister(channel.sock)
-                except (KeyError, ValueError):
-                    pass
-            _drain_outputs(outputs, sel)
-        finally:
-            sel.close()
-            for r in outputs:
-                os.close(r)
+        while (status := _reap(pid)) is None:
+            now = time.monotonic()
+            if retry_at is not None and now >= retry_at and self.reconnect is not None:
+                fresh = self.reconnect()
+                retry_at = None if fresh is not None else now + RECONNECT_SECONDS
+                if fresh is not None:
+                    channel = fresh
+                    sel.register(channel.sock, selectors.EVENT_READ, "channel")
+            if timeout_at is not None and now >= timeout_at:
+                timeout_at = None
+                reason, message = "TimeoutExceeded", f"step timed out after {self.timeout_seconds:g}s"
+                kill_at = _terminate(pgid, self.grace_seconds)
+            if kill_at is not None and now >= kill_at:
+                _killpg(pgid, signal.SIGKILL)
+                kill_at = None
+            deadlines = [t for t in (timeout_at, kill_at, retry_at) if t is not None]
+            wait = max(0.0, min(deadlines) - now) if deadlines else None
+            for key, _ in sel.select(wait):
+                if key.data == "signal":
+                    for signum in _drain_signals(wake_r):
+                        if signum == signal.SIGCHLD:
+                            continue
+                        _killpg(pgid, signum)
+                        if signum == signal.SIGTERM and kill_at is None:
+                            kill_at = time.monotonic() + self.grace_seconds
+                elif key.data == "output":
+                    _copy(key.fd, outputs, sel)
+                elif key.data == "channel" and channel is not None:
+                    alive = channel.feed()
+                    while (msg := channel.pending()) is not None:
+                        if isinstance(msg, protocol.Stop):
+                            if reason is None:
+                                reason, stopped = "Cancelled", True
+                                message = f"stopped by the supervisor: {msg.reason}".rstrip(": ")
+                                kill_at = _terminate(pgid, msg.grace_seconds)
+                        elif self.on_message is not None:
+                            self.on_message(msg)
+                    if not alive:
+                        sel.unregister(channel.sock)
+                        if self.reconnect is not None:
+                            retry_at = time.monotonic() + min(RECONNECT_SECONDS, 0.05)
+        finished_at = time.time()
+        _killpg(pgid, signal.SIGKILL)  # leftovers of the group
+        if channel is not None:
+            try:
+                sel.unregister(channel.sock)
+            except (KeyError, ValueError):
+                pass
+        _drain_outputs(outputs, sel)
         code = os.waitstatus_to_exitcode(status)
         exit_code = 128 - code if code < 0 else code
         if reason == "TimeoutExceeded":

@@ -19,6 +19,8 @@ from entrypoint.running import ChildRunner, Outcome, Runner, Tee
 from entrypoint.waiting import FileWaiter, SocketWaiter, Verdict, log
 
 _ACK_SECONDS = 30.0
+# what ends a step's wait before its child runs (and a hold or an ack wait after it ran)
+CANCELLING = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 _MACHINES = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le", "s390x": "s390x"}
 
 
@@ -57,15 +59,27 @@ class Step:
         self.recorder = recorder or FileRecorder(options.step_dir, options.termination_path, options.post_file)
 
     def run(self) -> int:
-        caught = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
-        previous = {sig: signal.signal(sig, _raise_terminated) for sig in caught}
+        # made ready before the wait, so that `start` leaves only the spawn to do: the child's environment,
+        # and the runner's pipes, selector and signal handlers (but for the ones that cancel a waiting step)
+        env = environments.clean()
+        self.runner.prepare(deferred=CANCELLING)
+        try:
+            outcome = self.turn(env)
+            if outcome.message and outcome.exit_code != 0:
+                log(f"step {self.o.name}: {outcome.message}")
+            return self.finish(outcome)
+        finally:
+            self.runner.close()  # after the report: the next step may start meanwhile
+
+    def turn(self, env: dict[str, str]) -> Outcome:
+        """Wait for this step's turn, and run the child if it is to run: how the step ended."""
+        previous = {sig: signal.signal(sig, _raise_terminated) for sig in CANCELLING}
         try:
             verdict = self.wait()
         except Terminated as exc:
             verdict = Verdict("skip", str(exc), cancelled=True)
         except connecting.SocketPathError as exc:
-            log(f"step {self.o.name}: {exc}")
-            return self.finish(Outcome(protocol.EXIT_WRAPPER_ERROR, "Error", None, time.time(), str(exc)))
+            return Outcome(protocol.EXIT_WRAPPER_ERROR, "Error", None, time.time(), str(exc))
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
@@ -73,18 +87,14 @@ class Step:
         if verdict.action == "start" and not command:
             message = (f"no command for this machine's platform ({_platform()}); the image has one for: "
                        + ", ".join(sorted(self.o.platform_commands)))
-            outcome = Outcome(protocol.EXIT_WRAPPER_ERROR, "Error", None, time.time(), message)
-        elif verdict.action == "start":
-            outcome = self.runner.run(command, environments.clean(), self._live_channel())
-        elif verdict.action == "fail":
-            outcome = Outcome(protocol.EXIT_DEBUG_FAILED, "Error", None, time.time(), verdict.reason)
-        elif verdict.cancelled:
-            outcome = Outcome(protocol.EXIT_CANCELLED, "Cancelled", None, time.time(), verdict.reason)
-        else:
-            outcome = Outcome(protocol.EXIT_SKIPPED, "Skipped", None, time.time(), verdict.reason)
-        if outcome.message and outcome.exit_code != 0:
-            log(f"step {self.o.name}: {outcome.message}")
-        return self.finish(outcome)
+            return Outcome(protocol.EXIT_WRAPPER_ERROR, "Error", None, time.time(), message)
+        if verdict.action == "start":
+            return self.runner.run(command, env, self._live_channel())
+        if verdict.action == "fail":
+            return Outcome(protocol.EXIT_DEBUG_FAILED, "Error", None, time.time(), verdict.reason)
+        if verdict.cancelled:
+            return Outcome(protocol.EXIT_CANCELLED, "Cancelled", None, time.time(), verdict.reason)
+        return Outcome(protocol.EXIT_SKIPPED, "Skipped", None, time.time(), verdict.reason)
 
     def wait(self) -> Verdict:
         verdict: Verdict | None = None
@@ -148,8 +158,7 @@ class Step:
         finished = protocol.Finished(name=self.o.name, exit_code=exit_code, reason=reason,
                                      started_at=outcome.started_at, finished_at=outcome.finished_at,
                                      results=found, message=message)
-        caught = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
-        previous = {sig: signal.signal(sig, _raise_terminated) for sig in caught}
+        previous = {sig: signal.signal(sig, _raise_terminated) for sig in CANCELLING}
         try:  # a terminating signal while held or waiting for the ack: record what we have, then exit
             decision = self.report(finished)
             if decision == "" and exit_code != 0 and reason in ("Error", "TimeoutExceeded") \

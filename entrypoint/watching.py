@@ -21,7 +21,11 @@ import signal
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
 if TYPE_CHECKING:
-    from signal import _HANDLER
+    from collections.abc import Callable
+    from types import FrameType
+    from typing import Any, TypeAlias
+
+    Handler: TypeAlias = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None  # signal.signal's
 
 # DN_CREATE also covers an entry moved in (how a post file appears), DN_RENAME one renamed in place;
 # DN_MULTISHOT keeps the watch after the first event
@@ -40,7 +44,7 @@ class Watch:
         self._fds: dict[str, int] = {}  # watched directory -> its open fd (the dnotify lives as long as it)
         self._blind = False  # some directory has no watchable ancestor: poll
         self._wake_r = self._wake_w = -1  # the wake-up pipe; -1: not listening, poll
-        self._previous: tuple[_HANDLER, int] = (signal.SIG_DFL, -1)  # SIGIO's handler and the wake-up fd before
+        self._previous: tuple[Handler, int] = (signal.SIG_DFL, -1)  # SIGIO's handler and the wake-up fd before
         self._pending = [] if poll_seconds > 0 else list(dict.fromkeys(directories))
         if self._pending and self._listen():
             self._add_pending()

@@ -51,6 +51,13 @@ def wait_for(predicate: Any, timeout: float = 10.0, what: str = "condition") -> 
         time.sleep(0.01)
 
 
+def catches(pid: int, sig: int) -> bool:
+    """Whether process `pid` has a handler for `sig` (its SigCgt mask in /proc)."""
+    with open(f"/proc/{pid}/status") as f:
+        caught = next(line for line in f if line.startswith("SigCgt:")).split()[1]
+    return bool(int(caught, 16) >> (sig - 1) & 1)
+
+
 def finish(procs: list[subprocess.Popen[str]], timeout: float = 20) -> list[int]:
     codes = []
     for p in procs:

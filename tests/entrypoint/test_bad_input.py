@@ -117,3 +117,14 @@ def test_no_command_for_this_platform_fails_the_step_and_names_the_platforms(tmp
     line = _one_line(done.stderr)
     assert "no command for this machine's platform (linux/" in line and "windows/amd64" in line
     _recorded_failure(tmp_path, "s", protocol.EXIT_WRAPPER_ERROR)
+
+
+def test_a_tee_file_that_cannot_be_opened_fails_the_step_when_its_turn_comes(tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "plain-file"
+    not_a_dir.write_text("")
+    done = run_wrapper(*step_args(tmp_path, "s", 0), "--stdout-path", str(not_a_dir / "stdout"), "--",
+                       "sh", "-c", f"echo ran > {tmp_path / 'ran'}")
+    assert done.returncode == protocol.EXIT_WRAPPER_ERROR
+    assert "--stdout-path: cannot open" in _one_line(done.stderr)
+    assert not (tmp_path / "ran").exists()
+    _recorded_failure(tmp_path, "s", protocol.EXIT_WRAPPER_ERROR)

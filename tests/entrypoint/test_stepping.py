@@ -9,7 +9,7 @@ import signal
 import time
 from pathlib import Path
 
-from entrypoint_helpers import finish, short_dir, stand_in, step_args, wait_for, wrapper
+from entrypoint_helpers import catches, finish, short_dir, stand_in, step_args, wait_for, wrapper
 
 from entrypoint import protocol
 
@@ -120,20 +120,13 @@ def test_sigterm_while_waiting_records_the_step_as_cancelled(tmp_path: Path) -> 
     assert not os.path.exists(tmp_path / "step-b" / "out")
 
 
-def _catches(pid: int, sig: int) -> bool:
-    """Whether process `pid` has a handler for `sig` (its SigCgt mask in /proc)."""
-    with open(f"/proc/{pid}/status") as f:
-        caught = next(line for line in f if line.startswith("SigCgt:")).split()[1]
-    return bool(int(caught, 16) >> (sig - 1) & 1)
-
-
 def test_sigterm_while_the_first_connection_is_tried_records_the_step_as_cancelled(tmp_path: Path) -> None:
     """The supervisor is not there yet and the wrapper would keep trying its socket for 30 s: SIGTERM ends
     the step at once, recorded as cancelled, and the command never runs."""
     with short_dir() as d:
         proc = wrapper(*step_args(tmp_path, "a", 0, socket=str(d / "control.sock"), socket_wait_seconds="30"),
                        "--", "sh", "-c", f"echo ran > {tmp_path / 'ran'}")
-        wait_for(lambda: _catches(proc.pid, signal.SIGTERM), what="the wrapper to catch SIGTERM")
+        wait_for(lambda: catches(proc.pid, signal.SIGTERM), what="the wrapper to catch SIGTERM")
         time.sleep(0.2)  # trying to connect by now
         sent = time.monotonic()
         proc.send_signal(signal.SIGTERM)

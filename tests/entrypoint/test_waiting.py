@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import signal
 import time
 from pathlib import Path
 
-from entrypoint_helpers import finish, run_wrapper, step_args, wrapper
+from entrypoint_helpers import catches, finish, run_wrapper, step_args, wait_for, wrapper
 
 from entrypoint import protocol
 
@@ -95,3 +96,18 @@ def test_a_wait_file_in_a_directory_created_later_is_still_seen(tmp_path: Path) 
     later.mkdir()
     (later / "out").write_text("")
     assert finish([proc]) == [0]
+
+
+def test_a_signal_the_wrapper_gets_while_waiting_is_not_passed_on_to_the_child_later(tmp_path: Path) -> None:
+    """The wrapper catches what it forwards from before its wait (it is ready to spawn at once); what comes
+    before the child exists is dropped (a container's first process ignores it anyway)."""
+    ready, got = tmp_path / "ready", tmp_path / "got"
+    proc = wrapper("--name", "s", "--wait-file", str(ready), "--", "sh", "-c",
+                   f"trap 'echo USR1 > {got}' USR1; sleep 0.3")
+    wait_for(lambda: catches(proc.pid, signal.SIGUSR1), what="the wrapper to catch SIGUSR1")
+    time.sleep(0.2)  # waiting by now
+    proc.send_signal(signal.SIGUSR1)
+    time.sleep(0.1)
+    ready.write_text("")
+    assert finish([proc]) == [0]
+    assert not got.exists()
