@@ -2,8 +2,8 @@
 
 The standard decorator exec()s five or six generated functions per class (about a millisecond a class),
 and importing `dataclasses` pulls in `inspect` with `ast`, `dis` and `tokenize`: together about a third of
-the wrapper's start.  Here only `__init__` is generated, as the standard decorator generates it (so its
-signature and its TypeErrors are the standard ones); `__repr__`, `__eq__`, `__hash__`, `__setattr__` and
+the wrapper's start.  Here only `__init__` is generated, with the standard one's parameters, defaults,
+annotations and body (so its signature and its TypeErrors are the standard ones); `__repr__`, `__eq__`, `__hash__`, `__setattr__` and
 `__delattr__` are closures that behave as the generated ones, and `__dataclass_fields__` /
 `__dataclass_params__` are made on first use by the standard decorator applied to a copy of the class, so
 `dataclasses.fields`, `asdict`, `replace` and `is_dataclass` work unchanged.  mypy sees the standard
@@ -16,6 +16,7 @@ Covers what the wrapper uses: `@dataclass` and `@dataclass(frozen=True)`, plain 
 from __future__ import annotations
 
 import _thread
+from types import FunctionType
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
 if TYPE_CHECKING:
@@ -83,31 +84,33 @@ def _set(cls: type, name: str, value: object) -> None:
 
 def _init(cls: type, names: tuple[str, ...], annotations: dict[str, str], defaults: dict[str, object],
           frozen: bool) -> Callable[..., None]:
-    """The standard decorator's __init__, from the same source shape (one exec)."""
-    env: dict[str, object] = {"__dataclass_HAS_DEFAULT_FACTORY__": _HAS_DEFAULT_FACTORY,
-                              "__dataclass_builtins_object__": object, "__dataclass_return_type__": None}
-    params, body = [], []
+    """The standard decorator's __init__: the same parameters, defaults, annotations and body.  Compiled as a
+    bare `def` (one compile, the wrapper's main start-up cost left in this module): the defaults and the
+    annotations are set on the function afterwards rather than spelled in its source, and the helpers the
+    body needs are its globals rather than a closure, which halves the compile."""
+    helpers: dict[str, object] = {"__dataclass_HAS_DEFAULT_FACTORY__": _HAS_DEFAULT_FACTORY,
+                                  "__dataclass_builtins_object__": object}
+    body: list[str] = []
+    signature_defaults: list[object] = []
     for name in names:
-        env[f"__dataclass_type_{name}__"] = annotations[name]
-        param = f"{name}:__dataclass_type_{name}__"
         value = name
         default = defaults.get(name, _NO_DEFAULT)
+        if default is _NO_DEFAULT and signature_defaults:  # what compiling the defaults in would have caught
+            raise TypeError(f"non-default argument {name!r} follows default argument")
         if isinstance(default, _Factory):
-            env[f"__dataclass_dflt_{name}__"] = default.factory
-            param += "=__dataclass_HAS_DEFAULT_FACTORY__"
+            helpers[f"__dataclass_dflt_{name}__"] = default.factory
+            signature_defaults.append(_HAS_DEFAULT_FACTORY)
             value = f"__dataclass_dflt_{name}__() if {name} is __dataclass_HAS_DEFAULT_FACTORY__ else {name}"
         elif default is not _NO_DEFAULT:
-            env[f"__dataclass_dflt_{name}__"] = default
-            param += f"=__dataclass_dflt_{name}__"
-        params.append(param)
-        body.append(f"  __dataclass_builtins_object__.__setattr__(self,{name!r},{value})" if frozen
-                    else f"  self.{name}={value}")
-    source = (f"def __create_fn__({', '.join(env)}):\n"
-              f" def __init__(self, {', '.join(params)}) -> __dataclass_return_type__:\n"
-              + "\n".join(body or ["  pass"]) + "\n return __init__\n")
-    scope: dict[str, Any] = {}
-    exec(compile(source, "<string>", "exec", dont_inherit=True), {}, scope)  # not this module's __future__
-    init: Callable[..., None] = scope["__create_fn__"](**env)
+            signature_defaults.append(default)
+        body.append(f" __dataclass_builtins_object__.__setattr__(self,{name!r},{value})" if frozen
+                    else f" self.{name}={value}")
+    source = f"def __init__(self, {', '.join(names)}):\n" + "\n".join(body or [" pass"]) + "\n"
+    exec(compile(source, "<string>", "exec", dont_inherit=True), helpers)  # not this module's __future__
+    init = helpers.pop("__init__")
+    assert isinstance(init, FunctionType)
+    init.__defaults__ = tuple(signature_defaults) or None
+    init.__annotations__ = {**{name: annotations[name] for name in names}, "return": None}
     return init
 
 

@@ -112,3 +112,16 @@ def test_factory_defaults_are_fresh_and_none_is_kept() -> None:
     with pytest.raises(protocol.ProtocolError, match="expected dict"):
         protocol.decode(b'{"op":"finished","name":"s","exit_code":0,"reason":"Completed","started_at":null,'
                         b'"finished_at":1,"results":null}')
+
+
+def test_a_field_without_default_after_one_with_is_refused_as_the_standard_refuses_it() -> None:
+    from entrypoint.freezing import dataclass
+
+    def make(decorator: Any) -> str:
+        try:
+            decorator(type("Bad", (), {"__annotations__": {"a": "int", "b": "int"}, "a": 1}))
+        except TypeError as exc:
+            return str(exc)
+        return "accepted"
+
+    assert make(dataclass) == make(dataclasses.dataclass) == "non-default argument 'b' follows default argument"
