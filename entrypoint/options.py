@@ -45,7 +45,7 @@ class StepOptions:
     step_dir: str = ""  # this step's own directory: exitCode and state are written here
     sidecar: bool = False  # wrap a sidecar: answer probes, stop on the supervisor's word
     grace_seconds: float = 30.0  # SIGTERM -> SIGKILL of the whole process group
-    poll_seconds: float = 0.0  # file mode: poll interval; 0 = inotify with a 0.1 s polling fallback
+    poll_seconds: float = 0.0  # file mode: poll interval; 0 = dnotify with a 0.1 s polling fallback
     breakpoint_before: bool = False  # file mode: hold before running until `debug continue`
     breakpoint_on_failure: bool = False  # file mode: hold after a failure until `debug continue`
     platform_commands: dict[str, list[str]] = field(default_factory=dict)  # "linux/amd64" -> command
