@@ -107,9 +107,9 @@ class Tee:
 class ChildRunner:
     """The real runner; `on_message` receives every supervisor message other than `stop`.
 
-    `prepare()` does ahead of the child's turn all that does not need the turn: the tee files and pipes,
-    the wake-up pipe, the selector and the signal handlers, so that when the turn comes `run()` only
-    spawns.  Whoever prepares closes: a caller that called `prepare()` calls `close()` when it suits it (a
+    `prepare()` does ahead of the child's turn all that does not need the turn: the tee pipes, the wake-up
+    pipe, the selector and the signal handlers, so that when the turn comes `run()` only opens the tee
+    files, if any, and spawns.  Whoever prepares closes: a caller that called `prepare()` calls `close()` when it suits it (a
     step, once it has reported: restoring 19 signal handlers is not for the hand-off); otherwise `run()`
     prepares and closes itself.
     """
@@ -130,9 +130,9 @@ class ChildRunner:
         self._handlers: dict[int, Handler] = {}  # signal -> the handler it had before ours
         self._deferred: tuple[int, ...] = ()
         self._files: list[IO[bytes]] = []  # the tee files
-        self._outputs: dict[int, list[int]] = {}  # tee pipe read end -> fds to copy to
+        self._outputs: dict[int, list[int]] = {}  # tee pipe read end -> fds to copy to (1 or 2, then the file)
+        self._tees: dict[int, str] = {}  # tee pipe read end -> the file's path
         self._ends: dict[int, int] = {}  # 1 / 2 -> the tee pipe's write end, the child's stdout / stderr
-        self._error = ""  # a tee file that cannot be opened: the step fails without running
 
     def prepare(self, deferred: Sequence[int] = ()) -> None:
         """Get ready to spawn.  The forwarded signals in `deferred` keep their handlers until the child is
@@ -146,27 +146,29 @@ class ChildRunner:
         os.set_blocking(w, False)
         self._sel.register(r, selectors.EVENT_READ, "signal")
         for stream, path in ((1, self.tee.stdout_path), (2, self.tee.stderr_path)):
-            if path and not self._error:
-                self._tee(stream, path)
+            if path:  # the pipe now; the file itself only if the child runs (a skipped step leaves none)
+                r, w = os.pipe()
+                os.set_blocking(r, False)
+                self._outputs[r] = [stream]
+                self._tees[r] = path
+                self._ends[stream] = w
+                self._sel.register(r, selectors.EVENT_READ, "output")
         self._deferred = tuple(deferred)
         self._catch(sig for sig in _CAUGHT if sig not in self._deferred)
-        self._old_wakeup = signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+        self._old_wakeup = signal.set_wakeup_fd(self._wake[1], warn_on_full_buffer=False)
 
-    def _tee(self, stream: int, path: str) -> None:
-        try:
-            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-            f = open(path, "ab")
-        except OSError as exc:
-            flag = "--stdout-path" if stream == 1 else "--stderr-path"
-            self._error = f"{flag}: cannot open {path!r}: {exc.strerror}"
-            return
-        self._files.append(f)
-        r, w = os.pipe()
-        os.set_blocking(r, False)
-        self._outputs[r] = [stream, f.fileno()]
-        self._ends[stream] = w
-        assert self._sel is not None
-        self._sel.register(r, selectors.EVENT_READ, "output")
+    def _open_tees(self) -> str:
+        """Open the tee files (appending); what went wrong, if anything."""
+        for r, path in self._tees.items():
+            try:
+                os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+                f = open(path, "ab")
+            except OSError as exc:
+                flag = "--stdout-path" if self._outputs[r][0] == 1 else "--stderr-path"
+                return f"{flag}: cannot open {path!r}: {exc.strerror}"
+            self._files.append(f)
+            self._outputs[r].append(f.fileno())
+        return ""
 
     def _catch(self, signals: Iterable[int]) -> None:
         for sig in signals:
@@ -185,7 +187,7 @@ class ChildRunner:
         self._sel = None
         for fd in (*self._wake, *self._outputs, *self._ends.values()):
             os.close(fd)
-        self._outputs, self._ends = {}, {}
+        self._outputs, self._tees, self._ends = {}, {}, {}
         for f in self._files:
             f.close()
         self._files = []
@@ -202,8 +204,9 @@ class ChildRunner:
     def _run(self, command: Sequence[str], env: dict[str, str], channel: connecting.Channel | None) -> Outcome:
         sel = self._sel
         assert sel is not None
-        if self._error:
-            return Outcome(protocol.EXIT_WRAPPER_ERROR, "Error", None, time.time(), self._error)
+        error = self._open_tees()
+        if error:
+            return Outcome(protocol.EXIT_WRAPPER_ERROR, "Error", None, time.time(), error)
         wake_r = self._wake[0]
         _drain_signals(wake_r)  # signals that came before the child existed are not for it
         self._catch(self._deferred)  # a deferred signal still pending runs its own handler first

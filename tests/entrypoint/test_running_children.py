@@ -164,3 +164,12 @@ def test_the_wrappers_own_fds_do_not_reach_the_child_but_inherited_ones_do(tmp_p
         os.close(w)
     seen = {int(fd) for fd in out.read_text().split()}
     assert {0, 1, 2, w} <= seen and len(seen - {0, 1, 2, w}) <= 1  # and the directory ls reads
+
+
+def test_a_step_that_does_not_run_leaves_no_tee_files(tmp_path: Path) -> None:
+    (tmp_path / "step-a").mkdir()
+    (tmp_path / "step-a" / "out.err").write_text("{}")
+    out = tmp_path / "o" / "stdout"
+    done = run_wrapper(*step_args(tmp_path, "b", 1, "a"), "--stdout-path", str(out), "--", "echo", "ran")
+    assert done.returncode == protocol.EXIT_SKIPPED
+    assert not out.parent.exists()
