@@ -245,7 +245,7 @@ def main() -> int:
     split: dict[str, list[float]] = {}
     for mode, label, n in (("socket", "socket (in-bench supervisor)", ns.handoffs),
                            ("real", "socket (real supervisor)", ns.handoffs),
-                           ("inotify", "file mode, inotify", ns.handoffs),
+                           ("watch", "file mode, dnotify", ns.handoffs),
                            ("poll", "file mode, polling every 1 s", ns.poll_handoffs)):
         lat, parts = chain(wrapper, stamp, n + 1, mode)
         split[label] = [statistics.median(p[k] for p in parts) for k in range(3)]
