@@ -67,6 +67,8 @@ int main(int argc, char **argv) {
   fprintf(f, "%s %lld ", argv[2], start); fprintf(f, "%lld\n", now()); fclose(f); return 0; }
 """
 CHAIN = 51  # steps per chain: every wrapper of a chain is started at once, as a Pod starts its containers
+# the Pod's doll-run and doll-steps volumes (socket, post files) are memory-backed emptyDirs: so is the bench's
+RUN_ROOT = os.environ.get("DOLL_BENCH_DIR", "/dev/shm" if os.path.isdir("/dev/shm") else "/tmp")
 CHILD_MS = 100  # each later child runs this long (the previous wrapper has exited by the next hand-off)
 
 
@@ -143,7 +145,7 @@ def chain(wrapper: Path, stamp: Path, steps: int, mode: str) -> tuple[list[float
 def _one_chain(wrapper: Path, stamp: Path, steps: int, mode: str) -> tuple[list[float], list[tuple[float, ...]]]:
     """All wrappers start at once (as the Pod's containers do); step 0's child holds until every wrapper and
     the supervisor are asleep, waiting, so the hand-offs measured compete with nothing of the bench's own."""
-    work = Path(tempfile.mkdtemp(prefix="bench", dir="/tmp"))
+    work = Path(tempfile.mkdtemp(prefix="bench", dir=RUN_ROOT))
     stamps = work / "stamps"
     go = work / "go"
     sup = None

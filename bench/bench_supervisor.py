@@ -16,6 +16,7 @@ Targets (issue 3): release p99 <= 3 ms, RSS <= 60 MB, start -> step 0 <= 500 ms.
 from __future__ import annotations
 
 import argparse
+import functools
 import asyncio
 import json
 import os
@@ -40,6 +41,21 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 ENV.pop("KUBERNETES_SERVICE_HOST", None)
 
 
+# Each step: what ships (the packaged wrapper, as bench_entrypoint builds it) running a 50 ms command.  With
+# `true`, each hand-off overlapped the exit of the wrapper before it (a process teardown on a 2-core machine),
+# which steps of any real length do not.
+STEP = ("sleep", "0.05")
+# The Pod's doll-run and doll-steps volumes are memory-backed emptyDirs (tmpfs): so are the bench's.
+RUN_ROOT = os.environ.get("DOLL_BENCH_DIR", "/dev/shm" if os.path.isdir("/dev/shm") else "/tmp")
+
+
+@functools.lru_cache(maxsize=None)
+def packaged_wrapper() -> str:
+    from bench_entrypoint import build  # bench/ is on sys.path: this script's directory
+
+    return str(build()[0])
+
+
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
@@ -53,7 +69,7 @@ def free_port() -> int:
 
 class Run:
     def __init__(self, steps: int, sidecars: list[dict[str, Any]] | None = None) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="doll-bench-", dir="/tmp"))
+        self.root = Path(tempfile.mkdtemp(prefix="doll-bench-", dir=RUN_ROOT))
         self.run_dir, self.steps_dir = self.root / "run", self.root / "steps"
         self.run_dir.mkdir()
         self.steps_dir.mkdir()
@@ -67,11 +83,11 @@ class Run:
     def wrapper(self, i: int) -> subprocess.Popen[bytes]:
         name = self.names[i]
         d = self.steps_dir / f"step-{name}"
-        argv = [PY, "-m", "entrypoint", "--name", name, "--index", str(i), "--socket", self.socket,
+        argv = [packaged_wrapper(), "--name", name, "--index", str(i), "--socket", self.socket,
                 "--post-file", str(d / "out"), "--step-dir", str(d), "--socket-wait-seconds", "300"]
         if i:
             argv += ["--wait-file", str(self.steps_dir / f"step-{self.names[i - 1]}" / "out")]
-        return subprocess.Popen(argv + ["--", "true"], cwd=ROOT, env=ENV, stderr=subprocess.DEVNULL)
+        return subprocess.Popen(argv + ["--", *STEP], cwd=ROOT, env=ENV, stderr=subprocess.DEVNULL)
 
     def supervise(self, args: tuple[str, ...] = (), env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         return subprocess.Popen([PY, "-m", "generator.cli", "supervise", "--plan", str(self.root / "plan.json"),
@@ -129,7 +145,7 @@ def release_latency(steps: int) -> None:
                 exit_to_start.append((started[nxt] - finished[prev]["finished_at"]) * 1e3)
             if released[nxt].get("handoff") is not None:
                 internal.append(released[nxt]["handoff"] * 1e3)
-        print(f"\n1. release latency, {steps} steps (`true`), real wrappers, supervisor exit {code}")
+        print(f"\n1. release latency, {steps} steps (`sleep 0.05`), packaged wrappers, supervisor exit {code}")
         print(f"{'measure':<58} {'n':>4} {'median ms':>10} {'p99 ms':>8} {'max ms':>8}")
         for label, values in (("step exit -> next step released (journal)", exit_to_release),
                               ("  of which: step exit -> supervisor records the report", reporting),

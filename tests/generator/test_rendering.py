@@ -144,3 +144,12 @@ def test_an_unknown_step_result_field_is_refused() -> None:
                        "{name: two, image: busybox, command: [b], results: [{name: r, value: x}]}")
     with pytest.raises(GenerateError, match=r"steps\[1\].results\[0\].value: not supported by doll"):
         gen(text)
+
+
+def test_the_volumes_on_every_hand_offs_path_are_memory_backed_and_bounded() -> None:
+    volumes = {v["name"]: v for v in pod_of(RUN)["spec"]["volumes"]}
+    for name in ("doll-run", "doll-steps"):  # control socket, journal; exitCode and post files
+        assert volumes[name]["emptyDir"] == {"medium": "Memory", "sizeLimit": "64Mi"}
+    for name in ("doll-bin", "doll-results", "doll-scripts", "doll-home", "doll-workspace"):  # 14 MB; user data
+        assert volumes[name]["emptyDir"] == {}
+    assert volumes["extra"] == {"name": "extra", "configMap": {"name": "extra"}}
