@@ -266,8 +266,13 @@ class ChildRunner:
                     while (msg := channel.pending()) is not None:
                         if isinstance(msg, protocol.Stop):
                             if reason is None:
-                                reason, stopped = "Cancelled", True
-                                message = f"stopped by the supervisor: {msg.reason}".rstrip(": ")
+                                stopped = True
+                                if msg.reason == "TimeoutExceeded":  # the step's or the task's timeout, on the
+                                    reason = "TimeoutExceeded"       # supervisor's clock (it may beat ours)
+                                    message = "step timed out (stopped by the supervisor)"
+                                else:
+                                    reason = "Cancelled"
+                                    message = f"stopped by the supervisor: {msg.reason}".rstrip(": ")
                                 kill_at = _terminate(pgid, msg.grace_seconds)
                         elif self.on_message is not None:
                             self.on_message(msg)
@@ -286,7 +291,7 @@ class ChildRunner:
         code = os.waitstatus_to_exitcode(status)
         exit_code = 128 - code if code < 0 else code
         if reason == "TimeoutExceeded":
-            return Outcome(protocol.EXIT_TIMEOUT, reason, started_at, finished_at, message)
+            return Outcome(protocol.EXIT_TIMEOUT, reason, started_at, finished_at, message, stopped=stopped)
         if reason == "Cancelled":
             return Outcome(protocol.EXIT_CANCELLED, reason, started_at, finished_at, message, stopped=stopped)
         return Outcome(exit_code, "Completed" if exit_code == 0 else "Error", started_at, finished_at,

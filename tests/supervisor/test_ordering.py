@@ -74,6 +74,7 @@ def test_a_step_over_its_timeout_is_stopped_and_the_rest_skipped(pod: Pod) -> No
     assert pod.finish(timeout=20) == 1
     a = _finished(pod)["a"]
     assert a["outcome"] == "timed_out" and a["reason"] == "TimeoutExceeded"
+    assert a["exit_code"] == protocol.EXIT_TIMEOUT  # the wrapper's too: the supervisor's clock said so
     assert a["finished_at"] - a["started_at"] < 15  # stopped, not its 30 s
     assert pod.order() == ["a"]
 
@@ -83,7 +84,7 @@ def test_the_task_timeout_stops_the_running_step_and_exits_124(pod: Pod) -> None
     pod.supervise()
     pod.steps({"a": "sleep 30", "b": "true"})
     assert pod.finish(timeout=20) == protocol.EXIT_TIMEOUT
-    assert _finished(pod)["a"]["reason"] == "TimeoutExceeded"
+    assert (_finished(pod)["a"]["reason"], _finished(pod)["a"]["exit_code"]) == ("TimeoutExceeded", 124)
     assert pod.journal()[-1]["outcome"] == "TimedOut"
     assert pod.order() == ["a"]
 
@@ -133,10 +134,10 @@ def test_a_step_whose_wrapper_dies_without_reporting_fails_and_the_rest_are_skip
     wait_for(lambda: pod.order() == ["a"], what="a to start")
     with open(f"/proc/{a.pid}/task/{a.pid}/children") as f:
         children = [int(pid) for pid in f.read().split()]
-    for child in children:  # the step's process group dies with its container...
+    a.kill()  # the wrapper dies with its container, with no chance to report (killed first: a wrapper that
+    a.wait(5)  # outlives its child by a millisecond reports its exit, as it should)
+    for child in children:  # ...and so does the step's process group
         os.killpg(child, signal.SIGKILL)
-    a.kill()  # ...and so does the wrapper, with no chance to report
-    a.wait(5)
     assert pod.finish(timeout=30) == 1
     done = _finished(pod)
     assert done["a"]["outcome"] == "failed" and done["a"]["source"] == "lost"
