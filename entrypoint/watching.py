@@ -21,11 +21,7 @@ import signal
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
 if TYPE_CHECKING:
-    from collections.abc import Callable
-    from types import FrameType
-    from typing import Any, TypeAlias
-
-    Handler: TypeAlias = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None  # signal.signal's
+    from entrypoint.running import Handler
 
 # DN_CREATE also covers an entry moved in (how a post file appears), DN_RENAME one renamed in place;
 # DN_MULTISHOT keeps the watch after the first event

@@ -96,10 +96,10 @@ class Publisher:
         self.wake.set()
 
     def _event(self, kind: str, reason: str, message: str, at: float) -> dict[str, Any]:
-        ns = self.plan.pod.namespace
+        """The Event's body; its namespace is the API client's, filled in when it is sent (see `_drain`)."""
         return {"apiVersion": "v1", "kind": "Event",
-                "metadata": {"generateName": f"{self.pod}.doll.", "namespace": ns},
-                "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": self.pod, "namespace": ns},
+                "metadata": {"generateName": f"{self.pod}.doll."},
+                "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": self.pod},
                 "type": kind, "reason": reason, "message": message[:1024],
                 "firstTimestamp": _iso(at), "lastTimestamp": _iso(at), "count": 1,
                 "source": {"component": "doll-supervisor"}, "reportingComponent": "doll-supervisor",
@@ -138,7 +138,7 @@ class Publisher:
         api = self.api
         assert api is not None  # run() opened it
         while self.enabled and self.events:
-            event = self.events[0]  # built before the API (and so the namespace, if not in the plan) was known
+            event = self.events[0]  # queued before the API client (which resolves the namespace) was open
             event["metadata"]["namespace"] = event["involvedObject"]["namespace"] = api.namespace
             if await self._send("event", api.create_event, event):
                 self.sent["events"] += 1

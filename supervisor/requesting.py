@@ -20,7 +20,6 @@ when the request was not delivered (network, TLS, timeout) or the credentials ar
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -39,7 +38,6 @@ SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 REQUEST_TIMEOUT = 2.0
 TOKEN_REREAD_SECONDS = 60.0
 MESSAGE_LIMIT = 500
-KUBE_CLIENTS = ("http", "kubernetes-asyncio")  # `doll supervise --kube-client`; the first is the default
 
 
 class ApiFailure(Exception):
@@ -143,10 +141,9 @@ def _failure(status: int, reason: str, text: str) -> ApiFailure:
 class HttpPodApi:
     """The two calls on aiohttp's client (the supervisor loads aiohttp anyway)."""
 
-    def __init__(self, session: aiohttp.ClientSession, creds: Credentials, pod: str, namespace: str,
-                 timeout: float) -> None:
-        self._session, self.creds = session, creds
-        self.pod, self.namespace, self.timeout = pod, namespace, timeout
+    def __init__(self, session: aiohttp.ClientSession, creds: Credentials, pod: str, namespace: str) -> None:
+        self._session, self.creds = session, creds  # the session bounds every request (ClientTimeout)
+        self.pod, self.namespace = pod, namespace
         ns = quote(namespace, safe="")
         self.pod_path = f"/api/v1/namespaces/{ns}/pods/{quote(pod, safe='')}"
         self.events_path = f"/api/v1/namespaces/{ns}/events"
@@ -161,7 +158,7 @@ class HttpPodApi:
             base_url=creds.url, connector=client.TCPConnector(ssl=creds.ssl_context),
             timeout=client.ClientTimeout(total=timeout),
             headers={"Accept": "application/json", "User-Agent": "doll-supervisor"})
-        return cls(session, creds, pod, namespace, timeout)
+        return cls(session, creds, pod, namespace)
 
     async def _request(self, method: str, path: str, content_type: str, body: dict[str, Any]) -> None:
         from aiohttp import ClientError  # loaded by open(), off the event loop
@@ -218,9 +215,7 @@ class KubernetesApi:
             await coro
         except ApiException as exc:
             raise ApiFailure(int(exc.status or 0), str(exc.reason)) from None
-        except (OSError, TimeoutError, asyncio.TimeoutError) as exc:
-            raise ApiFailure(0, f"{type(exc).__name__}: {exc}") from None
-        except Exception as exc:  # aiohttp client errors: all mean "not delivered"
+        except Exception as exc:  # OSError, timeouts, aiohttp's client errors: all mean "not delivered"
             raise ApiFailure(0, f"{type(exc).__name__}: {exc}") from None
 
     async def patch_pod(self, annotations: dict[str, str | None]) -> None:
@@ -237,6 +232,7 @@ class KubernetesApi:
 
 Opener = Callable[[str, str, dict[str, str], float], Awaitable[PodApi]]
 OPENERS: dict[str, Opener] = {"http": HttpPodApi.open, "kubernetes-asyncio": KubernetesApi.open}
+KUBE_CLIENTS = tuple(OPENERS)  # `doll supervise --kube-client`; the first is the default
 
 
 async def open_pod_api(client: str, pod: str, namespace: str, environ: dict[str, str],
