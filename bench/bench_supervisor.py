@@ -16,8 +16,8 @@ Targets (issue 3): release p99 <= 3 ms, RSS <= 60 MB, start -> step 0 <= 500 ms.
 from __future__ import annotations
 
 import argparse
-import functools
 import asyncio
+import functools
 import json
 import os
 import shutil
@@ -31,7 +31,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from settling import wait_until_idle  # bench/ is on sys.path: this script's directory
+from bench_entrypoint import RUN_ROOT, build  # bench/ is on sys.path: this script's directory
+from settling import wait_until_idle
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "supervisor"))
@@ -45,14 +46,10 @@ ENV.pop("KUBERNETES_SERVICE_HOST", None)
 # `true`, each hand-off overlapped the exit of the wrapper before it (a process teardown on a 2-core machine),
 # which steps of any real length do not.
 STEP = ("sleep", "0.05")
-# The Pod's doll-run and doll-steps volumes are memory-backed emptyDirs (tmpfs): so are the bench's.
-RUN_ROOT = os.environ.get("DOLL_BENCH_DIR", "/dev/shm" if os.path.isdir("/dev/shm") else "/tmp")
 
 
 @functools.lru_cache(maxsize=None)
 def packaged_wrapper() -> str:
-    from bench_entrypoint import build  # bench/ is on sys.path: this script's directory
-
     return str(build()[0])
 
 
