@@ -96,8 +96,9 @@ class Credentials:
         creds = cls(server_url(host, port), context, os.path.join(sa, "token"))
         try:
             creds.token()
-        except OSError as exc:
-            raise ApiFailure(0, f"in-cluster config: {creds.token_file}: {exc.strerror or exc}") from None
+        except (OSError, UnicodeDecodeError) as exc:  # unreadable, or not text
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise ApiFailure(0, f"in-cluster config: {creds.token_file}: {reason}") from None
         if not creds._token:
             raise ApiFailure(0, f"in-cluster config: {creds.token_file} is empty")
         return creds

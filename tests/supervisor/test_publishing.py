@@ -324,3 +324,15 @@ async def test_without_a_namespace_in_the_plan_events_go_to_the_service_accounts
     assert [e["involvedObject"]["namespace"] for e in fake.events] == ["ci"]
     assert fake.events[0]["metadata"]["namespace"] == "ci"
     assert fake.pods["pod-1"]["metadata"]["annotations"]["doll.dev/hold"] == "a:beforeStep"
+
+
+async def test_a_token_file_that_is_not_text_gives_one_warning_and_publishing_stays_off(api: Served) -> None:
+    fake, env = api
+    (Path(env["DOLL_SERVICEACCOUNT_DIR"]) / "token").write_bytes(b"\xff\xfe\x00garbled")
+    h = Harness(env, "http")
+    h.start()
+    assert h.task is not None
+    await asyncio.wait_for(h.task, 10)  # it gives up by itself, without raising
+    assert fake.requests == []
+    [warning] = h.warnings()
+    assert warning["event"] == "publishing_disabled" and warning["why"].startswith("in-cluster config: ")
