@@ -5,7 +5,10 @@ own tests)."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 from entrypoint_helpers import finish, short_dir, wait_for, wrapper
@@ -29,41 +32,49 @@ class _Side:
         self.conn.close()
 
 
-def test_a_sidecar_answers_probes_and_stops_on_the_supervisors_word(tmp_path: Path) -> None:
-    ready = tmp_path / "ready"
-    pid_file = tmp_path / "pid"
+@contextlib.contextmanager
+def _supervised(*args: str) -> Iterator[tuple[socket.socket, subprocess.Popen[bytes]]]:
+    """A listening socket that the test answers as the supervisor, and a wrapper started on it with `args`;
+    both gone afterwards (the wrapper killed if it is still running)."""
     with short_dir() as d:
         server = socket.socket(socket.AF_UNIX)
         server.bind(str(d / "s.sock"))
         server.listen()
         server.settimeout(10)
-        proc = wrapper("--name", "db", "--sidecar", "--socket", str(d / "s.sock"), "--grace-seconds", "0.5",
-                       "--", "sh", "-c", f"trap '' TERM; echo $$ > {pid_file}; while :; do sleep 0.05; done")
+        proc = wrapper("--socket", str(d / "s.sock"), *args)
         try:
-            conn, _ = server.accept()
-            side = _Side(conn)
-            hello = side.receive()
-            assert isinstance(hello, protocol.Hello) and (hello.kind, hello.name) == ("sidecar", "db")
-            wait_for(pid_file.exists, what="the sidecar to start without waiting")
-            side.send(protocol.Probe(command=("sh", "-c", f"test -e {ready}")))
-            assert side.receive() == protocol.ProbeResult(ok=False, output="")
-            ready.write_text("")
-            side.send(protocol.Probe(command=("sh", "-c", f"echo up; test -e {ready}")))
-            assert side.receive() == protocol.ProbeResult(ok=True, output="up\n")
-            side.send(protocol.Probe(command=("/no/such/probe",)))
-            result = side.receive()
-            assert isinstance(result, protocol.ProbeResult) and not result.ok and "/no/such/probe" in result.output
-            side.send(protocol.Probe(command=("sleep", "5"), timeout_seconds=0.2))
-            result = side.receive()
-            assert isinstance(result, protocol.ProbeResult) and "timed out" in result.output
-            side.send(protocol.Stop(reason="steps done", grace_seconds=0.3))
-            assert finish([proc]) == [0]  # it ignored SIGTERM: killed after the grace, still a clean stop
-            conn.close()
+            yield server, proc
         finally:
             server.close()
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+def test_a_sidecar_answers_probes_and_stops_on_the_supervisors_word(tmp_path: Path) -> None:
+    ready = tmp_path / "ready"
+    pid_file = tmp_path / "pid"
+    script = f"trap '' TERM; echo $$ > {pid_file}; while :; do sleep 0.05; done"
+    with _supervised("--name", "db", "--sidecar", "--grace-seconds", "0.5", "--", "sh", "-c", script) as (server, proc):
+        conn, _ = server.accept()
+        side = _Side(conn)
+        hello = side.receive()
+        assert isinstance(hello, protocol.Hello) and (hello.kind, hello.name) == ("sidecar", "db")
+        wait_for(pid_file.exists, what="the sidecar to start without waiting")
+        side.send(protocol.Probe(command=("sh", "-c", f"test -e {ready}")))
+        assert side.receive() == protocol.ProbeResult(ok=False, output="")
+        ready.write_text("")
+        side.send(protocol.Probe(command=("sh", "-c", f"echo up; test -e {ready}")))
+        assert side.receive() == protocol.ProbeResult(ok=True, output="up\n")
+        side.send(protocol.Probe(command=("/no/such/probe",)))
+        result = side.receive()
+        assert isinstance(result, protocol.ProbeResult) and not result.ok and "/no/such/probe" in result.output
+        side.send(protocol.Probe(command=("sleep", "5"), timeout_seconds=0.2))
+        result = side.receive()
+        assert isinstance(result, protocol.ProbeResult) and "timed out" in result.output
+        side.send(protocol.Stop(reason="steps done", grace_seconds=0.3))
+        assert finish([proc]) == [0]  # it ignored SIGTERM: killed after the grace, still a clean stop
+        conn.close()
 
 
 def test_a_sidecar_without_a_supervisor_just_runs_its_command(tmp_path: Path) -> None:
@@ -73,63 +84,41 @@ def test_a_sidecar_without_a_supervisor_just_runs_its_command(tmp_path: Path) ->
 
 
 def test_a_sidecar_reconnects_and_announces_itself_again_after_the_supervisor_went_away(tmp_path: Path) -> None:
-    with short_dir() as d:
-        server = socket.socket(socket.AF_UNIX)
-        server.bind(str(d / "s.sock"))
-        server.listen()
-        server.settimeout(10)
-        proc = wrapper("--name", "db", "--sidecar", "--socket", str(d / "s.sock"), "--grace-seconds", "0.5",
-                       "--", "sh", "-c", "while :; do sleep 0.05; done")
-        try:
-            conn, _ = server.accept()
-            first = _Side(conn)
-            assert isinstance(first.receive(), protocol.Hello)
-            first.close()  # the supervisor's connection is gone (a restart keeps the listening socket here)
-            conn, _ = server.accept()
-            side = _Side(conn)
-            hello = side.receive()
-            assert isinstance(hello, protocol.Hello) and (hello.kind, hello.name) == ("sidecar", "db")
-            side.send(protocol.Probe(command=("true",)))
-            assert side.receive() == protocol.ProbeResult(ok=True, output="")
-            side.send(protocol.Stop(reason="done", grace_seconds=0.5))
-            assert finish([proc]) == [0]
-            conn.close()
-        finally:
-            server.close()
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+    with _supervised("--name", "db", "--sidecar", "--grace-seconds", "0.5",
+                     "--", "sh", "-c", "while :; do sleep 0.05; done") as (server, proc):
+        conn, _ = server.accept()
+        first = _Side(conn)
+        assert isinstance(first.receive(), protocol.Hello)
+        first.close()  # the supervisor's connection is gone (a restart keeps the listening socket here)
+        conn, _ = server.accept()
+        side = _Side(conn)
+        hello = side.receive()
+        assert isinstance(hello, protocol.Hello) and (hello.kind, hello.name) == ("sidecar", "db")
+        side.send(protocol.Probe(command=("true",)))
+        assert side.receive() == protocol.ProbeResult(ok=True, output="")
+        side.send(protocol.Stop(reason="done", grace_seconds=0.5))
+        assert finish([proc]) == [0]
+        conn.close()
 
 
 def test_a_running_step_reconnects_so_a_restarted_supervisor_can_still_stop_it(tmp_path: Path) -> None:
     """The supervisor's side is played by the test: it starts the step, drops the connection, and stops
     the step on the wrapper's second hello."""
-    with short_dir() as d:
-        server = socket.socket(socket.AF_UNIX)
-        server.bind(str(d / "s.sock"))
-        server.listen()
-        server.settimeout(10)
-        proc = wrapper("--name", "s", "--socket", str(d / "s.sock"), "--grace-seconds", "0.5",
-                       "--", "sh", "-c", "while :; do sleep 0.05; done")
-        try:
-            conn, _ = server.accept()
-            side = _Side(conn)
-            assert isinstance(side.receive(), protocol.Hello)
-            side.send(protocol.Start())
-            assert isinstance(side.receive(), protocol.Started)
-            side.close()
-            conn, _ = server.accept()
-            side = _Side(conn)
-            assert isinstance(side.receive(), protocol.Hello)
-            side.send(protocol.Start())  # answered from its state: the step is running
-            side.send(protocol.Stop(reason="cancelled", grace_seconds=0.5))
-            finished = side.receive()
-            assert isinstance(finished, protocol.Finished) and finished.reason == "Cancelled"
-            side.send(protocol.Ack())
-            assert finish([proc]) == [protocol.EXIT_CANCELLED]
-            conn.close()
-        finally:
-            server.close()
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+    with _supervised("--name", "s", "--grace-seconds", "0.5",
+                     "--", "sh", "-c", "while :; do sleep 0.05; done") as (server, proc):
+        conn, _ = server.accept()
+        side = _Side(conn)
+        assert isinstance(side.receive(), protocol.Hello)
+        side.send(protocol.Start())
+        assert isinstance(side.receive(), protocol.Started)
+        side.close()
+        conn, _ = server.accept()
+        side = _Side(conn)
+        assert isinstance(side.receive(), protocol.Hello)
+        side.send(protocol.Start())  # answered from its state: the step is running
+        side.send(protocol.Stop(reason="cancelled", grace_seconds=0.5))
+        finished = side.receive()
+        assert isinstance(finished, protocol.Finished) and finished.reason == "Cancelled"
+        side.send(protocol.Ack())
+        assert finish([proc]) == [protocol.EXIT_CANCELLED]
+        conn.close()
