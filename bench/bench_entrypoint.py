@@ -36,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from entrypoint import protocol  # noqa: E402
+from supervisor.ordering import HANDOFF_QUIET_SECONDS as QUIET  # noqa: E402
 
 import settling  # noqa: E402  (bench/ is on sys.path: this script's directory)
 
@@ -90,7 +91,8 @@ def build() -> tuple[Path, Path]:
 
 
 def serve(path: str, steps: int) -> None:
-    """The minimal supervisor: start step i+1 once step i has reported finished."""
+    """The minimal supervisor: start step i+1 once step i has reported finished, and (as the real one does)
+    ack step i only after the quiet window, so that its wrapper's exit does not compete with the exec."""
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(path)
     server.listen(64)
@@ -100,8 +102,11 @@ def serve(path: str, steps: int) -> None:
     buffers: dict[socket.socket, bytes] = {}
     nxt = 0
     done = 0
-    while done < steps:
-        for key, _ in sel.select():
+    acks: list[tuple[float, socket.socket]] = []  # (when, whom): acks held for the quiet window
+    while done < steps or acks:
+        while acks and acks[0][0] <= time.monotonic():
+            acks.pop(0)[1].sendall(protocol.encode(protocol.Ack()))
+        for key, _ in sel.select(max(0.0, acks[0][0] - time.monotonic()) if acks else None):
             if key.fileobj is server:
                 conn, _ = server.accept()
                 buffers[conn] = b""
@@ -124,8 +129,8 @@ def serve(path: str, steps: int) -> None:
                     done += 1
                 if nxt in conns and (isinstance(msg, protocol.Finished) or msg.op == "hello"):
                     conns.pop(nxt).sendall(protocol.encode(protocol.Start()))  # the next step first,
-                if isinstance(msg, protocol.Finished):  # as the real supervisor does
-                    conn.sendall(protocol.encode(protocol.Ack()))
+                if isinstance(msg, protocol.Finished):
+                    acks.append((time.monotonic() + (QUIET if nxt < steps else 0.0), conn))
     server.close()
 
 

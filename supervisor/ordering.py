@@ -3,9 +3,14 @@
 `Runner` is driven by the control server (`on_message`, `on_closed`), by its sidecars (`attending`:
 ready, failed) and by timers.  Every decision is a journal record written before the wrappers hear
 about it, then applied to `RunState`; `_advance` then looks at the state and does the next thing, so a
-restarted supervisor that replayed its journal simply carries on.  In a hand-off the next step's `start`
-goes out before the finished step's `ack`, logs and listeners: it is the only thing on the critical path
-(waking the finished step's wrapper first lets it take the CPU, for its exit, ahead of the next one).
+restarted supervisor that replayed its journal simply carries on.
+
+In a hand-off the next step's `start` is the only thing on the critical path.  The finished step's `ack`
+(which wakes its wrapper to write its post file and exit), the logs and the listeners (metrics, Pod
+annotations) wait for a quiet window of HANDOFF_QUIET_SECONDS, while the next child is being exec'd: on a
+node with few cores, a wrapper exiting or a listener running at that moment competes with the exec for the
+CPU (measured in bench/bench_entrypoint.py: it made the hand-off's p99 1-2 ms longer).  Journal records
+are still written at once; only their announcement waits, in order.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ STEP_STOP_GRACE = 30.0
 # steps' wrappers get longer to reconnect (they retry every second).
 LOST_SECONDS = 5.0
 LOST_AFTER_RESTART_SECONDS = 15.0
+HANDOFF_QUIET_SECONDS = 0.005  # after a hand-off's `start`: the ack and announcements wait this long
 
 
 class Runner:
@@ -44,7 +50,9 @@ class Runner:
         self.listeners: list[Callable[[Record], None]] = []
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._reported: float | None = None  # perf_counter when the last step's exit was reported
-        self._batch: list[Record] | None = None
+        self._batch: list[Record] | None = None  # inside a hand-off: announced once the next step is released
+        self._quiet: list[Record | Connection] | None = None  # in the quiet window: announce / ack at its end
+        self._quiet_timer: asyncio.TimerHandle | None = None
         self._step_plans = {s.name: s for s in plan.steps}
 
     # --- recording ---------------------------------------------------------------------------
@@ -57,9 +65,15 @@ class Runner:
         return rec
 
     def _announce(self, rec: Record) -> None:
-        if self._batch is not None:  # inside a hand-off: log and notify after the next step is released
+        if self._batch is not None:
             self._batch.append(rec)
             return
+        if self._quiet is not None:
+            self._quiet.append(rec)
+            return
+        self._tell(rec)
+
+    def _tell(self, rec: Record) -> None:
         self.log.info(rec["ev"], **{k: v for k, v in rec.items() if k not in ("ev", "results")})
         for listener in self.listeners:
             listener(rec)
@@ -91,7 +105,34 @@ class Runner:
                 self._arm_hold_timeout(step)
         self._advance()
 
+    def _after_handoff(self, items: list[Record | Connection], quiet: bool) -> None:
+        """Ack the finished step and announce the hand-off's records: at the end of a quiet window if the
+        next step was just released, else now (after anything an earlier window still holds)."""
+        if quiet:
+            if self._quiet is None:
+                self._quiet = []
+                self._quiet_timer = asyncio.get_running_loop().call_later(HANDOFF_QUIET_SECONDS, self._end_quiet)
+            self._quiet.extend(items)
+            return
+        self._end_quiet()
+        self._deliver(items)
+
+    def _end_quiet(self) -> None:
+        if self._quiet_timer is not None:
+            self._quiet_timer.cancel()
+            self._quiet_timer = None
+        items, self._quiet = self._quiet or [], None
+        self._deliver(items)
+
+    def _deliver(self, items: list[Record | Connection]) -> None:
+        for item in items:
+            if isinstance(item, Connection):
+                item.send(Ack())
+            else:
+                self._tell(item)
+
     def close(self) -> None:
+        self._end_quiet()  # nothing held back is lost: acks go out, records are announced
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()
@@ -302,10 +343,8 @@ class Runner:
         try:
             self._advance()  # the next step's Start first: the hand-off's critical path
         finally:
-            conn.send(Ack())
             batch, self._batch = self._batch, None
-            for rec in batch:
-                self._announce(rec)
+            self._after_handoff([conn, *batch], quiet=any(rec["ev"] == "released" for rec in batch))
 
     def _outcome(self, step: StepState, reason: str, exit_code: int | None) -> tuple[str, str]:
         if step.stopping == "TimeoutExceeded" or reason == "TimeoutExceeded":

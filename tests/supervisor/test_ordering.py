@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import selectors
 import signal
+import socket
+import time
 
 from entrypoint import protocol
+from supervisor import ordering
 from supervisor_rig import Pod, wait_for
 
 
@@ -143,3 +147,48 @@ def test_a_step_whose_wrapper_dies_without_reporting_fails_and_the_rest_are_skip
     assert done["a"]["outcome"] == "failed" and done["a"]["source"] == "lost"
     assert "went away" in done["a"]["message"] and done["a"]["started_at"] is not None
     assert [r["step"] for r in pod.journal() if r["ev"] == "skipped"] == ["b"] and pod.order() == ["a"]
+
+
+def _line(sock: socket.socket) -> protocol.Message:
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = sock.recv(4096)
+        assert chunk, "the supervisor hung up"
+        data += chunk
+    return protocol.decode(data)
+
+
+def test_a_hand_off_starts_the_next_step_first_and_acks_the_finished_one_after_a_quiet_window(pod: Pod) -> None:
+    """Two wrappers played over the real socket: the finished step's ack waits out the quiet window, so its
+    wrapper's exit does not compete with the next child's exec; it is still delivered, after the start."""
+    pod.plan(["a", "b"])
+    pod.supervise()
+    pod.wait_socket()
+    a, b = socket.socket(socket.AF_UNIX), socket.socket(socket.AF_UNIX)
+    with a, b:
+        for sock, name, index in ((a, "a", 0), (b, "b", 1)):
+            sock.connect(pod.socket)
+            sock.sendall(protocol.encode(protocol.Hello(kind="step", name=name, index=index, pid=os.getpid())))
+        assert isinstance(_line(a), protocol.Start)
+        now = time.time()
+        a.sendall(protocol.encode(protocol.Started(name="a", started_at=now)))
+        sent = time.monotonic()
+        a.sendall(protocol.encode(protocol.Finished(name="a", exit_code=0, reason="Completed", started_at=now,
+                                                    finished_at=time.time())))
+        arrivals: list[tuple[str, type]] = []
+        with selectors.DefaultSelector() as sel:
+            sel.register(a, selectors.EVENT_READ, "a")
+            sel.register(b, selectors.EVENT_READ, "b")
+            while len(arrivals) < 2:
+                for key, _ in sel.select(10):
+                    arrivals.append((key.data, type(_line(key.fileobj))))  # type: ignore[arg-type]
+                    sel.unregister(key.fileobj)
+        acked = time.monotonic()
+        assert arrivals == [("b", protocol.Start), ("a", protocol.Ack)]
+        assert acked - sent >= ordering.HANDOFF_QUIET_SECONDS
+        b.sendall(protocol.encode(protocol.Finished(name="b", exit_code=0, reason="Completed",
+                                                    started_at=time.time(), finished_at=time.time())))
+        assert isinstance(_line(b), protocol.Ack)  # the last step: nothing to wait for
+        assert pod.finish() == 0
+    events = [r["event"] for r in pod.supervisor_log() if r.get("step") == "a"]
+    assert events == ["released", "announced", "started", "finished"]  # some announced later, all in order
