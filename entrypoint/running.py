@@ -1,6 +1,7 @@
 """Running the child: its own process group, signals forwarded, timeout and stop with grace then SIGKILL.
 
-One select loop watches the child (SIGCHLD through the signal wake-up fd), forwarded signals, the
+One select loop watches the child (a pidfd, readable once it has ended; SIGCHLD through the signal wake-up
+fd where the kernel or a seccomp profile refuses pidfds), forwarded signals, the
 supervisor's socket (`stop`, and whatever else the caller handles, such as sidecar probes) and the tee
 pipes.  When the child ends, whatever is left of its process group (background jobs, grandchildren) is
 killed too: in a container they would die with the wrapper anyway.
@@ -129,6 +130,7 @@ class ChildRunner:
         self._old_wakeup = -1
         self._handlers: dict[int, Handler] = {}  # signal -> the handler it had before ours
         self._deferred: tuple[int, ...] = ()
+        self._pidfds = False  # the child is watched through a pidfd, not SIGCHLD
         self._files: list[IO[bytes]] = []  # the tee files
         self._outputs: dict[int, list[int]] = {}  # tee pipe read end -> fds to copy to (1 or 2, then the file)
         self._tees: dict[int, str] = {}  # tee pipe read end -> the file's path
@@ -154,7 +156,12 @@ class ChildRunner:
                 self._ends[stream] = w
                 self._sel.register(r, selectors.EVENT_READ, "output")
         self._deferred = tuple(deferred)
-        self._catch(sig for sig in _CAUGHT if sig not in self._deferred)
+        probe = _pidfd(os.getpid())
+        if probe >= 0:
+            os.close(probe)
+        self._pidfds = probe >= 0
+        self._catch(sig for sig in _CAUGHT if sig not in self._deferred
+                    and not (sig == signal.SIGCHLD and self._pidfds))
         self._old_wakeup = signal.set_wakeup_fd(self._wake[1], warn_on_full_buffer=False)
 
     def _open_tees(self) -> str:
@@ -221,6 +228,11 @@ class ChildRunner:
             os.close(fd)
         self._ends = {}
         pgid = pid  # the child leads its own process group
+        pidfd = _pidfd(pid) if self._pidfds else -1
+        if pidfd >= 0:
+            sel.register(pidfd, selectors.EVENT_READ, "child")
+        elif self._pidfds:  # refused after all: SIGCHLD (the loop reaps before it first waits)
+            self._catch((signal.SIGCHLD,))
         if self.on_started is not None:
             self.on_started(started_at)
         outputs = self._outputs
@@ -282,6 +294,9 @@ class ChildRunner:
                             retry_at = time.monotonic() + min(RECONNECT_SECONDS, 0.05)
         finished_at = time.time()
         _killpg(pgid, signal.SIGKILL)  # leftovers of the group
+        if pidfd >= 0:
+            sel.unregister(pidfd)
+            os.close(pidfd)
         if channel is not None:
             try:
                 sel.unregister(channel.sock)
@@ -298,8 +313,16 @@ class ChildRunner:
                        "" if exit_code == 0 else f"command exited with code {exit_code}")
 
 
+def _pidfd(pid: int) -> int:
+    """A pidfd for `pid`, or -1 where there are none (Linux < 5.3, or a seccomp profile without pidfd_open)."""
+    try:
+        return os.pidfd_open(pid)
+    except OSError:
+        return -1
+
+
 def _reap(pid: int) -> int | None:
-    """The child's wait status once it has ended (SIGCHLD wakes the loop that asks), else None."""
+    """The child's wait status once it has ended (its pidfd or SIGCHLD wakes the loop that asks), else None."""
     done, status = os.waitpid(pid, os.WNOHANG)
     return status if done else None
 

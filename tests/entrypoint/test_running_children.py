@@ -173,3 +173,41 @@ def test_a_step_that_does_not_run_leaves_no_tee_files(tmp_path: Path) -> None:
     done = run_wrapper(*step_args(tmp_path, "b", 1, "a"), "--stdout-path", str(out), "--", "echo", "ran")
     assert done.returncode == protocol.EXIT_SKIPPED
     assert not out.parent.exists()
+
+
+# Runs the wrapper with a real seccomp filter that makes pidfd_open (434 on every Linux architecture) fail with
+# ENOSYS, as on a kernel older than 5.3 or under a container runtime's seccomp profile without it: for every
+# process ("all"), or for every one but the wrapper itself ("others": its probe works, its child's pidfd does
+# not).  ctypes is the test's, not the wrapper's.
+_WITHOUT_PIDFDS = r"""
+import ctypes, errno, os, runpy, struct, sys
+mode = sys.argv.pop(1)
+LD, JEQ, RET, ERR, ALLOW = 0x20, 0x15, 0x06, 0x00050000 | errno.ENOSYS, 0x7FFF0000
+if mode == "all":
+    prog = [(LD, 0, 0, 0), (JEQ, 0, 1, 434), (RET, 0, 0, ERR), (RET, 0, 0, ALLOW)]
+else:  # refused unless args[0] (its low half, at offset 16) is this process
+    prog = [(LD, 0, 0, 0), (JEQ, 0, 3, 434), (LD, 0, 0, 16), (JEQ, 1, 0, os.getpid()), (RET, 0, 0, ERR),
+            (RET, 0, 0, ALLOW)]
+buf = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *insn) for insn in prog))
+fprog = struct.pack("HxxxxxxQ", len(prog), ctypes.addressof(buf))
+libc = ctypes.CDLL(None, use_errno=True)
+assert libc.prctl(38, 1, 0, 0, 0) == 0  # PR_SET_NO_NEW_PRIVS
+assert libc.prctl(22, 2, ctypes.c_char_p(fprog), 0, 0) == 0, ctypes.get_errno()  # PR_SET_SECCOMP, FILTER
+try:
+    os.pidfd_open(os.getppid())
+except OSError as exc:
+    print("pidfd_open(other):", errno.errorcode[exc.errno], file=sys.stderr, flush=True)
+sys.argv = ["entrypoint", *sys.argv[1:]]
+runpy.run_module("entrypoint", run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("refused", ["all", "others"])
+def test_without_pidfds_the_child_is_still_reaped_through_sigchld(tmp_path: Path, refused: str) -> None:
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", _WITHOUT_PIDFDS, refused, *step_args(tmp_path, "s", 0), "--",
+                           "sh", "-c", "sleep 0.3; exit 3"], cwd=ROOT, text=True, capture_output=True, timeout=20)
+    assert "pidfd_open(other): ENOSYS" in done.stderr
+    assert done.returncode == 3
+    assert (tmp_path / "step-s" / "exitCode").read_text() == "3"
+    assert time.monotonic() - started < 10  # reaped when it ended, not at some timeout
