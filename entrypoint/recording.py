@@ -35,11 +35,11 @@ class Record:
 
 
 class PostWriter(Protocol):
-    def write(self, record: Record, post: bool = True) -> None:
+    def write(self, record: Record, early: bool = False) -> None:
         """Make the record durable where the supervisor, the next step and Kubernetes look.
 
-        post=False leaves out the post file (what the next step waits for in file mode): the exitCode and
-        termination message are written before the supervisor hears of the exit, the post file after it.
+        early=True writes only what must exist before the supervisor hears of the exit (it may release the
+        next step at once): the exitCode.  The full write (termination message, exitCode, post file) follows.
         """
 
 
@@ -58,20 +58,21 @@ class FileRecorder:
         self.termination_path = termination_path
         self.post_file = post_file
 
-    def write(self, record: Record, post: bool = True) -> None:
+    def write(self, record: Record, early: bool = False) -> None:
         """Write everything it can; raise the first OSError at the end (after trying the rest)."""
         errors: list[OSError] = []
         writes: list[tuple[str, bytes]] = []
         if self.step_dir:
             writes.append((os.path.join(self.step_dir, "exitCode"), str(record.exit_code).encode()))
-        if self.termination_path:  # in place: it is usually a file Kubernetes mounted (no rename over it)
+        full = not early
+        if self.termination_path and full:  # in place: it is usually a file Kubernetes mounted (no rename over it)
             try:
                 os.makedirs(os.path.dirname(self.termination_path) or ".", exist_ok=True)
                 with open(self.termination_path, "wb") as f:
                     f.write(record.termination.encode())
             except OSError as exc:
                 errors.append(exc)
-        if self.post_file and post:
+        if self.post_file and full:
             fields = dict(record.__dict__)  # the fields in order (dataclasses.asdict, without importing it)
             fields.pop("termination")
             post_path = self.post_file + (".err" if record.failed else "")
@@ -81,7 +82,7 @@ class FileRecorder:
                 write_atomically(path, content)
             except OSError as exc:
                 errors.append(exc)
-        if self.post_file and post:  # after a hold's verdict only the post file that is true is left
+        if self.post_file and full:  # after a hold's verdict only the post file that is true is left
             stale = self.post_file + ("" if record.failed else ".err")
             try:
                 os.unlink(stale)

@@ -51,7 +51,8 @@ def tekton_time(unix: float) -> str:
     millis = int(round((unix - whole) * 1000))
     if millis == 1000:
         whole, millis = whole + 1, 0
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{millis:03d}Z"
+    t = time.gmtime(whole)  # not strftime: glibc's calls tzset(), which reads /etc/localtime the first time
+    return f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.{millis:03d}Z"
 
 
 @dataclass(frozen=True)

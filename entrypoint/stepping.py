@@ -73,6 +73,7 @@ class Step:
 
     def turn(self, env: dict[str, str]) -> Outcome:
         """Wait for this step's turn, and run the child if it is to run: how the step ended."""
+        command = command_for(self.o)  # before the wait: on `start` only the spawn is left to do
         previous = {sig: signal.signal(sig, _raise_terminated) for sig in CANCELLING}
         try:
             verdict = self.wait()
@@ -83,7 +84,6 @@ class Step:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-        command = command_for(self.o)
         if verdict.action == "start" and not command:
             message = (f"no command for this machine's platform ({_platform()}); the image has one for: "
                        + ", ".join(sorted(self.o.platform_commands)))
@@ -141,20 +141,23 @@ class Step:
     def finish(self, outcome: Outcome) -> int:
         """Record the outcome, then report it.
 
-        The exitCode and termination message are written before the supervisor hears of the exit, because
-        it releases the next step the moment it does and that step may read this one's exitCode.  The post
-        file, which releases the next step in file mode, comes after any hold; a hold's verdict (`debug
-        continue` / `fail-continue`) rewrites the rest.
+        Only the exitCode is written before the supervisor hears of the exit: it releases the next step the
+        moment it does, and that step may read this one's exitCode.  The rest waits until the report is
+        answered, so as not to compete with the next step's start for the CPU: the termination message (the
+        kubelet reads it once the container has exited) and the post file (what releases the next step in
+        file mode, and only after any hold: a hold's verdict, `debug continue` / `fail-continue`, changes the
+        record).
         """
         found = results.read(self.o.results_dir, self.o.results)
         exit_code, reason, message = outcome.exit_code, outcome.reason, outcome.message
         continued = self.o.on_error == "continue"
-        termination = results.render(found, outcome.started_at, exit_code, reason, continued)
-        if not termination.fits:
-            log(f"step {self.o.name}: {termination.message}")
-            if exit_code == 0:
-                exit_code, reason, message = protocol.EXIT_RESULTS_TOO_LARGE, "Error", termination.message
-        self._record(outcome, exit_code, reason, message, found, termination.text, post=False)
+        if found:  # without results the termination message always fits
+            termination = results.render(found, outcome.started_at, exit_code, reason, continued)
+            if not termination.fits:
+                log(f"step {self.o.name}: {termination.message}")
+                if exit_code == 0:
+                    exit_code, reason, message = protocol.EXIT_RESULTS_TOO_LARGE, "Error", termination.message
+        self._record(outcome, exit_code, reason, message, found, "", early=True)
         finished = protocol.Finished(name=self.o.name, exit_code=exit_code, reason=reason,
                                      started_at=outcome.started_at, finished_at=outcome.finished_at,
                                      results=found, message=message)
@@ -177,22 +180,21 @@ class Step:
             exit_code, reason, message = 0, "Completed", "marked succeeded by debug continue"
         elif decision == "failed" and exit_code == 0:
             exit_code, reason, message = protocol.EXIT_DEBUG_FAILED, "Error", "marked failed by debug fail-continue"
-        if decision:
-            termination = results.render(found, outcome.started_at, exit_code, reason, continued)
+        termination = results.render(found, outcome.started_at, exit_code, reason, continued)
         if not self._record(outcome, exit_code, reason, message, found, termination.text):
             return exit_code or protocol.EXIT_WRAPPER_ERROR
         tolerated = continued and reason in ("Error", "TimeoutExceeded")
         return 0 if tolerated else exit_code
 
     def _record(self, outcome: Outcome, exit_code: int, reason: str, message: str, found: dict[str, str],
-                termination: str, post: bool = True) -> bool:
+                termination: str, early: bool = False) -> bool:
         """Write the record where the next step, the supervisor and Kubernetes look; False if that failed."""
         tolerated = self.o.on_error == "continue" and reason in ("Error", "TimeoutExceeded")
         record = Record(name=self.o.name, exit_code=exit_code, reason=reason, started_at=outcome.started_at,
                         finished_at=outcome.finished_at, failed=exit_code != 0 and not tolerated,
                         results=found, message=message, termination=termination)
         try:
-            self.recorder.write(record, post)
+            self.recorder.write(record, early)
         except OSError as exc:
             log(f"step {self.o.name}: cannot record the outcome: {exc}")
             return False
