@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import errno
 import os
-import selectors
 import _socket
 import stat
 import sys
@@ -68,7 +67,7 @@ class Channel:
         """Read what the socket has (one recv); False at EOF or on error (then the channel is closed)."""
         try:
             data = self.sock.recv(65536)
-        except (BlockingIOError, InterruptedError):
+        except (BlockingIOError, InterruptedError, TimeoutError):
             return True
         except OSError:
             data = b""
@@ -84,19 +83,22 @@ class Channel:
     def receive(self, timeout: float | None = None) -> protocol.Message | None:
         """Block until one message arrives; None at EOF or after `timeout` seconds (check `closed`)."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        with selectors.DefaultSelector() as sel:
-            sel.register(self.sock, selectors.EVENT_READ)
-            while True:
-                message = self.pending()
-                if message is not None:
-                    return message
-                if self.closed:
-                    return None
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    return None
-                if sel.select(left):
-                    self.feed()
+        while True:
+            message = self.pending()
+            if message is not None:
+                return message
+            if self.closed:
+                return None
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return None
+            # a blocking recv (bounded by the socket's timeout): when the message comes, it is the one wake-up
+            self.sock.settimeout(left)
+            try:
+                self.feed()
+            finally:
+                if not self.closed:
+                    self.sock.settimeout(None)
 
     def close(self) -> None:
         if not self.closed:
