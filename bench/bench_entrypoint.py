@@ -249,18 +249,19 @@ def main() -> int:
     print(f"packaged wrapper: {wrapper.parent} ({size:.1f} MB on disk), {os.cpu_count()} CPUs\n")
     print("hand-off latency: previous step's child exited -> next step's child exec'd")
     print(f"{'mode':<30}{'handoffs':>9}{'median ms':>11}{'p99 ms':>9}{'max ms':>9}")
-    split: dict[str, list[float]] = {}
+    split: dict[str, list[tuple[float, float]]] = {}
     for mode, label, n in (("socket", "socket (in-bench supervisor)", ns.handoffs),
                            ("real", "socket (real supervisor)", ns.handoffs),
                            ("watch", "file mode, dnotify", ns.handoffs),
                            ("poll", "file mode, polling every 1 s", ns.poll_handoffs)):
         lat, parts = chain(wrapper, stamp, n + 1, mode)
-        split[label] = [statistics.median(p[k] for p in parts) for k in range(3)]
+        split[label] = [(statistics.median(p[k] for p in parts), p99([p[k] for p in parts])) for k in range(3)]
         print(f"{label:<30}{len(lat):>9}{statistics.median(lat):>11.2f}{p99(lat):>9.2f}{max(lat):>9.2f}")
-    print("\nwhere a hand-off goes (medians, ms; the wrappers' own clocks, from their post files)")
+    print("\nwhere a hand-off goes (median / p99 of each part, ms; the wrappers' own clocks, from their post files)")
     print(f"{'mode':<30}{'child exit -> reaped':>22}{'-> next spawns':>16}{'-> child runs':>15}")
-    for label, (a, b, c) in split.items():
-        print(f"{label:<30}{a:>22.2f}{b:>16.2f}{c:>15.2f}")
+    for label, parts3 in split.items():
+        a, b, c = (f"{m:.2f} / {q:.2f}" for m, q in parts3)
+        print(f"{label:<30}{a:>22}{b:>16}{c:>15}")
     print("\nstart overhead and peak RSS (wrapper + child vs the child alone)")
     print(f"{'run':<34}{'n':>4}{'median ms':>11}{'p90 ms':>9}{'min ms':>9}{'CPU ms':>8}{'peak RSS MB':>13}")
     plain_t, plain_c, plain_r = starts(stamp, [str(stamp)], ns.starts)
