@@ -52,7 +52,6 @@ class Runner:
         self._reported: float | None = None  # perf_counter when the last step's exit was reported
         self._batch: list[Record] | None = None  # inside a hand-off: announced once the next step is released
         self._quiet: list[Record | Connection] | None = None  # in the quiet window: announce / ack at its end
-        self._quiet_timer: asyncio.TimerHandle | None = None
         self._step_plans = {s.name: s for s in plan.steps}
 
     # --- recording ---------------------------------------------------------------------------
@@ -111,16 +110,14 @@ class Runner:
         if quiet:
             if self._quiet is None:
                 self._quiet = []
-                self._quiet_timer = asyncio.get_running_loop().call_later(HANDOFF_QUIET_SECONDS, self._end_quiet)
+                self._timers["quiet"] = asyncio.get_running_loop().call_later(HANDOFF_QUIET_SECONDS, self._end_quiet)
             self._quiet.extend(items)
             return
         self._end_quiet()
         self._deliver(items)
 
     def _end_quiet(self) -> None:
-        if self._quiet_timer is not None:
-            self._quiet_timer.cancel()
-            self._quiet_timer = None
+        self._disarm("quiet")
         items, self._quiet = self._quiet or [], None
         self._deliver(items)
 
