@@ -151,12 +151,12 @@ class Step:
         found = results.read(self.o.results_dir, self.o.results)
         exit_code, reason, message = outcome.exit_code, outcome.reason, outcome.message
         continued = self.o.on_error == "continue"
-        if found:  # without results the termination message always fits
-            termination = results.render(found, outcome.started_at, exit_code, reason, continued)
-            if not termination.fits:
-                log(f"step {self.o.name}: {termination.message}")
-                if exit_code == 0:
-                    exit_code, reason, message = protocol.EXIT_RESULTS_TOO_LARGE, "Error", termination.message
+        # rendered now only to check that the results fit (without any it always does), else after the report
+        termination = results.render(found, outcome.started_at, exit_code, reason, continued) if found else None
+        if termination is not None and not termination.fits:
+            log(f"step {self.o.name}: {termination.message}")
+            if exit_code == 0:
+                exit_code, reason, message = protocol.EXIT_RESULTS_TOO_LARGE, "Error", termination.message
         self._record(outcome, exit_code, reason, message, found, "", early=True)
         finished = protocol.Finished(name=self.o.name, exit_code=exit_code, reason=reason,
                                      started_at=outcome.started_at, finished_at=outcome.finished_at,
@@ -180,7 +180,8 @@ class Step:
             exit_code, reason, message = 0, "Completed", "marked succeeded by debug continue"
         elif decision == "failed" and exit_code == 0:
             exit_code, reason, message = protocol.EXIT_DEBUG_FAILED, "Error", "marked failed by debug fail-continue"
-        termination = results.render(found, outcome.started_at, exit_code, reason, continued)
+        if decision or termination is None:
+            termination = results.render(found, outcome.started_at, exit_code, reason, continued)
         if not self._record(outcome, exit_code, reason, message, found, termination.text):
             return exit_code or protocol.EXIT_WRAPPER_ERROR
         tolerated = continued and reason in ("Error", "TimeoutExceeded")
