@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 import selectors
 import signal
-import socket
 import time
 
-from entrypoint import protocol
+from entrypoint import connecting, protocol
 from supervisor import ordering
 from supervisor_rig import Pod, wait_for
 
@@ -149,13 +148,11 @@ def test_a_step_whose_wrapper_dies_without_reporting_fails_and_the_rest_are_skip
     assert [r["step"] for r in pod.journal() if r["ev"] == "skipped"] == ["b"] and pod.order() == ["a"]
 
 
-def _line(sock: socket.socket) -> protocol.Message:
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = sock.recv(4096)
-        assert chunk, "the supervisor hung up"
-        data += chunk
-    return protocol.decode(data)
+def _wrapper(pod: Pod, name: str, index: int) -> connecting.Channel:
+    """A step's wrapper played over the real socket, with the wrapper's own Channel: connected, hello said."""
+    channel = connecting.connect(pod.socket, 5.0, 0.0)
+    assert channel is not None and channel.send(protocol.Hello(kind="step", name=name, index=index, pid=os.getpid()))
+    return channel
 
 
 def test_a_hand_off_starts_the_next_step_first_and_acks_the_finished_one_after_a_quiet_window(pod: Pod) -> None:
@@ -164,31 +161,33 @@ def test_a_hand_off_starts_the_next_step_first_and_acks_the_finished_one_after_a
     pod.plan(["a", "b"])
     pod.supervise()
     pod.wait_socket()
-    a, b = socket.socket(socket.AF_UNIX), socket.socket(socket.AF_UNIX)
-    with a, b:
-        for sock, name, index in ((a, "a", 0), (b, "b", 1)):
-            sock.connect(pod.socket)
-            sock.sendall(protocol.encode(protocol.Hello(kind="step", name=name, index=index, pid=os.getpid())))
-        assert isinstance(_line(a), protocol.Start)
+    a, b = _wrapper(pod, "a", 0), _wrapper(pod, "b", 1)
+    try:
+        assert isinstance(a.receive(timeout=10), protocol.Start)
         now = time.time()
-        a.sendall(protocol.encode(protocol.Started(name="a", started_at=now)))
+        a.send(protocol.Started(name="a", started_at=now))
         sent = time.monotonic()
-        a.sendall(protocol.encode(protocol.Finished(name="a", exit_code=0, reason="Completed", started_at=now,
-                                                    finished_at=time.time())))
+        a.send(protocol.Finished(name="a", exit_code=0, reason="Completed", started_at=now, finished_at=time.time()))
         arrivals: list[tuple[str, type]] = []
         with selectors.DefaultSelector() as sel:
             sel.register(a, selectors.EVENT_READ, "a")
             sel.register(b, selectors.EVENT_READ, "b")
             while len(arrivals) < 2:
-                for key, _ in sel.select(10):
-                    arrivals.append((key.data, type(_line(key.fileobj))))  # type: ignore[arg-type]
-                    sel.unregister(key.fileobj)
+                ready = sel.select(10)
+                assert ready, f"only {arrivals} within 10 s"
+                for key, _ in ready:
+                    channel = a if key.data == "a" else b
+                    arrivals.append((key.data, type(channel.receive(timeout=10))))
+                    sel.unregister(channel)
         acked = time.monotonic()
         assert arrivals == [("b", protocol.Start), ("a", protocol.Ack)]
         assert acked - sent >= ordering.HANDOFF_QUIET_SECONDS
-        b.sendall(protocol.encode(protocol.Finished(name="b", exit_code=0, reason="Completed",
-                                                    started_at=time.time(), finished_at=time.time())))
-        assert isinstance(_line(b), protocol.Ack)  # the last step: nothing to wait for
+        b.send(protocol.Finished(name="b", exit_code=0, reason="Completed", started_at=time.time(),
+                                 finished_at=time.time()))
+        assert isinstance(b.receive(timeout=10), protocol.Ack)  # the last step: nothing to wait for
         assert pod.finish() == 0
+    finally:
+        a.close()
+        b.close()
     events = [r["event"] for r in pod.supervisor_log() if r.get("step") == "a"]
     assert events == ["released", "announced", "started", "finished"]  # some announced later, all in order
