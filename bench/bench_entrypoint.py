@@ -13,8 +13,10 @@ the hand-offs then compete with nothing of the benchmark's own.  (Starting wrapp
 an earlier version did, put their start-up CPU inside the hand-offs on a 2-core machine.)
 
 Socket mode is driven by a minimal in-bench supervisor process speaking the protocol (start the next
-step when the previous one reports finished), and by the real one (`doll supervise`).  All numbers are
-from one run, printed as tables.
+step when the previous one reports finished), and by the real one (`doll supervise`).  The first row is
+this machine's floor for any wrapper: `relay`, a static C program per step that waits for one byte on a
+FIFO, posix_spawns the same child in its own process group, reaps it and writes one byte to the next
+step's FIFO (no supervisor, no Python, no records).  All numbers are from one run, printed as tables.
 """
 
 from __future__ import annotations
@@ -67,10 +69,42 @@ int main(int argc, char **argv) {
   FILE *f = fopen(argv[1], "a"); if (!f) return 1;
   fprintf(f, "%s %lld ", argv[2], start); fprintf(f, "%lld\n", now()); fclose(f); return 0; }
 """
+RELAY_C = r"""
+#include <fcntl.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+extern char **environ;
+/* relay IN OUT CMD ARGS: wait for a byte on the FIFO IN ("-": none), run CMD in its own process group,
+   reap it, write a byte to the FIFO OUT ("-": none) */
+int main(int argc, char **argv) {
+  char b; pid_t pid; int status; posix_spawnattr_t attr;
+  if (argc < 4) return 2;
+  int in = strcmp(argv[1], "-") ? open(argv[1], O_RDONLY) : -1;
+  int out = strcmp(argv[2], "-") ? open(argv[2], O_RDWR) : -1;  /* O_RDWR: does not wait for a reader */
+  if (in >= 0 && read(in, &b, 1) != 1) return 2;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
+  if (posix_spawn(&pid, argv[3], NULL, &attr, argv + 3, environ)) return 3;
+  if (waitpid(pid, &status, 0) != pid || status != 0) return 4;
+  if (out >= 0 && write(out, "x", 1) != 1) return 5;
+  return 0; }
+"""
 CHAIN = 51  # steps per chain: every wrapper of a chain is started at once, as a Pod starts its containers
 # the Pod's doll-run and doll-steps volumes (socket, post files) are memory-backed emptyDirs: so is the bench's
 RUN_ROOT = os.environ.get("DOLL_BENCH_DIR", "/dev/shm" if os.path.isdir("/dev/shm") else "/tmp")
 CHILD_MS = 100  # each later child runs this long (the previous wrapper has exited by the next hand-off)
+
+
+def _gcc(source: str, name: str) -> Path:
+    """`source` compiled (static, -O2) once per content."""
+    binary = CACHE / f"{name}-{hashlib.sha256(source.encode()).hexdigest()[:12]}"
+    if not binary.exists():
+        (CACHE / f"{name}.c").write_text(source)
+        subprocess.run(["gcc", "-O2", "-static", "-o", str(binary), str(CACHE / f"{name}.c")], check=True)
+    return binary
 
 
 def build() -> tuple[Path, Path]:
@@ -83,11 +117,7 @@ def build() -> tuple[Path, Path]:
         env = dict(os.environ, DOLL_BIN_PATH=str(bundle))
         subprocess.run([str(ROOT / "scripts" / "build-entrypoint"), str(bundle)], env=env, check=True,
                        stderr=subprocess.DEVNULL)
-    stamp = CACHE / f"stamp-{hashlib.sha256(STAMP_C.encode()).hexdigest()[:12]}"
-    if not stamp.exists():
-        (CACHE / "stamp.c").write_text(STAMP_C)
-        subprocess.run(["gcc", "-O2", "-static", "-o", str(stamp), str(CACHE / "stamp.c")], check=True)
-    return bundle / "entrypoint", stamp
+    return bundle / "entrypoint", _gcc(STAMP_C, "stamp")
 
 
 def serve(path: str, steps: int) -> None:
@@ -172,7 +202,16 @@ def _one_chain(wrapper: Path, stamp: Path, steps: int, mode: str) -> tuple[list[
         for i in range(steps):  # as init does in the Pod
             (work / f"s{i}").mkdir()
         procs: list[subprocess.Popen[bytes]] = []
+        relay = _gcc(RELAY_C, "relay") if mode == "floor" else None
         for i in range(steps):
+            if relay is not None:  # step i waits on the FIFO f<i> and releases f<i+1>
+                if i + 1 < steps:
+                    os.mkfifo(work / f"f{i + 1}")
+                argv = [str(relay), str(work / f"f{i}") if i else "-",
+                        str(work / f"f{i + 1}") if i + 1 < steps else "-"]
+                hold = f"@{go}" if i == 0 else str(CHILD_MS)
+                procs.append(subprocess.Popen([*argv, str(stamp), str(stamps), str(i), hold]))
+                continue
             argv = [str(wrapper), "--name", f"s{i}", "--index", str(i), "--post-file", str(work / f"s{i}" / "out")]
             if i:
                 argv += ["--wait-file", str(work / f"s{i - 1}" / "out")]
@@ -192,12 +231,15 @@ def _one_chain(wrapper: Path, stamp: Path, steps: int, mode: str) -> tuple[list[
             sup.wait(30)
         rows = {int(a): (int(b) / 1e9, int(c) / 1e9)
                 for a, b, c in (line.split() for line in stamps.read_text().splitlines())}
+        handoffs = [(rows[i + 1][0] - rows[i][1]) * 1e3 for i in range(steps - 1)]
+        if mode == "floor":  # no records: no parts
+            return handoffs, []
         records = {i: json.loads((work / f"s{i}" / "out").read_text()) for i in range(steps)}
         parts = [((records[i]["finished_at"] - rows[i][1]) * 1e3,  # child ended -> its wrapper reaped it
                   (records[i + 1]["started_at"] - records[i]["finished_at"]) * 1e3,  # -> next wrapper spawns
                   (rows[i + 1][0] - records[i + 1]["started_at"]) * 1e3)  # -> the next child runs
                  for i in range(steps - 1)]
-        return [(rows[i + 1][0] - rows[i][1]) * 1e3 for i in range(steps - 1)], parts
+        return handoffs, parts
     finally:
         if sup is not None and sup.poll() is None:
             sup.kill()
@@ -250,12 +292,17 @@ def main() -> int:
     print("hand-off latency: previous step's child exited -> next step's child exec'd")
     print(f"{'mode':<30}{'handoffs':>9}{'median ms':>11}{'p99 ms':>9}{'max ms':>9}")
     split: dict[str, list[tuple[float, float]]] = {}
-    for mode, label, n in (("socket", "socket (in-bench supervisor)", ns.handoffs),
+    floor: list[float] = []
+    for mode, label, n in (("floor", "floor: C relay, no supervisor", ns.handoffs),
+                           ("socket", "socket (in-bench supervisor)", ns.handoffs),
                            ("real", "socket (real supervisor)", ns.handoffs),
                            ("watch", "file mode, dnotify", ns.handoffs),
                            ("poll", "file mode, polling every 1 s", ns.poll_handoffs)):
         lat, parts = chain(wrapper, stamp, n + 1, mode)
-        split[label] = [(statistics.median(p[k] for p in parts), p99([p[k] for p in parts])) for k in range(3)]
+        if mode == "floor":
+            floor = lat
+        else:
+            split[label] = [(statistics.median(p[k] for p in parts), p99([p[k] for p in parts])) for k in range(3)]
         print(f"{label:<30}{len(lat):>9}{statistics.median(lat):>11.2f}{p99(lat):>9.2f}{max(lat):>9.2f}")
     print("\nwhere a hand-off goes (median / p99 of each part, ms; the wrappers' own clocks, from their post files)")
     print(f"{'mode':<30}{'child exit -> reaped':>22}{'-> next spawns':>16}{'-> child runs':>15}")
@@ -276,6 +323,8 @@ def main() -> int:
     overhead = statistics.median(rows[1][1]) - statistics.median(plain_t)
     print(f"\npackaged wrapper start overhead (median difference): {overhead:.1f} ms; "
           f"targets: socket p99 <= 3 ms, RSS <= 20 MB, start <= 60 ms")
+    print(f"this machine's hand-off floor (C relay): median {statistics.median(floor):.2f} ms, "
+          f"p99 {p99(floor):.2f} ms")
     print(f"load average while measuring: {os.getloadavg()[0]:.2f} (the machine's other users count)")
     return 0
 
