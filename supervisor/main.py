@@ -89,9 +89,11 @@ async def supervise(plan: Plan, pod: str, log: Log, registry: Any = None, http_h
     loop = asyncio.get_running_loop()
 
     def on_sigterm() -> None:
-        if not runner.cancel("Cancelled", "the supervisor got SIGTERM"):
-            terminate.set()
-            exporter.scraped.set()  # stop lingering
+        # mid-run: cancel (the steps are stopped, the sidecars too in the classic layout); either way the
+        # supervisor then exits as soon as the run has wound down: the kubelet sends SIGTERM once
+        runner.cancel("Cancelled", "the supervisor got SIGTERM")
+        terminate.set()
+        exporter.scraped.set()  # stop lingering
 
     loop.add_signal_handler(signal.SIGTERM, on_sigterm)
     publisher: Any = None

@@ -57,3 +57,24 @@ def test_native_layout_leaves_sidecars_running_for_the_kubelet_to_stop(pod: Pod)
     sup.send_signal(signal.SIGTERM)
     assert side.wait(10) == 128 + signal.SIGTERM
     assert sup.wait(10) == 0
+
+
+def test_native_layout_one_sigterm_mid_run_stops_the_step_and_exits_0(pod: Pod) -> None:
+    pod.plan(["a", "b"], layout="native", linger_seconds=60)
+    sup = pod.supervise()
+    a, b = pod.steps({"a": "sleep 30", "b": "true"})
+    wait_for(lambda: pod.order() == ["a"], what="a to start")
+    sup.send_signal(signal.SIGTERM)  # the Pod is deleted: the kubelet sends it once
+    assert sup.wait(15) == 0
+    assert a.wait(10) == 121 and b.wait(10) == 121  # stopped (Cancelled), skipped as cancelled
+    assert pod.journal()[-1]["outcome"] == "Cancelled"
+
+
+def test_classic_layout_one_sigterm_mid_run_exits_121_without_lingering(pod: Pod) -> None:
+    pod.plan(["a"], linger_seconds=60)
+    sup = pod.supervise()
+    pod.http("/metrics")  # serving: it would linger for a scrape
+    pod.step("a", 0, "sleep 30")
+    wait_for(lambda: pod.order() == ["a"], what="a to start")
+    sup.send_signal(signal.SIGTERM)
+    assert sup.wait(15) == 121
