@@ -207,6 +207,7 @@ class Runner:
             conn.send(Skip(reason=reason, cancelled=cancelled))
 
     def _hold(self, step: StepState, reason: str, report: dict[str, Any] | None = None) -> None:
+        self._reported = None  # a person decides what comes next: the release after it is no hand-off
         self._note("held", step=step.name, reason=reason, report=report or {})
         self._arm_hold_timeout(step)
         conn = self.steps.get(step.name)

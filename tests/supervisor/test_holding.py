@@ -38,6 +38,9 @@ def test_a_breakpoint_before_a_step_holds_it_until_doll_ctl_continue(pod: Pod) -
     assert pod.finish() == 0
     assert pod.order() == ["a", "b", "c"]
     assert [w.returncode for w in wrappers] == [0, 0, 0]
+    released = {r["step"]: r["handoff"] for r in pod.journal() if r["ev"] == "released"}
+    assert released["b"] is None  # the time b was held is no hand-off latency (doll_step_handoff_seconds)
+    assert released["c"] is not None and released["c"] < 1.0
 
 
 def test_a_held_failure_continued_counts_as_success_and_the_run_goes_on(pod: Pod) -> None:
