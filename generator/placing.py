@@ -5,9 +5,12 @@
     $DOLL_SCRIPT_<i>           -> /tekton/scripts/<name i of $DOLL_SCRIPT_NAMES>, mode 0755
     $DOLL_STEPS                -> /tekton/steps/step-<name>/ (+ results/), and the symlink <index> -> step-<name>
 
-Everything comes from environment variables, never through a shell.  Standard library only, and safe to
-run twice (a restarted init container).  Each step dir is world-writable: steps run as any user, and a
-step can reach only its own dir read-write (the generator mounts the rest of /tekton/steps read-only).
+Everything comes from environment variables, never through a shell.  Each is JSON written by `env_json`
+(a script is a JSON string) with no `$` in it: the kubelet expands `$(VAR)` and reduces `$$` to `$` in a
+container's env values, so every `$` travels as the JSON escape \\u0024, which json.loads reads back.
+Standard library only, and safe to run twice (a restarted init container).  Each step dir is world-writable:
+steps run as any user, and a step can reach only its own dir read-write (the generator mounts the rest of
+/tekton/steps read-only).
 """
 
 from __future__ import annotations
@@ -42,6 +45,25 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", default=f"{protocol.TEKTON_ROOT}/steps")
     p.add_argument("--scripts", default=f"{protocol.TEKTON_ROOT}/scripts")
     return p
+
+
+def env_json(value: object) -> str:
+    """`value` as JSON for an env var of the init container, with every `$` written as `\\u0024`.
+
+    `$` is never part of JSON's syntax or of an escape, so it occurs only inside strings, where the escape
+    means the same character: no Kubernetes implementation, expanding or not, can change the value."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return text.replace("$", "\\u0024")
+
+
+def _json_string(env: Mapping[str, str], key: str) -> str:
+    try:
+        value = json.loads(env[key])
+    except ValueError:
+        raise InitError(f"{key}: not JSON") from None
+    if not isinstance(value, str):
+        raise InitError(f"{key}: expected a JSON string, got {env[key][:80]!r}")
+    return value
 
 
 def _json_list(env: Mapping[str, str], key: str, pattern: re.Pattern[str]) -> list[str]:
@@ -108,7 +130,7 @@ def place(env: Mapping[str, str], source: Path, bin_dir: Path, run_dir: Path, st
     for i, name in enumerate(names):
         if f"DOLL_SCRIPT_{i}" not in env:
             raise InitError(f"DOLL_SCRIPT_{i}: missing (script {name})")
-        scripts.append((name, env[f"DOLL_SCRIPT_{i}"]))
+        scripts.append((name, _json_string(env, f"DOLL_SCRIPT_{i}")))
     if not (source / "entrypoint").is_file():
         raise InitError(f"{source}/entrypoint: missing (is this the doll image?)")
 

@@ -17,6 +17,7 @@ from entrypoint.options import default_socket
 from generator import naming, shapes
 from generator.errors import GenerateError, quote
 from generator.loading import DNS_LABEL
+from generator.placing import env_json
 from generator.specs import RawObject, Run
 from generator.wrapping import RESULTS_DIR, SCRIPTS_DIR, STEPS_DIR, VOLUMES, Wrapped
 from supervisor.plans import Plan
@@ -48,12 +49,13 @@ def doll_security() -> RawObject:
 
 
 def _init(layout: Layout, plan: Plan, steps: list[str], scripts: list[tuple[str, str]]) -> RawObject:
+    # every value is env_json's: no `$` in it for the kubelet to expand (placing.py)
     env: list[RawObject] = [
-        {"name": "DOLL_PLAN", "value": json.dumps(json.loads(plan.to_json()), separators=(",", ":"), sort_keys=True)},
-        {"name": "DOLL_STEPS", "value": json.dumps(steps)},
-        {"name": "DOLL_SCRIPT_NAMES", "value": json.dumps([name for name, _ in scripts])},
+        {"name": "DOLL_PLAN", "value": env_json(json.loads(plan.to_json()))},
+        {"name": "DOLL_STEPS", "value": env_json(steps)},
+        {"name": "DOLL_SCRIPT_NAMES", "value": env_json([name for name, _ in scripts])},
     ]
-    env += [{"name": f"DOLL_SCRIPT_{i}", "value": text} for i, (_, text) in enumerate(scripts)]
+    env += [{"name": f"DOLL_SCRIPT_{i}", "value": env_json(text)} for i, (_, text) in enumerate(scripts)]
     return {
         "name": "doll-init", "image": layout.image, "imagePullPolicy": "IfNotPresent",
         "command": ["doll", "init"], "env": env, "securityContext": doll_security(),

@@ -13,6 +13,7 @@ from generator import naming
 from generator.errors import GenerateError
 from generator.images import Platforms
 from generator.merging import merge_lists
+from generator.placing import env_json
 from generator.preparing import Prepared
 from generator.specs import RawObject
 from supervisor.plans import StepPlan
@@ -25,7 +26,9 @@ TERMINATION_PATH = f"{protocol.TEKTON_ROOT}/termination"
 WORKSPACE_DIR = "/workspace"
 VOLUMES = {"bin": "doll-bin", "run": "doll-run", "steps": "doll-steps", "results": "doll-results",
            "scripts": "doll-scripts", "home": "doll-home", "workspace": "doll-workspace"}
-MAX_SCRIPT_BYTES = 100_000  # one environment variable of the init container: Linux allows 128 KiB
+# a script travels as one env var of the init container, as env_json gives it: Linux allows 128 KiB per
+# NAME=value string (MAX_ARG_STRLEN); the rest is room for the name
+MAX_SCRIPT_BYTES = 128 * 1024 - 64
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,9 @@ def _script(kind: str, prepared: Prepared) -> tuple[str, str] | None:
     if script is None:
         return None
     text = script if script.startswith("#!") else "#!/bin/sh\nset -e\n" + script
-    if len(text.encode()) > MAX_SCRIPT_BYTES:
-        raise GenerateError(f"{prepared.where}.script: {len(text.encode())} bytes (doll places at most "
+    size = len(env_json(text).encode())
+    if size > MAX_SCRIPT_BYTES:
+        raise GenerateError(f"{prepared.where}.script: {size} bytes as JSON (doll places at most "
                             f"{MAX_SCRIPT_BYTES})")
     return f"{kind}-{prepared.name}", text
 

@@ -133,7 +133,7 @@ def test_the_plan_travels_to_init_and_describes_steps_sidecars_and_pod() -> None
     env = {e["name"]: e["value"] for e in container(pod, "doll-init")["env"]}
     assert json.loads(env["DOLL_STEPS"]) == ["first", "second"]
     assert json.loads(env["DOLL_SCRIPT_NAMES"]) == ["step-first"]
-    assert env["DOLL_SCRIPT_0"] == "#!/bin/sh\nset -e\necho hi > /tekton/results/greeting"
+    assert json.loads(env["DOLL_SCRIPT_0"]) == "#!/bin/sh\nset -e\necho hi > /tekton/results/greeting"
     assert wrapped_command(container(pod, "step-first")) == ["/tekton/scripts/step-first"]
 
 

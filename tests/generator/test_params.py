@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from generated import container, gen, pod_of, wrapped_command
 
@@ -83,7 +85,7 @@ def test_shell_command_substitution_in_a_script_is_left_alone() -> None:
     text = text.split("      x:")[0]
     pod = pod_of(text, {"who": "me"})
     env = {e["name"]: e["value"] for e in container(pod, "doll-init")["env"]}
-    assert env["DOLL_SCRIPT_0"].endswith("echo $(date) me")
+    assert json.loads(env["DOLL_SCRIPT_0"]).endswith("echo $(date) me")
 
 
 def test_a_whole_object_param_as_an_argument_is_refused() -> None:

@@ -81,6 +81,70 @@ def test_the_placed_script_runs_and_reaches_its_exit_code(tmp_path: Path) -> Non
     assert result.returncode == 3 and result.stdout == "/h single quotes\n"
 
 
+# what the kubelet would expand or reduce in an env value, a literal JSON escape, and non-ASCII text
+DOLLARS = "echo $$ \"$(DOLL_STEPS)\" $(HOME) ${HOME} $ \\u0024 \\ été ✓ 日本"
+DOLLAR_RUN = {
+    "apiVersion": "tekton.dev/v1", "kind": "TaskRun", "metadata": {"name": "dollars"},
+    "spec": {"taskSpec": {
+        "steps": [{"name": "a", "image": "busybox", "script": f"#!/bin/sh\n{DOLLARS}\n"}],
+        "sidecars": [{"name": "s", "image": "busybox", "command": ["sleep", "1000"],
+                      "readinessProbe": {"exec": {"command": ["sh", "-c", DOLLARS]}}}]}}}
+
+
+def _kubelet_expand(text: str, defined: dict[str, str]) -> str:
+    """What the kubelet does to a container's env value: a port of Kubernetes'
+    third_party/forked/golang/expansion.Expand (`$$` -> `$`, `$(NAME)` -> an earlier var's value)."""
+    out, checkpoint, cursor = [], 0, 0
+    while cursor < len(text):
+        if text[cursor] == "$" and cursor + 1 < len(text):
+            out.append(text[checkpoint:cursor])
+            rest, advance = text[cursor + 1:], 1
+            close = rest.find(")", 1) if rest[0] == "(" else -1
+            if rest[0] == "$":
+                out.append("$")
+            elif close > 0:
+                out.append(defined.get(rest[1:close], f"$({rest[1:close]})"))
+                advance = close + 1
+            else:
+                out.append("$" + rest[0])
+            cursor += advance
+            checkpoint = cursor + 1
+        cursor += 1
+    return "".join(out) + text[checkpoint:]
+
+
+def _as_the_kubelet_hands_it(env: dict[str, str]) -> dict[str, str]:
+    expanded: dict[str, str] = {}
+    for name, value in env.items():  # each value sees the vars listed before it
+        expanded[name] = _kubelet_expand(value, expanded)
+    return expanded
+
+
+def test_dollars_and_non_ascii_text_reach_disk_byte_for_byte(tmp_path: Path) -> None:
+    env = _init_env(pod_of(json.dumps(DOLLAR_RUN)))
+    # a kubelet expands env values; podman kube play may not: the same bytes reach disk either way
+    for root, given in ((tmp_path / "kubelet", _as_the_kubelet_hands_it(env)), (tmp_path / "podman", env)):
+        result = _run_init(root, given)
+        assert result.returncode == 0, result.stderr
+        assert (root / "tekton/scripts/step-a").read_bytes() == f"#!/bin/sh\n{DOLLARS}\n".encode()
+        probe = Plan.from_json((root / "doll/run/plan.json").read_text()).sidecars[0].probe
+        assert probe is not None and probe.command == ("sh", "-c", DOLLARS)
+
+
+def test_no_dollar_reaches_the_init_containers_env_for_the_kubelet_to_expand() -> None:
+    env = _init_env(pod_of(json.dumps(DOLLAR_RUN), pushgateway="http://gw:9091/$(HOME)/$$"))
+    assert [name for name, value in env.items() if "$" in value] == []
+    assert json.loads(env["DOLL_PLAN"])["pushgateway"] == "http://gw:9091/$(HOME)/$$"
+
+
+def test_a_script_value_that_is_not_a_json_string_is_refused_in_one_line(tmp_path: Path) -> None:
+    for value, error in (("echo hi", "DOLL_SCRIPT_0: not JSON"),
+                         ('["echo hi"]', "DOLL_SCRIPT_0: expected a JSON string, got '[\"echo hi\"]'")):
+        result = _run_init(tmp_path, {**_init_env(pod_of(RUN)), "DOLL_SCRIPT_0": value})
+        assert result.returncode == 2 and result.stderr.strip() == f"doll init: {error}"
+    assert not (tmp_path / "tekton").exists()
+
+
 def test_init_run_twice_is_harmless(tmp_path: Path) -> None:
     env = _init_env(pod_of(RUN))
     assert _run_init(tmp_path, env).returncode == 0

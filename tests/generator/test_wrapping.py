@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -77,13 +78,19 @@ def test_timeout_on_error_and_output_paths_go_to_the_wrapper_and_the_plan() -> N
 def test_a_script_with_a_shebang_is_kept_as_is() -> None:
     pod = pod_of(RUN)
     env = {e["name"]: e["value"] for e in container(pod, "doll-init")["env"]}
-    assert env["DOLL_SCRIPT_0"] == "#!/usr/bin/env bash\nmake\n"
+    assert json.loads(env["DOLL_SCRIPT_0"]) == "#!/usr/bin/env bash\nmake\n"
     assert wrapped_command(container(pod, "step-build")) == ["/tekton/scripts/step-build"]
 
 
 def test_a_script_gets_the_args_after_it() -> None:
     text = RUN.replace("        command: [sh, -c]\n", "        script: echo \"$@\"\n")
     assert wrapped_command(container(pod_of(text), "step-test")) == ["/tekton/scripts/step-test", "exit 0"]
+
+
+def test_a_script_is_measured_as_the_json_the_init_container_gets() -> None:
+    script = '        script: "#!/bin/sh\\n' + "$" * 25_000 + '"\n'  # 25 kB; each `$` is six bytes in JSON
+    with pytest.raises(GenerateError, match=r"steps\[1\].script: 150013 bytes as JSON \(doll places at most 131008\)"):
+        gen(RUN.replace("        command: [sh, -c]\n", script))
 
 
 def test_a_mount_on_a_doll_path_is_refused() -> None:
