@@ -15,6 +15,7 @@ from generator.loading import DNS_LABEL
 from generator.merging import merge
 from generator.specs import RawObject
 from generator.substituting import EXPANDABLE, Key, walk
+from generator.warning import warn
 
 STEP_FIELDS = {"name", "image", "command", "args", "workingDir", "env", "envFrom", "computeResources",
                "resources", "volumeMounts", "volumeDevices", "imagePullPolicy", "securityContext", "script",
@@ -143,6 +144,9 @@ def _step_results(raw: Any, where: str) -> list[str]:
     names = _names(raw, where, "step result")
     for i, result in enumerate(raw):
         _check_fields(result, {"name", "type", "description", "properties"}, f"{where}[{i}]")
+    if names:
+        warn(f"{where}: step results are not collected by doll: the step can write $(step.results.<name>.path), "
+             "but the values reach no TaskRun status and $(steps.<step>.results.<name>) is refused")
     return names
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from generated import container, gen, pod_of
+from generated import container, gen, pod_of, wrapped_command
 
 from entrypoint.options import from_argv
 from generator.errors import GenerateError
@@ -144,6 +144,18 @@ def test_an_unknown_step_result_field_is_refused() -> None:
                        "{name: two, image: busybox, command: [b], results: [{name: r, value: x}]}")
     with pytest.raises(GenerateError, match=r"steps\[1\].results\[0\].value: not supported by doll"):
         gen(text)
+
+
+def test_step_results_generate_with_a_warning_that_doll_does_not_collect_them(
+        caplog: pytest.LogCaptureFixture) -> None:
+    text = RUN.replace("{name: two, image: busybox, command: [b]}",
+                       "{name: two, image: busybox, command: [b, $(step.results.digest.path)], "
+                       "results: [{name: digest}]}")
+    pod = pod_of(text)
+    assert wrapped_command(container(pod, "step-two")) == ["b", "/tekton/steps/step-two/results/digest"]
+    assert caplog.messages == ["run.yaml: spec.taskSpec.steps[1].results: step results are not collected by doll: "
+                               "the step can write $(step.results.<name>.path), but the values reach no TaskRun "
+                               "status and $(steps.<step>.results.<name>) is refused"]
 
 
 def test_the_volumes_on_every_hand_offs_path_are_memory_backed_and_bounded() -> None:
