@@ -8,6 +8,7 @@ from typing import Any
 from generator import naming
 from generator.errors import GenerateError, quote
 from generator.loading import DNS_LABEL
+from generator.preparing import check_not_reserved, mount_path
 from generator.specs import RawObject, Run
 from generator.substituting import Key, Variables, string, walk
 from generator.warning import warn
@@ -37,6 +38,7 @@ def bind(run: Run, params: Variables) -> Bound:
             raise GenerateError(f"{bw}.name: duplicate {quote(binding['name'])}")
         bindings[binding["name"]] = (binding, bw)
     declared = set()
+    paths: dict[str, str] = {}  # normalized mountPath -> workspace
     bound = Bound()
     for i, decl in enumerate(decls):
         dw = f"{where}[{i}]"
@@ -56,6 +58,11 @@ def bind(run: Run, params: Variables) -> Bound:
             path = string(path, params, f"{dw}.mountPath")
         if not isinstance(path, str) or not path.startswith("/"):
             raise GenerateError(f"{dw}.mountPath: {quote(path)} is not an absolute path")
+        check_not_reserved(path, f"{dw}.mountPath")
+        if mount_path(path) in paths:
+            raise GenerateError(f"{dw}.mountPath: duplicate {quote(path)} (workspace "
+                                f"{quote(paths[mount_path(path)])} is mounted there)")
+        paths[mount_path(path)] = name
         volume = naming.workspace_volume(name)
         prefix = ("workspaces", name)
         if name not in bindings:

@@ -5,6 +5,7 @@ What comes out is still a Tekton step (a dict), but complete and valid: every la
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,18 @@ SIDECAR_FIELDS = {"name", "image", "command", "args", "workingDir", "env", "envF
 TEMPLATE_FIELDS = STEP_FIELDS - {"name", "script", "timeout", "onError", "stdoutConfig", "stderrConfig",
                                  "results"} | {"ports"}
 RESERVED = ("/doll", "/tekton/steps", "/tekton/scripts", "/tekton/results", "/tekton/termination")
+
+
+def mount_path(path: str) -> str:
+    """A mountPath as compared with another: normalized, so `/data/` and `/x/../data` are `/data`."""
+    return posixpath.normpath(path)
+
+
+def check_not_reserved(path: str, where: str) -> None:
+    """Refuse a mount on doll's own paths (`where` names the mountPath field)."""
+    normal = mount_path(path)
+    if any(normal == r or normal.startswith(r + "/") for r in RESERVED):
+        raise GenerateError(f"{where}: {quote(path)} is reserved for doll")
 
 
 @dataclass(frozen=True)
@@ -93,9 +106,7 @@ def _common(spec: RawObject, where: str, volumes: set[str]) -> RawObject:
         mw = f"{where}.volumeMounts[{i}]"
         if not isinstance(mount, dict) or not isinstance(mount.get("mountPath"), str):
             raise GenerateError(f"{mw}.mountPath: missing")
-        path = mount["mountPath"].rstrip("/")
-        if any(path == r or path.startswith(r + "/") for r in RESERVED):
-            raise GenerateError(f"{mw}.mountPath: {quote(mount['mountPath'])} is reserved for doll")
+        check_not_reserved(mount["mountPath"], f"{mw}.mountPath")
         if mount.get("name") not in volumes:
             raise GenerateError(f"{mw}.name: {quote(mount.get('name'))} names no volume of the task")
     return spec

@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from entrypoint import protocol
 from entrypoint.options import StepOptions, default_socket
 from generator import naming
-from generator.errors import GenerateError
+from generator.errors import GenerateError, quote
 from generator.images import Platforms
 from generator.merging import merge_lists
 from generator.placing import env_json
-from generator.preparing import Prepared
+from generator.preparing import Prepared, mount_path
 from generator.specs import RawObject
 from supervisor.plans import StepPlan
 
@@ -84,9 +84,18 @@ def _command(prepared: Prepared, script: tuple[str, str] | None,
     return [], commands
 
 
-def _doll_mounts(name: str | None, spec: RawObject) -> list[RawObject]:
-    user_paths = {m["mountPath"].rstrip("/") for m in spec.get("volumeMounts") or []}
+def _mounts(prepared: Prepared, name: str | None, workspace_mounts: list[RawObject]) -> list[RawObject]:
+    """The task's workspaces and doll's own mounts (the container's own come first).  A container's mount
+    on a workspace's path is refused; either one at /workspace or /tekton/home replaces doll's mount there."""
+    workspaces = {mount_path(m["mountPath"]): m["name"] for m in workspace_mounts}
+    own = prepared.spec.get("volumeMounts") or []
+    for i, mount in enumerate(own):
+        if mount_path(mount["mountPath"]) in workspaces:
+            raise GenerateError(f"{prepared.where}.volumeMounts[{i}].mountPath: {quote(mount['mountPath'])} is "
+                                f"where workspace volume {workspaces[mount_path(mount['mountPath'])]} is mounted")
+    user_paths = {mount_path(m["mountPath"]) for m in own} | set(workspaces)
     mounts: list[RawObject] = [
+        *workspace_mounts,
         {"name": VOLUMES["bin"], "mountPath": protocol.DOLL_BIN, "readOnly": True},
         {"name": VOLUMES["run"], "mountPath": protocol.DOLL_RUN, "readOnly": True},
         {"name": VOLUMES["scripts"], "mountPath": SCRIPTS_DIR, "readOnly": True},
@@ -146,7 +155,7 @@ def wrap_step(prepared: Prepared, index: int, previous: str | None, shared: Shar
     env = merge_lists(merge_lists(list(spec.get("env") or []), shared.template_env, "name"), doll_env, "name")
     container_name = naming.step_container(name)
     container = _container(prepared, container_name, options.to_argv(),
-                           env, shared.workspace_mounts + _doll_mounts(name, spec))
+                           env, _mounts(prepared, name, shared.workspace_mounts))
     container["terminationMessagePath"] = TERMINATION_PATH
     if "workingDir" not in container:
         container["workingDir"] = WORKSPACE_DIR
@@ -164,7 +173,7 @@ def wrap_sidecar(prepared: Prepared, shared: Shared, images: dict[str, Platforms
     env = merge_lists(list(prepared.spec.get("env") or []), shared.template_env, "name")
     # as in Tekton (pkg/workspace/apply.go), a task's workspaces are mounted into its sidecars too
     container = _container(prepared, naming.sidecar_container(prepared.name), options.to_argv(), env,
-                           shared.workspace_mounts + _doll_mounts(None, prepared.spec))
+                           _mounts(prepared, None, shared.workspace_mounts))
     if not container["env"]:
         del container["env"]
     return Wrapped(container, script)

@@ -163,3 +163,37 @@ def test_sidecars_mount_the_tasks_workspaces_and_the_implicit_workspace_like_ste
     for path in ("/workspace/source", "/etc/app", "/workspace/creds", "/workspace/scratch", "/workspace"):
         assert sidecar_mounts[path] == step_mounts[path]
     assert "/tekton/home" not in sidecar_mounts and "/tekton/results" not in sidecar_mounts
+
+
+def test_two_workspaces_at_one_mount_path_are_refused() -> None:
+    with pytest.raises(GenerateError, match=r"^run.yaml: document 2: spec.workspaces\[2\].mountPath: duplicate "
+                                            r"'/etc/app/' \(workspace 'config' is mounted there\)$"):
+        gen(RUN.replace("    - {name: creds}\n", "    - {name: creds, mountPath: /etc/app/}\n"))
+
+
+@pytest.mark.parametrize("path", ["/tekton/results", "/doll/bin", "/tekton/steps/x", "/data/../doll"])
+def test_a_workspace_on_a_path_doll_reserves_is_refused(path: str) -> None:
+    with pytest.raises(GenerateError, match=rf"^run.yaml: document 2: spec.workspaces\[2\].mountPath: "
+                                            rf"'{path}' is reserved for doll$"):
+        gen(RUN.replace("    - {name: creds}\n", f"    - {{name: creds, mountPath: {path}}}\n"))
+
+
+def test_a_workspace_at_the_implicit_paths_replaces_dolls_mount_there() -> None:
+    text = RUN.replace("    - {name: creds}\n", "    - {name: creds, mountPath: /workspace}\n").replace(
+        "    - {name: scratch}\n", "    - {name: scratch, mountPath: /tekton/home/}\n")
+    pod = pod_of(text.replace("  steps:\n", "  sidecars:\n    - {name: db, image: postgres, command: [postgres]}\n  steps:\n", 1))
+    for name in ("step-use", "step-after", "sidecar-db"):
+        mounts = container(pod, name)["volumeMounts"]
+        paths = [m["mountPath"].rstrip("/") for m in mounts]
+        assert len(paths) == len(set(paths)), paths
+        by_path = {m["mountPath"]: m["name"] for m in mounts}
+        assert by_path["/workspace"] == "doll-ws-creds" and by_path["/tekton/home/"] == "doll-ws-scratch"
+        assert "doll-workspace" not in by_path.values() and "doll-home" not in by_path.values()
+
+
+def test_a_step_mount_on_a_workspaces_path_is_refused() -> None:
+    text = RUN.replace("  steps:\n", "  volumes: [{name: v, emptyDir: {}}]\n  steps:\n", 1).replace(
+        "      results: [{name: notes}]\n", "      results: [{name: notes}]\n      volumeMounts: [{name: v, mountPath: /etc/app/}]\n")
+    with pytest.raises(GenerateError, match=r"^run.yaml: document 2: spec.steps\[0\].volumeMounts\[0\].mountPath: "
+                                            r"'/etc/app/' is where workspace volume doll-ws-config is mounted$"):
+        gen(text)
