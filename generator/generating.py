@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 import json
 import concurrent.futures
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -32,6 +33,9 @@ from generator.wrapping import RESULTS_DIR, STEPS_DIR, Shared, needs_lookup, wra
 from supervisor.plans import Plan, PlanError, PodIdentity, ProbeSpec, SidecarPlan, validate
 
 __all__ = ["GenerateError", "GenerateOptions", "generate", "main"]
+
+# Tekton's ResultNameFormat: also what keeps `--result NAME` (a file under /tekton/results) a plain file name
+RESULT_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 
 
 @dataclass(frozen=True)
@@ -138,6 +142,9 @@ def _results(task: RawObject, where: str) -> tuple[str, ...]:
         for key in result:
             if key not in ("name", "type", "description", "properties"):
                 raise GenerateError(f"{rw}.{key}: not supported by doll")
+        if not RESULT_NAME.match(result["name"]):
+            raise GenerateError(f"{rw}.name: {quote(result['name'])} is not a result name (letters, digits, "
+                                "- _ . inside, a letter or digit at each end)")
         if result["name"] in names:
             raise GenerateError(f"{rw}.name: duplicate {quote(result['name'])}")
         names.append(result["name"])

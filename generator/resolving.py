@@ -9,7 +9,9 @@ from typing import Any, cast
 from generator.errors import GenerateError, quote
 from generator.specs import RawObject, RawParamSpec, Run
 
+# Tekton's stringAndArrayVariableNameFormat and objectVariableNameFormat (an object's name has no dots)
 _PARAM_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_.-]*$")
+_OBJECT_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_-]*$")
 ParamType = str  # "string" | "array" | "object"
 Value = str | list[str] | dict[str, str]
 
@@ -75,7 +77,11 @@ def declarations(task: RawObject, where: str) -> list[tuple[RawParamSpec, str, s
             if key not in ("name", "type", "default", "enum", "description", "properties"):
                 raise GenerateError(f"{pw}.{key}: not supported by doll")
         checked = cast(RawParamSpec, decl)  # every key is a known one, checked above
-        out.append((checked, _declared_type(checked, pw), pw))
+        kind = _declared_type(checked, pw)
+        if kind == "object" and not _OBJECT_NAME.match(decl["name"]):
+            raise GenerateError(f"{pw}.name: {quote(decl['name'])} is not an object param name (letters, digits, "
+                                "_ -; no dots)")
+        out.append((checked, kind, pw))
     return out
 
 

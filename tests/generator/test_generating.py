@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from generated import container, gen, pod_of, validate_strictly, wrapped_command
 
 from entrypoint.options import from_argv
+from generator.errors import GenerateError
 from supervisor.plans import Plan
 
 RUN = """
@@ -222,3 +224,18 @@ def test_v1_compute_resources_become_the_containers_resources() -> None:
     text = RUN.replace("command: [cat, /tekton/steps/step-first/exitCode]",
                        "command: [cat]\n        computeResources: {limits: {cpu: '2'}}")
     assert container(pod_of(text), "step-second")["resources"] == {"limits": {"cpu": "2"}}
+
+
+@pytest.mark.parametrize("name", ["../../etc/passwd", "../run/plan.json", "a/b", ".hidden", "x-", "", "é"])
+def test_a_result_name_that_is_not_tektons_is_refused_before_it_becomes_a_path(name: str) -> None:
+    error = "name: missing" if not name else f"name: {name!r} is not a result name"
+    with pytest.raises(GenerateError, match="^" + re.escape(f"run.yaml: spec.taskSpec.results[0].{error}")):
+        gen(RUN.replace("      - name: greeting\n", f"      - name: {json.dumps(name)}\n")
+            .replace("$(results.greeting.path)", "x"))
+
+
+def test_result_names_tekton_accepts_reach_the_wrappers() -> None:
+    text = RUN.replace("      - name: greeting\n", "      - name: greeting\n      - name: IMAGE_DIGEST\n"
+                                                  "      - name: a.b-c\n      - name: x\n")
+    options = from_argv(container(pod_of(text), "step-first")["args"])
+    assert options.results == ("greeting", "IMAGE_DIGEST", "a.b-c", "x")

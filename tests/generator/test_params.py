@@ -36,9 +36,12 @@ spec:
 """
 
 
+def _args_of(text: str, params: dict[str, str]) -> list[str]:
+    return wrapped_command(container(pod_of(text, params, name="p"), "step-show"))
+
+
 def _args(params: dict[str, str]) -> list[str]:
-    pod = pod_of(TASK, params, name="p")
-    return wrapped_command(container(pod, "step-show"))
+    return _args_of(TASK, params)
 
 
 def test_strings_defaults_arrays_and_object_keys_are_substituted() -> None:
@@ -68,6 +71,14 @@ def test_an_object_param_missing_a_declared_key_is_refused() -> None:
     text = TASK.replace('default: {host: localhost, port: "80"}', "")
     with pytest.raises(GenerateError, match="object param 'target' lacks keys"):
         gen(text, {"who": "w", "target": '{"host": "db"}'})
+
+
+def test_an_object_param_with_a_dot_in_its_name_is_refused_as_tekton_does() -> None:
+    with pytest.raises(GenerateError, match=r"^run.yaml: spec.params\[3\].name: 'tar.get' is not an object param "
+                                            r"name \(letters, digits, _ -; no dots\)$"):
+        gen(TASK.replace("name: target", "name: tar.get"), {"who": "w"})
+    text = TASK.replace("name: greeting", "name: greet.ing").replace("params.greeting", "params['greet.ing']")
+    assert _args_of(text, {"who": "w"})[1] == "hello w"  # a string param's name may have dots
 
 
 def test_a_typed_param_given_the_wrong_shape_is_refused() -> None:
