@@ -18,6 +18,8 @@ Value = str | list[str] | dict[str, str]
 
 def _declared_type(decl: RawParamSpec, where: str) -> str:
     kind = decl.get("type")
+    if kind is None and decl.get("properties") is not None:  # as Tekton's ParamSpec.SetDefaults
+        return "object"
     if kind is None:  # Tekton infers the type from the default
         default = decl.get("default")
         return "array" if isinstance(default, list) else "object" if isinstance(default, dict) else "string"

@@ -81,6 +81,13 @@ def test_an_object_param_with_a_dot_in_its_name_is_refused_as_tekton_does() -> N
     assert _args_of(text, {"who": "w"})[1] == "hello w"  # a string param's name may have dots
 
 
+def test_a_param_with_properties_and_no_type_is_an_object_as_in_tekton() -> None:
+    text = TASK.replace("      type: object\n", "").replace('      default: {host: localhost, port: "80"}\n', "")
+    assert _args_of(text, {"who": "w", "target": '{"host": "db", "port": "5432"}'})[3] == "db:5432"
+    with pytest.raises(GenerateError, match=r"^-p target: 'db' is not a JSON object$"):
+        gen(text, {"who": "w", "target": "db"})
+
+
 def test_a_typed_param_given_the_wrong_shape_is_refused() -> None:
     with pytest.raises(GenerateError, match=r"-p target: type mismatch: \['a'\] given for an object param"):
         gen(TASK, {"who": "w", "target": '["a"]'})
