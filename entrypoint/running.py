@@ -118,13 +118,15 @@ class ChildRunner:
     def __init__(self, timeout_seconds: float | None = None, grace_seconds: float = 30.0, tee: Tee | None = None,
                  on_message: Callable[[protocol.Message], None] | None = None,
                  on_started: Callable[[float], None] | None = None,
-                 reconnect: Callable[[], connecting.Channel | None] | None = None) -> None:
+                 reconnect: Callable[[], connecting.Channel | protocol.Stop | None] | None = None) -> None:
         self.timeout_seconds = timeout_seconds
         self.grace_seconds = grace_seconds
         self.tee = tee or Tee()
         self.on_message = on_message
         self.on_started = on_started
-        self.reconnect = reconnect  # called every RECONNECT_SECONDS while the channel is down
+        # called every RECONNECT_SECONDS while the channel is down: a new channel, or the supervisor's `stop`
+        # found some other way (a sidecar's verdict file), or None: try again later
+        self.reconnect = reconnect
         self._sel: selectors.BaseSelector | None = None  # None: not prepared
         self._wake = (-1, -1)  # the wake-up pipe (read end, write end): signals arrive on it as bytes
         self._old_wakeup = -1
@@ -251,7 +253,11 @@ class ChildRunner:
             if retry_at is not None and now >= retry_at and self.reconnect is not None:
                 fresh = self.reconnect()
                 retry_at = None if fresh is not None else now + RECONNECT_SECONDS
-                if fresh is not None:
+                if isinstance(fresh, protocol.Stop):
+                    if reason is None:
+                        stopped = True
+                        reason, message, kill_at = _stopping(fresh, pgid)
+                elif fresh is not None:
                     channel = fresh
                     sel.register(channel.sock, selectors.EVENT_READ, "channel")
             if timeout_at is not None and now >= timeout_at:
@@ -279,13 +285,7 @@ class ChildRunner:
                         if isinstance(msg, protocol.Stop):
                             if reason is None:
                                 stopped = True
-                                if msg.reason == "TimeoutExceeded":  # the step's or the task's timeout, on the
-                                    reason = "TimeoutExceeded"       # supervisor's clock (it may beat ours)
-                                    message = "step timed out (stopped by the supervisor)"
-                                else:
-                                    reason = "Cancelled"
-                                    message = f"stopped by the supervisor: {msg.reason}".rstrip(": ")
-                                kill_at = _terminate(pgid, msg.grace_seconds)
+                                reason, message, kill_at = _stopping(msg, pgid)
                         elif self.on_message is not None:
                             self.on_message(msg)
                     if not alive:
@@ -346,6 +346,15 @@ def _killpg(pgid: int, signum: int) -> None:
         os.killpg(pgid, signum)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def _stopping(msg: protocol.Stop, pgid: int) -> tuple[str, str, float]:
+    """Act on the supervisor's `stop`: SIGTERM to the group; the reason, the message and when to SIGKILL."""
+    if msg.reason == "TimeoutExceeded":  # the step's or the task's timeout, on the supervisor's clock (it may
+        reason, message = "TimeoutExceeded", "step timed out (stopped by the supervisor)"  # beat ours)
+    else:
+        reason, message = "Cancelled", f"stopped by the supervisor: {msg.reason}".rstrip(": ")
+    return reason, message, _terminate(pgid, msg.grace_seconds)
 
 
 def _terminate(pgid: int, grace: float) -> float:

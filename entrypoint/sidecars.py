@@ -3,7 +3,10 @@
 The wrapper says hello with kind "sidecar" and starts the command without waiting.  A `probe` runs the
 probe command inside this container (in a thread, so signals and `stop` are never delayed) and answers
 `probe_result`.  On `stop` the sidecar gets SIGTERM, the grace period, then SIGKILL of its whole group,
-and the wrapper exits 0 so the Pod can complete.  Without a supervisor the sidecar just runs.
+and the wrapper exits 0 so the Pod can complete.  Without a supervisor the sidecar just runs, unless
+the supervisor left it its last word (`<run dir>/verdicts/<name>`, written when a classic run is over): a
+sidecar whose container starts after that does not start its command, and one that lost the supervisor
+is stopped when the word appears (it looks each time it tries to reconnect, every second).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import time
 from entrypoint import connecting, environments, protocol
 from entrypoint.options import StepOptions
 from entrypoint.running import ChildRunner, Tee, spawn
-from entrypoint.waiting import log
+from entrypoint.waiting import log, read_verdict, verdict_path
 
 _PROBE_OUTPUT_BYTES = 1024
 
@@ -102,18 +105,23 @@ class Sidecar:
     def hello(self) -> protocol.Hello:
         return protocol.Hello(kind="sidecar", name=self.o.name, index=self.o.index, pid=os.getpid())
 
-    def reconnect(self) -> connecting.Channel | None:
-        """The supervisor went away (or was never there): try once, without waiting; announce again."""
+    def reconnect(self) -> connecting.Channel | protocol.Stop | None:
+        """The supervisor went away (or was never there): try once, without waiting; announce again.  Where
+        it is gone for good, its `stop` in the verdict file."""
         try:
             channel = connecting.connect(self.o.socket, 0.0, 0.0)
         except connecting.SocketPathError:
-            return None
+            channel = None
         if channel is None or not channel.send(self.hello()):
-            return None
+            return self.last_word()
         log(f"sidecar {self.o.name}: reconnected to the supervisor")
         with self.lock:
             self.channel = channel
         return channel
+
+    def last_word(self) -> protocol.Stop | None:
+        word = read_verdict(verdict_path(self.o))
+        return word if isinstance(word, protocol.Stop) else None
 
     def run(self) -> int:
         if self.o.socket:
@@ -124,6 +132,9 @@ class Sidecar:
                 log(f"sidecar {self.o.name}: {exc}; running without a supervisor")
             if self.channel is not None:
                 self.channel.send(self.hello())
+            elif self.last_word() is not None:
+                log(f"sidecar {self.o.name}: the run is over (the supervisor's verdict); not starting")
+                return 0
             else:
                 log(f"sidecar {self.o.name}: no supervisor at {self.o.socket}; running without one")
         runner = ChildRunner(self.o.timeout_seconds, self.o.grace_seconds,

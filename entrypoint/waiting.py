@@ -4,6 +4,9 @@
 supervisor goes away it reconnects briefly and announces again; when that fails it returns None and the
 caller falls back to `FileWaiter`, which waits for the previous step's post file (`out`, or `out.err`,
 which cascades the failure), so a dead supervisor never strands a step nor lets one run out of order.
+Before the file chain, `FileWaiter` heeds the supervisor's verdict file for this step, if it left one
+(`<run dir>/verdicts/<name>`: skip, or failed before it ran): a supervisor that ended the run before this
+step's container started is gone, and its word stands.
 """
 
 from __future__ import annotations
@@ -83,24 +86,45 @@ class SocketWaiter:
                 return Verdict("skip", message.reason or "cancelled", cancelled=True)
 
 
+def verdict_path(options: StepOptions) -> str:
+    """Where the supervisor leaves its verdict for this wrapper ("" without a socket: no supervisor)."""
+    if not (options.socket and options.name):
+        return ""
+    return os.path.join(os.path.dirname(options.socket), protocol.VERDICTS_NAME, options.name)
+
+
+def read_verdict(path: str) -> protocol.Message | None:
+    """The message in a verdict file, if there is one (a file that cannot be read or decoded is none)."""
+    if not path:
+        return None
+    try:
+        with open(path, "rb") as f:
+            return protocol.decode(f.read().strip())
+    except (OSError, protocol.ProtocolError):
+        return None
+
+
 class FileWaiter:
-    """Tekton's chain: every wait file must exist (and be non-empty if asked); `<file>.err` cascades."""
+    """Tekton's chain: every wait file must exist (and be non-empty if asked); `<file>.err` cascades.  The
+    supervisor's verdict file, if any, comes first."""
 
     def __init__(self, options: StepOptions, timeout: float | None = None) -> None:
         self.options = options
         self.timeout = timeout
+        self.verdict = verdict_path(options)
 
     def wait(self) -> Verdict | None:
         files = list(self.options.wait_files)
         if not files:
-            return Verdict("start")
+            return self.check(files)  # the verdict, else start: nothing to wait for
         from entrypoint.watching import Watch  # only the file chain watches: not imported in socket mode
 
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
         # watched from before the first check, so a file appearing in between is not missed; closed as soon as
         # the wait is over, before the child starts (closing a dnotify watch is cheap, and the runner would
         # forward its SIGIO to the child)
-        with Watch([os.path.dirname(f) for f in files], self.options.poll_seconds) as watch:
+        watched = [os.path.dirname(f) for f in [*files, self.verdict] if f]
+        with Watch(watched, self.options.poll_seconds) as watch:
             while True:
                 verdict = self.check(files)
                 if verdict is not None:
@@ -111,6 +135,11 @@ class FileWaiter:
                 watch.wait(left)
 
     def check(self, files: list[str]) -> Verdict | None:
+        word = read_verdict(self.verdict)
+        if isinstance(word, protocol.Skip):
+            return Verdict("skip", word.reason or "skipped by the supervisor", word.cancelled)
+        if isinstance(word, protocol.Ack) and word.verdict == "failed":
+            return Verdict("fail", "failed by the supervisor before it ran (at a breakpoint)")
         for f in files:
             if os.path.exists(f + ".err"):
                 return Verdict("skip", f"a previous step failed ({f}.err)")

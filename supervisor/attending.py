@@ -12,14 +12,16 @@ from entrypoint.protocol import Finished, Hello, Message, Probe, ProbeResult, St
 from supervisor.plans import Plan
 from supervisor.serving import Connection
 from supervisor.states import Record, RunState
+from supervisor.verdicts import Verdicts
 
 SIDECAR_LOST_GRACE = 1.0  # a sidecar wrapper gone this long without saying hello again has exited
 
 
 class Sidecars:
     def __init__(self, plan: Plan, state: RunState, note: Callable[..., Record],
-                 cancel: Callable[[str, str], bool], advance: Callable[[], None]) -> None:
+                 cancel: Callable[[str, str], bool], advance: Callable[[], None], verdicts: Verdicts) -> None:
         self.state = state
+        self._verdicts = verdicts
         self._plans = {c.name: c for c in plan.sidecars}
         self._note, self._cancel, self._advance = note, cancel, advance
         self.conns: dict[str, Connection] = {}
@@ -83,6 +85,10 @@ class Sidecars:
             conn.send(Stop(reason="the run is over", grace_seconds=self._plans[name].stop_grace_seconds))
 
     def stop_all(self) -> None:
+        """The run is over: stop the sidecars that are connected, and leave the word for any that are not
+        yet (or no longer): their wrappers read it if they find no supervisor."""
+        for name, plan in self._plans.items():
+            self._verdicts.write(name, Stop(reason="the run is over", grace_seconds=plan.stop_grace_seconds))
         for name in list(self.conns):
             self.stop(name)
         self.changed.set()

@@ -29,6 +29,7 @@ from supervisor.logs import Log
 from supervisor.plans import Plan
 from supervisor.serving import Connection
 from supervisor.states import Record, RunState, StepState
+from supervisor.verdicts import Verdicts
 
 STEP_STOP_GRACE = 30.0
 # A released or running step whose wrapper hung up and did not come back (a wrapper only hangs up by dying:
@@ -45,7 +46,8 @@ class Runner:
                  clock: Callable[[], float] = time.time) -> None:
         self.plan, self.state, self.journal, self.log, self.clock = plan, state, journal, log, clock
         self.steps: dict[str, Connection] = {}
-        self.sidecars = Sidecars(plan, state, self._note, self.cancel, self._advance)
+        self.verdicts = Verdicts(plan.run_dir, log)
+        self.sidecars = Sidecars(plan, state, self._note, self.cancel, self._advance, self.verdicts)
         self.done = asyncio.Event()  # the run has an outcome
         self.listeners: list[Callable[[Record], None]] = []
         self._timers: dict[str, asyncio.TimerHandle] = {}
@@ -202,6 +204,7 @@ class Runner:
 
     def _skip(self, step: StepState, reason: str, cancelled: bool) -> None:
         self._note("skipped", step=step.name, reason=reason, cancelled=cancelled)
+        self.verdicts.write(step.name, Skip(reason=reason, cancelled=cancelled))
         conn = self.steps.get(step.name)
         if conn is not None:
             conn.send(Skip(reason=reason, cancelled=cancelled))
@@ -254,6 +257,7 @@ class Runner:
             why = "hold timed out" if decision == "timeout" else "failed at a breakpoint"
             self._note("finished", step=name, exit_code=None, reason="Error", outcome="failed",
                        started_at=None, finished_at=self.clock(), results={}, message=why)
+            self.verdicts.write(name, Ack(verdict="failed"))
             if conn is not None:
                 conn.send(Ack(verdict="failed"))  # the wrapper records it failed, not run
         elif not before:
@@ -315,8 +319,12 @@ class Runner:
     def _answer(self, step: StepState, conn: Connection) -> None:
         """Answer a (possibly repeated) hello from the state: never start a step twice."""
         if step.phase == "done":
-            conn.send(Skip(reason=step.message, cancelled=bool(self.state.cancel_reason))
-                      if step.outcome == "skipped" else Ack())
+            if step.outcome == "skipped":
+                conn.send(Skip(reason=step.message, cancelled=bool(self.state.cancel_reason)))
+            elif step.started_at is None and step.outcome != "succeeded":  # failed before it ran (at a
+                conn.send(Ack(verdict="failed"))  # breakpoint, or lost on the way): it must not run now
+            else:
+                conn.send(Ack())
         elif step.phase == "held":
             conn.send(Hold(reason=step.hold_reason))
         elif step.phase in ("released", "running"):

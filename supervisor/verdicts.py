@@ -1,0 +1,36 @@
+"""The supervisor's last word to a wrapper it may not be there to tell: `<run dir>/verdicts/<name>`.
+
+A step that will not run (skipped, or failed at a breakpoint before it ran) and, once a classic run is
+over, every sidecar get their message in a file as well as on the socket.  In the classic layout the
+supervisor exits with the run; a container that starts after that (a slow image pull) finds no supervisor,
+and its wrapper reads this file before it falls back to the file chain (entrypoint/waiting.py,
+entrypoint/sidecars.py), so it does not run a step the supervisor decided not to run, nor a sidecar that
+nothing would ever stop.
+"""
+
+from __future__ import annotations
+
+import os
+
+from entrypoint import protocol
+from entrypoint.protocol import Ack, Skip, Stop
+from supervisor.logs import Log
+
+
+class Verdicts:
+    def __init__(self, run_dir: str, log: Log) -> None:
+        self.dir = os.path.join(run_dir, protocol.VERDICTS_NAME)
+        self._log = log
+
+    def write(self, name: str, message: Skip | Ack | Stop) -> None:
+        """Write `name`'s verdict atomically (a reader sees all of it or none); a failure is logged: the
+        socket, when the wrapper is there, still carries the message."""
+        path = os.path.join(self.dir, name)
+        tmp = os.path.join(self.dir, f".{name}.tmp")
+        try:
+            os.makedirs(self.dir, mode=0o755, exist_ok=True)
+            with open(tmp, "wb") as f:
+                f.write(protocol.encode(message))
+            os.replace(tmp, path)
+        except OSError as exc:
+            self._log.warning("verdict_not_written", name=name, error=str(exc))
