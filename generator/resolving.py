@@ -78,6 +78,8 @@ def declarations(task: RawObject, where: str) -> list[tuple[RawParamSpec, str, s
         for key in decl:
             if key not in ("name", "type", "default", "enum", "description", "properties"):
                 raise GenerateError(f"{pw}.{key}: not supported by doll")
+        if decl.get("properties") is not None and not isinstance(decl["properties"], dict):
+            raise GenerateError(f"{pw}.properties: expected an object, got {quote(decl['properties'])}")
         checked = cast(RawParamSpec, decl)  # every key is a known one, checked above
         kind = _declared_type(checked, pw)
         if kind == "object" and not _OBJECT_NAME.match(decl["name"]):

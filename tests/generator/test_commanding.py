@@ -139,6 +139,10 @@ BAD = {
                            "run.yaml: spec.taskSpec.steps[0]: both script and command (give one)"),
     "missing required param": (GOOD.replace("  params: [{name: who, value: world}]\n", ""), [],
                                "run.yaml: spec: param 'who': no value (give it with spec.params)"),
+    "properties that are a number": (GOOD.replace("enum: [world, moon]", "type: object, properties: 5"), [],
+                                     "run.yaml: spec.taskSpec.params[0].properties: expected an object, got 5"),
+    "properties that are a string": (GOOD.replace("enum: [world, moon]", "properties: url"), [],
+                                     "run.yaml: spec.taskSpec.params[0].properties: expected an object, got 'url'"),
     "bad timeout": (GOOD.replace("spec:\n", "spec:\n  timeout: soon\n", 1), [],
                     "run.yaml: spec.timeout: 'soon' is not a duration (like 90s, 1h30m)"),
 }
