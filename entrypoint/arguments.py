@@ -17,5 +17,11 @@ if TYPE_CHECKING:
 
 
 class Parser(argparse.ArgumentParser):
+    """No abbreviations: `--time` is an unknown option, not `--timeout-seconds`."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
     def error(self, message: str) -> NoReturn:
         raise UsageError(message)

@@ -192,13 +192,13 @@ def from_argv(argv: list[str]) -> StepOptions:
             raise UsageError("--platform-commands: expected an object of platform -> list of strings")
     if not command and not platform_commands:
         raise UsageError("nothing to run after `--`")
-    if ns.timeout_seconds is not None and ns.timeout_seconds <= 0:
-        raise UsageError(f"--timeout-seconds: {ns.timeout_seconds} (must be > 0)")
+    if ns.timeout_seconds is not None and not 0 < ns.timeout_seconds < _FOREVER:
+        raise UsageError(f"--timeout-seconds: {ns.timeout_seconds} (must be > 0 and finite)")
     for flag, value in (("--socket-wait-seconds", ns.socket_wait_seconds),
                         ("--reconnect-seconds", ns.reconnect_seconds), ("--grace-seconds", ns.grace_seconds),
                         ("--poll-seconds", ns.poll_seconds)):
-        if value < 0:
-            raise UsageError(f"{flag}: {value} (must be >= 0)")
+        if not 0 <= value < _FOREVER:  # also refuses nan (every comparison with it is false)
+            raise UsageError(f"{flag}: {value} (must be >= 0 and finite)")
     if ns.index < 0:
         raise UsageError(f"--index: {ns.index} (must be >= 0)")
     return StepOptions(
@@ -212,6 +212,9 @@ def from_argv(argv: list[str]) -> StepOptions:
         socket_wait_seconds=ns.socket_wait_seconds, reconnect_seconds=ns.reconnect_seconds,
         command=tuple(command),
     )
+
+
+_FOREVER = float("inf")
 
 
 def default_socket() -> str:

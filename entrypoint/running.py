@@ -49,6 +49,8 @@ def spawn(command: Sequence[str], env: dict[str, str], stdin: int | None = None,
     `env`, as exec does (and subprocess did): every existing candidate in turn, the first error other than
     "not there" wins.  Raises OSError (ENOENT: nowhere to be found)."""
     name = command[0]
+    if not name:  # posix_spawn would raise ValueError; an image's `ENTRYPOINT [""]` can leave one
+        raise FileNotFoundError(errno.ENOENT, "empty command name", name)
     if "/" in name:
         candidates = [name]
     else:  # skip what is not there before spawning: a failed spawn costs a clone, a stat microseconds
@@ -171,7 +173,10 @@ class ChildRunner:
         for r, path in self._tees.items():
             try:
                 os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-                f = open(path, "ab")
+                # without blocking: a FIFO nobody reads is refused (ENXIO) instead of hanging the step
+                fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC, 0o666)
+                os.set_blocking(fd, True)
+                f = open(fd, "ab")
             except OSError as exc:
                 flag = "--stdout-path" if self._outputs[r][0] == 1 else "--stderr-path"
                 return f"{flag}: cannot open {path!r}: {exc.strerror}"
@@ -213,12 +218,14 @@ class ChildRunner:
     def _run(self, command: Sequence[str], env: dict[str, str], channel: connecting.Channel | None) -> Outcome:
         sel = self._sel
         assert sel is not None
-        error = self._open_tees()
-        if error:
-            return Outcome(protocol.EXIT_WRAPPER_ERROR, "Error", None, time.time(), error)
         wake_r = self._wake[0]
         _drain_signals(wake_r)  # signals that came before the child existed are not for it
         self._catch(self._deferred)  # a deferred signal still pending runs its own handler first
+        # opened once SIGTERM is caught: one that comes while a slow file opens goes to the child, which
+        # then ends and is recorded (under SIG_DFL it would end the wrapper with nothing recorded)
+        error = self._open_tees()
+        if error:
+            return Outcome(protocol.EXIT_WRAPPER_ERROR, "Error", None, time.time(), error)
         started_at = time.time()
         try:
             pid = spawn(command, env, stdout=self._ends.get(1), stderr=self._ends.get(2))

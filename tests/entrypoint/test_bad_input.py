@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from entrypoint_helpers import finish, run_wrapper, stand_in, step_args, wrapper
+from entrypoint_helpers import ROOT, finish, run_wrapper, stand_in, step_args, wrapper
 
 from entrypoint import protocol
 
@@ -128,3 +130,44 @@ def test_a_tee_file_that_cannot_be_opened_fails_the_step_when_its_turn_comes(tmp
     assert "--stdout-path: cannot open" in _one_line(done.stderr)
     assert not (tmp_path / "ran").exists()
     _recorded_failure(tmp_path, "s", protocol.EXIT_WRAPPER_ERROR)
+
+
+def test_a_tee_that_is_a_fifo_nobody_reads_fails_the_step_instead_of_hanging_it(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "fifo")
+    done = run_wrapper(*step_args(tmp_path, "s", 0), "--stdout-path", str(tmp_path / "fifo"), "--",
+                       "sh", "-c", f"echo ran > {tmp_path / 'ran'}", timeout=10)
+    assert done.returncode == protocol.EXIT_WRAPPER_ERROR
+    assert "--stdout-path: cannot open" in _one_line(done.stderr)
+    assert not (tmp_path / "ran").exists()
+    _recorded_failure(tmp_path, "s", protocol.EXIT_WRAPPER_ERROR)
+
+
+@pytest.mark.parametrize("value", ["inf", "nan"])
+@pytest.mark.parametrize("flag", ["--timeout-seconds", "--grace-seconds", "--poll-seconds"])
+def test_a_duration_that_is_not_finite_is_a_usage_error(tmp_path: Path, flag: str, value: str) -> None:
+    done = run_wrapper(*step_args(tmp_path, "s", 0), flag, value, "--", "true")
+    assert done.returncode == protocol.EXIT_USAGE
+    assert f"{flag}: {value}" in _one_line(done.stderr)
+    _recorded_failure(tmp_path, "s", protocol.EXIT_USAGE)
+
+
+def test_an_abbreviated_option_is_unknown_not_guessed(tmp_path: Path) -> None:
+    done = run_wrapper(*step_args(tmp_path, "s", 0), "--time", "0.5", "--", "true")
+    assert done.returncode == protocol.EXIT_USAGE
+    assert "--time" in _one_line(done.stderr)
+
+
+@pytest.mark.parametrize("argv", [[""], ["", "x"]])
+def test_an_empty_command_name_is_not_found_and_recorded(tmp_path: Path, argv: list[str]) -> None:
+    done = run_wrapper(*step_args(tmp_path, "s", 0), "--", *argv)
+    assert done.returncode == protocol.EXIT_NOT_FOUND
+    assert "not found" in _one_line(done.stderr)
+    _recorded_failure(tmp_path, "s", protocol.EXIT_NOT_FOUND)
+
+
+def test_a_wrapper_started_with_stdout_closed_exits_with_its_steps_code(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "entrypoint", *step_args(tmp_path, "s", 0), "--", "true"],
+                          cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=20,
+                          preexec_fn=lambda: os.close(1))
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
