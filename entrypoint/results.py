@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import time
 
 from entrypoint import protocol
@@ -31,18 +32,34 @@ if TYPE_CHECKING:
         type: int
 
 
-def read(results_dir: str, names: tuple[str, ...]) -> dict[str, str]:
-    """The declared results the step wrote; missing ones are left out (the supervisor notices)."""
+def read(results_dir: str, names: tuple[str, ...]) -> tuple[dict[str, str], str]:
+    """The declared results the step wrote, and what was wrong with any that cannot be read ("": nothing).
+    Missing ones are left out (the supervisor notices).  A result that is not a regular file (a directory,
+    a FIFO: opened without blocking) or cannot be read is a problem that fails the step."""
     found: dict[str, str] = {}
+    problems: list[str] = []
     if not results_dir:
-        return found
+        return found, ""
     for name in names:
+        path = os.path.join(results_dir, name)
         try:
-            with open(os.path.join(results_dir, name), "rb") as f:
-                found[name] = f.read().decode("utf-8", errors="replace")
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except FileNotFoundError:
             continue
-    return found
+        except OSError as exc:
+            problems.append(f"result {name!r}: cannot be read: {exc.strerror}")
+            continue
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                problems.append(f"result {name!r}: {path} is not a regular file")
+                continue
+            with open(fd, "rb", closefd=False) as f:
+                found[name] = f.read().decode("utf-8", errors="replace")
+        except OSError as exc:
+            problems.append(f"result {name!r}: cannot be read: {exc.strerror}")
+        finally:
+            os.close(fd)
+    return found, "; ".join(problems)
 
 
 def tekton_time(unix: float) -> str:
@@ -79,7 +96,8 @@ def render(results: dict[str, str], started_at: float | None, exit_code: int, re
     size = len(text.encode())
     message = (f"results ({', '.join(sorted(results))}) make a termination message of {size} bytes, "
                f"over Kubernetes' limit of {protocol.TERMINATION_MESSAGE_LIMIT}")
-    internal = [e for e in internal if e["key"] != "ExitCode"]
-    internal.append({"key": "ExitCode", "value": str(protocol.EXIT_RESULTS_TOO_LARGE), "type": INTERNAL})
+    internal = [e for e in internal if e["key"] != "ExitCode"]  # the step fails: with the child's own code
+    code = exit_code or protocol.EXIT_RESULTS_TOO_LARGE  # if it failed, else with "results too large"
+    internal.append({"key": "ExitCode", "value": str(code), "type": INTERNAL})
     internal.append({"key": "Message", "value": message[:1024], "type": INTERNAL})
     return Termination(json.dumps(internal, separators=(",", ":")), False, message)

@@ -155,4 +155,5 @@ def main(options: StepOptions) -> int:
     try:
         return Sidecar(options).run()
     finally:
-        sys.stdout.flush()
+        if sys.stdout is not None:  # None when the wrapper was started with fd 1 closed
+            sys.stdout.flush()

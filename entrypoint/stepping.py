@@ -148,8 +148,12 @@ class Step:
         file mode, and only after any hold: a hold's verdict, `debug continue` / `fail-continue`, changes the
         record).
         """
-        found = results.read(self.o.results_dir, self.o.results)
+        found, unreadable = results.read(self.o.results_dir, self.o.results)
         exit_code, reason, message = outcome.exit_code, outcome.reason, outcome.message
+        if unreadable:
+            log(f"step {self.o.name}: {unreadable}")
+            if exit_code == 0:
+                exit_code, reason, message = protocol.EXIT_WRAPPER_ERROR, "Error", unreadable
         continued = self.o.on_error == "continue"
         # rendered now only to check that the results fit (without any it always does), else after the report
         termination = results.render(found, outcome.started_at, exit_code, reason, continued) if found else None
@@ -239,4 +243,5 @@ def main(options: StepOptions) -> int:
     try:
         return Step(options).run()
     finally:
-        sys.stdout.flush()
+        if sys.stdout is not None:  # None when the wrapper was started with fd 1 closed
+            sys.stdout.flush()

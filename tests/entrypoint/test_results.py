@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
+
+import pytest
 
 from entrypoint_helpers import finish, run_wrapper, stand_in, step_args, wrapper
 
@@ -61,3 +64,33 @@ def test_results_that_just_fit_are_kept(tmp_path: Path) -> None:
                        "sh", "-c", f"head -c {room} /dev/zero | tr '\\0' y > {rdir}/r")
     assert done.returncode == 0
     assert len((tmp_path / "step-s" / "termination").read_bytes()) == protocol.TERMINATION_MESSAGE_LIMIT
+
+
+def test_results_too_large_from_a_failing_child_record_the_childs_code_everywhere(tmp_path: Path) -> None:
+    rdir = tmp_path / "results"
+    rdir.mkdir()
+    done = run_wrapper(*step_args(tmp_path, "s", 0, results_dir=str(rdir)), "--result", "r", "--",
+                       "sh", "-c", f"head -c 5000 /dev/zero | tr '\\0' x > {rdir}/r; exit 3")
+    assert done.returncode == 3
+    step = tmp_path / "step-s"
+    term = {e["key"]: e["value"] for e in json.loads((step / "termination").read_text())}
+    assert term["ExitCode"] == "3" == (step / "exitCode").read_text()
+    assert json.loads((step / "out.err").read_text())["exit_code"] == 3
+
+
+@pytest.mark.parametrize("kind", ["directory", "fifo"])
+def test_a_result_that_is_not_a_regular_file_fails_the_step_and_is_recorded(tmp_path: Path, kind: str) -> None:
+    rdir = tmp_path / "results"
+    rdir.mkdir()
+    if kind == "directory":
+        (rdir / "r").mkdir()
+    else:
+        os.mkfifo(rdir / "r")  # opening it to read would block for ever
+    done = run_wrapper(*step_args(tmp_path, "s", 0, results_dir=str(rdir)), "--result", "r", "--", "true")
+    assert done.returncode == protocol.EXIT_WRAPPER_ERROR
+    assert "result 'r'" in done.stderr and "is not a regular file" in done.stderr
+    record = json.loads((tmp_path / "step-s" / "out.err").read_text())
+    assert record["exit_code"] == protocol.EXIT_WRAPPER_ERROR and "not a regular file" in record["message"]
+    # and the chain goes on: the next step, waiting for this one's post file, hears of the failure
+    nxt = run_wrapper(*step_args(tmp_path, "t", 1, prev="s"), "--", "true")
+    assert nxt.returncode == protocol.EXIT_SKIPPED
