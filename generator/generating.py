@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 import json
 import concurrent.futures
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from generator import naming
 from generator.binding import bind
 from generator.errors import GenerateError, quote
 from generator.images import ImageConfigSource, NoSource, Platforms
-from generator.loading import load
+from generator.loading import DNS_LABEL, load
 from generator.preparing import Prepared, prepare_sidecars, prepare_steps
 from generator.probing import probe_spec
 from generator.rendering import Layout, check_pod_template, render, volume_names
@@ -180,11 +181,24 @@ def _probes(sidecars: list[Prepared]) -> list[ProbeSpec | None]:
             for s in sidecars]
 
 
+def _check_options(options: GenerateOptions) -> None:
+    """What the command line gives, checked before the input and blamed on its option, not on a file."""
+    if options.layout not in ("native", "classic"):
+        raise GenerateError(f"layout: {quote(options.layout)} is not native or classic")
+    if options.namespace and not DNS_LABEL.match(options.namespace):
+        raise GenerateError(f"--namespace: {quote(options.namespace)} is not a DNS-1123 label")
+    if not 0 < options.metrics_port < 65536:
+        raise GenerateError(f"--metrics-port: {options.metrics_port} is not 1-65535")
+    if not math.isfinite(options.linger_seconds) or options.linger_seconds < 0:
+        raise GenerateError(f"--linger-seconds: {options.linger_seconds} is not a finite number of seconds >= 0")
+    if options.pushgateway and not options.pushgateway.startswith(("http://", "https://")):
+        raise GenerateError(f"--pushgateway: {quote(options.pushgateway)} is not an http:// or https:// URL")
+
+
 def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],
              options: GenerateOptions) -> list[dict[str, Any]]:
     """Kubernetes objects for one run: the Pod first, then (with rbac) ServiceAccount, Role, RoleBinding."""
-    if options.layout not in ("native", "classic"):
-        raise GenerateError(f"layout: {quote(options.layout)} is not native or classic")
+    _check_options(options)
     run = load(sources, params, options.name)
     if options.namespace:
         run = dataclasses.replace(run, namespace=options.namespace)

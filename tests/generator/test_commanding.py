@@ -83,16 +83,22 @@ def test_linger_and_pushgateway_reach_the_supervisors_plan(tmp_path: Path) -> No
     assert plan["linger_seconds"] == 5 and plan["pushgateway"] == "http://pushgateway.monitoring:9091"
 
 
-def test_a_negative_linger_is_refused_in_one_line(tmp_path: Path) -> None:
-    result = _doll(tmp_path, "run.yaml", "--linger-seconds", "-1", text=GOOD)
-    assert result.returncode == 2 and result.stdout == ""
-    assert result.stderr.count("\n") == 1 and "linger_seconds" in result.stderr
+OPTIONS = {
+    "a namespace that is not a DNS label": (["--namespace", "Bad_NS"], "--namespace: 'Bad_NS' is not a DNS-1123 label"),
+    "a negative linger": (["--linger-seconds", "-1"], "--linger-seconds: -1.0 is not a finite number of seconds >= 0"),
+    "a linger of nan": (["--linger-seconds", "nan"], "--linger-seconds: nan is not a finite number of seconds >= 0"),
+    "an endless linger": (["--linger-seconds", "inf"], "--linger-seconds: inf is not a finite number of seconds >= 0"),
+    "a metrics port out of range": (["--metrics-port", "99999"], "--metrics-port: 99999 is not 1-65535"),
+    "a pushgateway that is not a URL": (["--pushgateway", "pushgateway:9091"],
+                                        "--pushgateway: 'pushgateway:9091' is not an http:// or https:// URL"),
+}
 
 
-def test_a_pushgateway_that_is_not_a_url_is_refused_in_one_line(tmp_path: Path) -> None:
-    result = _doll(tmp_path, "run.yaml", "--pushgateway", "pushgateway:9091", text=GOOD)
-    assert result.returncode == 2 and result.stdout == ""
-    assert "pushgateway: 'pushgateway:9091' (must be an http:// or https:// URL)" in result.stderr
+@pytest.mark.parametrize("case", OPTIONS, ids=list(OPTIONS))
+def test_a_bad_option_value_is_one_line_naming_the_option_not_the_input(tmp_path: Path, case: str) -> None:
+    args, message = OPTIONS[case]
+    result = _doll(tmp_path, "run.yaml", *args, text=GOOD)
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", f"doll generate: {message}\n")
 
 
 def test_a_harmless_difference_is_a_warning_on_stderr(tmp_path: Path) -> None:
