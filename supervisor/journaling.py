@@ -13,6 +13,7 @@ records before it, which the caller replays through `RunState.apply`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from typing import Any
@@ -58,7 +59,9 @@ class Journal:
             written = os.write(self._fd, line)
         except OSError as exc:
             raise JournalError(f"journal {self.path}: {exc.strerror or exc}") from None
-        if written != len(line):  # a full disk: a torn record that the next open drops
+        if written != len(line):  # a full disk: take the torn part back, so that no later record is glued to it
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, os.lseek(self._fd, 0, os.SEEK_END) - written)
             raise JournalError(f"journal {self.path}: short write ({written} of {len(line)} bytes)")
 
     def close(self) -> None:

@@ -87,6 +87,17 @@ async def supervise(plan: Plan, pod: str, log: Log, registry: Any = None, http_h
                                   lambda: server.dropped, log)
     terminate = asyncio.Event()
     loop = asyncio.get_running_loop()
+    failures: list[JournalError] = []  # the journal failed where nobody awaits (a connection, a timer)
+
+    def on_loop_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        if isinstance(exc, JournalError):
+            failures.append(exc)
+            runner.done.set()  # nothing can be decided durably any more: wind up, then exit 3
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(on_loop_error)
 
     def on_sigterm() -> None:
         # mid-run: cancel (the steps are stopped, the sidecars too in the classic layout); either way the
@@ -98,37 +109,43 @@ async def supervise(plan: Plan, pod: str, log: Log, registry: Any = None, http_h
     loop.add_signal_handler(signal.SIGTERM, on_sigterm)
     publisher: Any = None
     try:
-        async with asyncio.TaskGroup() as tg:
-            background = [tg.create_task(_best_effort(exporter.serve(http_host, plan.metrics_port), exporter.settled,
-                                                      log, "http"), name="http"),
-                          tg.create_task(reconciling.reconcile(runner, plan.steps_dir), name="reconcile")]
-            prober = PodProber(runner.sidecars.exec_probe)
-            for car in plan.sidecars:
-                background.append(tg.create_task(readying.watch(runner.sidecars, runner.done, car, prober),
-                                                 name=f"ready-{car.name}"))
-            if plan.publish_to_api:
-                from supervisor.publishing import Publisher
-                publisher = Publisher(plan, pod, state, log, client=kube_client)
-                runner.listeners.append(publisher.notify)
-                background.append(tg.create_task(_best_effort(publisher.run(), publisher.idle, log, "publish"),
-                                                 name="publish"))
-            await runner.done.wait()
-            await _stop_sidecars(plan, runner, log)
-            exporter.done.set()
-            await _wait(exporter.settled, HTTP_START_SECONDS)  # a short run may end before HTTP is up
-            if plan.pushgateway:
-                if exporter.registry is not None:
-                    from supervisor.pushing import push
-                    await push(plan.pushgateway, exporter.registry, pod, log)
-            if publisher is not None:
-                await publisher.flush(PUBLISH_FLUSH_SECONDS)
-            if exporter.serving.is_set() and not terminate.is_set():
-                await _wait(exporter.scraped, plan.linger_seconds)  # SIGTERM sets it too
-            if plan.layout == "native":
-                await terminate.wait()  # a native sidecar that exits would be restarted: wait to be stopped
-            for task in background:
-                task.cancel()
+        try:
+            async with asyncio.TaskGroup() as tg:
+                serving = _best_effort(exporter.serve(http_host, plan.metrics_port), exporter.settled, log, "http")
+                background = [tg.create_task(serving, name="http"),
+                              tg.create_task(reconciling.reconcile(runner, plan.steps_dir), name="reconcile")]
+                prober = PodProber(runner.sidecars.exec_probe)
+                for car in plan.sidecars:
+                    background.append(tg.create_task(readying.watch(runner.sidecars, runner.done, car, prober),
+                                                     name=f"ready-{car.name}"))
+                if plan.publish_to_api:
+                    from supervisor.publishing import Publisher
+                    publisher = Publisher(plan, pod, state, log, client=kube_client)
+                    runner.listeners.append(publisher.notify)
+                    background.append(tg.create_task(_best_effort(publisher.run(), publisher.idle, log, "publish"),
+                                                     name="publish"))
+                await runner.done.wait()
+                if failures:
+                    raise failures[0]
+                await _stop_sidecars(plan, runner, log)
+                exporter.done.set()
+                await _wait(exporter.settled, HTTP_START_SECONDS)  # a short run may end before HTTP is up
+                if plan.pushgateway:
+                    if exporter.registry is not None:
+                        from supervisor.pushing import push
+                        await push(plan.pushgateway, exporter.registry, pod, log)
+                if publisher is not None:
+                    await publisher.flush(PUBLISH_FLUSH_SECONDS)
+                if exporter.serving.is_set() and not terminate.is_set():
+                    await _wait(exporter.scraped, plan.linger_seconds)  # SIGTERM sets it too
+                if plan.layout == "native":
+                    await terminate.wait()  # a native sidecar that exits would be restarted: wait to be stopped
+                for task in background:
+                    task.cancel()
+        except ExceptionGroup as group:  # a part raised: the journal's failure is the supervisor's, exit 3
+            raise next((e for e in group.exceptions if isinstance(e, JournalError)), group) from None
     finally:
+        loop.set_exception_handler(None)
         loop.remove_signal_handler(signal.SIGTERM)
         runner.close()
         await server.close()

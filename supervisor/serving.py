@@ -107,6 +107,9 @@ class ControlServer:
         self._tasks.add(task)
         try:
             await self._converse(conn, reader)
+        except Exception as exc:  # the handler failed (the journal cannot be written): the loop's exception
+            asyncio.get_running_loop().call_exception_handler(  # handler decides; supervise() ends the run
+                {"message": f"control connection {conn.id} ({conn.name or 'no hello'}) failed", "exception": exc})
         finally:
             self._tasks.discard(task)
             if conn.kind:

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import os
 import random
+import resource
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 from supervisor.journaling import Journal
 from supervisor.plans import Plan
 from supervisor.states import RunState
-from supervisor_rig import Pod
+from supervisor_rig import ROOT, Pod
 
 
 def test_a_torn_last_line_is_dropped_and_later_records_stay_one_per_line(tmp_path: Path) -> None:
@@ -101,3 +104,54 @@ def test_a_supervisor_sigkilled_at_random_points_resumes_every_run_in_order() ->
                 assert car.returncode == 0, f"{label}: the sidecar was not stopped ({car.returncode})"
         finally:
             pod.close()
+
+
+_SHORT_WRITE = """
+import json, resource, sys
+from supervisor.journaling import Journal, JournalError
+path = sys.argv[1]
+soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+journal, _ = Journal.open(path)
+journal.append({"ev": "run", "at": 1.0})
+resource.setrlimit(resource.RLIMIT_FSIZE, (60, hard))  # the disk fills up in the middle of the next record
+try:
+    journal.append({"ev": "released", "at": 2.0, "step": "a" * 100})
+except JournalError as exc:
+    print(exc)
+resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))  # space again
+journal.append({"ev": "released", "at": 3.0, "step": "b"})
+"""
+
+
+def test_a_short_write_is_taken_back_so_the_next_record_is_not_glued_to_it(tmp_path: Path) -> None:
+    path = tmp_path / "journal.jsonl"
+    done = subprocess.run([sys.executable, "-c", _SHORT_WRITE, str(path)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=20)
+    assert done.returncode == 0, done.stderr
+    assert "short write" in done.stdout
+    _, records = Journal.open(str(path))
+    assert [r["at"] for r in records] == [1.0, 3.0]
+    assert len(path.read_text().splitlines()) == 2
+
+
+def test_a_journal_that_cannot_be_written_mid_run_ends_the_supervisor_with_exit_3(pod: Pod) -> None:
+    pod.plan(["a", "b"])
+    limit = (pod.run_dir / "journal.jsonl").stat().st_size if (pod.run_dir / "journal.jsonl").exists() else 0
+    hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
+    with open(pod.root / "supervisor.0.log", "wb") as err:
+        sup = subprocess.Popen([sys.executable, "-m", "generator.cli", "supervise", "--plan", str(pod.root / "plan.json")],
+                               cwd=ROOT, env=pod.env, stderr=err,
+                               preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit + 2000, hard)))
+    pod.supervisors.append(sup)
+    pod.procs.append(sup)
+    rdir = pod.root / "results"
+    rdir.mkdir()
+    # a's `finished` record carries a 5000-byte result: past the 2000 bytes the journal may still grow
+    a = pod.step("a", 0, f"head -c 5000 /dev/zero | tr '\\0' x > {rdir}/r",
+                 extra=("--results-dir", str(rdir), "--result", "r"))
+    assert sup.wait(20) == 3  # not a run stalled with a swallowed error
+    errors = [r for r in pod.supervisor_log(0) if r.get("level") == "error"]
+    assert [r["event"] for r in errors] == ["supervisor_failed"] and "short write" in errors[0]["error"]
+    assert "Traceback" not in (pod.root / "supervisor.0.log").read_text()
+    a.wait(20)
+    assert pod.order() == ["a"]
