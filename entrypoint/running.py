@@ -120,7 +120,8 @@ class ChildRunner:
     def __init__(self, timeout_seconds: float | None = None, grace_seconds: float = 30.0, tee: Tee | None = None,
                  on_message: Callable[[protocol.Message], None] | None = None,
                  on_started: Callable[[float], None] | None = None,
-                 reconnect: Callable[[], connecting.Channel | protocol.Stop | None] | None = None) -> None:
+                 reconnect: Callable[[], connecting.Channel | protocol.Stop | None] | None = None,
+                 reap_orphans: bool = False) -> None:
         self.timeout_seconds = timeout_seconds
         self.grace_seconds = grace_seconds
         self.tee = tee or Tee()
@@ -129,6 +130,10 @@ class ChildRunner:
         # called every RECONNECT_SECONDS while the channel is down: a new channel, or the supervisor's `stop`
         # found some other way (a sidecar's verdict file), or None: try again later
         self.reconnect = reconnect
+        # as PID 1 (a container's first process), also reap the orphans the kernel hands over (a step's
+        # daemons, double forks): nothing else would, and their zombies would pile up while the step runs.
+        # Not for a sidecar: its probes' processes are its own children, waited for by pid.
+        self.reap_orphans = reap_orphans and os.getpid() == 1
         self._sel: selectors.BaseSelector | None = None  # None: not prepared
         self._wake = (-1, -1)  # the wake-up pipe (read end, write end): signals arrive on it as bytes
         self._old_wakeup = -1
@@ -165,7 +170,7 @@ class ChildRunner:
             os.close(probe)
         self._pidfds = probe >= 0
         self._catch(sig for sig in _CAUGHT if sig not in self._deferred
-                    and not (sig == signal.SIGCHLD and self._pidfds))
+                    and not (sig == signal.SIGCHLD and self._pidfds and not self.reap_orphans))
         self._old_wakeup = signal.set_wakeup_fd(self._wake[1], warn_on_full_buffer=False)
 
     def _open_tees(self) -> str:
@@ -280,6 +285,8 @@ class ChildRunner:
                 if key.data == "signal":
                     for signum in _drain_signals(wake_r):
                         if signum == signal.SIGCHLD:
+                            if self.reap_orphans:
+                                _reap_orphans(pid)
                             continue
                         _killpg(pgid, signum)
                         if signum == signal.SIGTERM and kill_at is None:
@@ -332,6 +339,21 @@ def _reap(pid: int) -> int | None:
     """The child's wait status once it has ended (its pidfd or SIGCHLD wakes the loop that asks), else None."""
     done, status = os.waitpid(pid, os.WNOHANG)
     return status if done else None
+
+
+def _reap_orphans(child: int) -> None:
+    """Reap every ended process but `child` (whose status the loop wants): orphans reparented to PID 1."""
+    while True:
+        try:  # WNOWAIT: look without reaping, so the child's own status is left for `_reap`
+            info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return
+        if info is None or info.si_pid == child:
+            return
+        try:
+            os.waitpid(info.si_pid, 0)
+        except ChildProcessError:
+            pass
 
 
 def _noop(signum: int, frame: object) -> None:

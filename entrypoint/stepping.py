@@ -55,7 +55,8 @@ class Step:
         self.runner = runner or ChildRunner(options.timeout_seconds, options.grace_seconds,
                                             Tee(options.stdout_path, options.stderr_path),
                                             on_started=self._started,
-                                            reconnect=self._reconnect if options.socket else None)
+                                            reconnect=self._reconnect if options.socket else None,
+                                            reap_orphans=True)
         self.recorder = recorder or FileRecorder(options.step_dir, options.termination_path, options.post_file)
 
     def run(self) -> int:

@@ -211,3 +211,16 @@ def test_without_pidfds_the_child_is_still_reaped_through_sigchld(tmp_path: Path
     assert done.returncode == 3
     assert (tmp_path / "step-s" / "exitCode").read_text() == "3"
     assert time.monotonic() - started < 10  # reaped when it ended, not at some timeout
+
+
+def test_as_pid_1_the_wrapper_reaps_orphans_while_the_step_runs(tmp_path: Path) -> None:
+    # a PID namespace of its own (unshare, as a container has): the wrapper is PID 1, the orphans' new parent
+    script = ("for i in 1 2 3 4 5; do sh -c 'sleep 0.05 &'; done; sleep 0.6; "
+              "ps -eo stat=,comm= > " + str(tmp_path / "ps"))
+    done = subprocess.run(["unshare", "--map-root-user", "--fork", "--pid", "--mount-proc", sys.executable, "-m",
+                           "entrypoint", "--name", "s", "--", "sh", "-c", script],
+                          cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    table = (tmp_path / "ps").read_text().splitlines()
+    assert any(line.split()[1] == "sh" for line in table)  # the table was taken inside, while the step ran
+    assert [line for line in table if line.startswith("Z")] == []
