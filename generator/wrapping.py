@@ -11,7 +11,7 @@ from entrypoint import protocol
 from entrypoint.options import StepOptions, default_socket
 from generator import naming
 from generator.errors import GenerateError, quote
-from generator.images import Platforms
+from generator.images import ImageCommand, Platforms
 from generator.merging import merge_lists
 from generator.placing import env_json
 from generator.preparing import Prepared, mount_path
@@ -64,6 +64,15 @@ def _script(kind: str, prepared: Prepared) -> tuple[str, str] | None:
     return f"{kind}-{prepared.name}", text
 
 
+def _image_command(image: ImageCommand, args: list[str]) -> list[str]:
+    """What a runtime runs when a container gives no command: the image's entrypoint, then the step's args or
+    else the image's cmd.  An entrypoint of exactly [""] (the Dockerfile idiom `ENTRYPOINT [""]`) is no
+    entrypoint, as Docker and containerd read it: moby resets it (daemon mergeAndVerifyConfig: "Reset the
+    Entrypoint if it is [""]"), containerd's CRI skips it (internal/cri/opts/spec_opts.go WithProcessArgs)."""
+    entrypoint = () if image.entrypoint == ("",) else image.entrypoint
+    return [*entrypoint, *(args or image.cmd)]
+
+
 def _command(prepared: Prepared, script: tuple[str, str] | None,
              images: dict[str, Platforms]) -> tuple[list[str], dict[str, list[str]]]:
     spec = prepared.spec
@@ -73,11 +82,16 @@ def _command(prepared: Prepared, script: tuple[str, str] | None,
     if spec.get("command"):
         return [*spec["command"], *args], {}
     platforms = images[spec["image"]]
-    commands = {p: [*c.entrypoint, *(args or c.cmd)] for p, c in platforms.items()}
+    commands = {p: _image_command(c, args) for p, c in platforms.items()}
     for platform, command in commands.items():
         if not command:
             raise GenerateError(f"{prepared.where}: image {spec['image']} ({platform or 'any platform'}) has no "
                                 "entrypoint or cmd, and the step gives no command")
+        if not command[0]:
+            image = platforms[platform]
+            raise GenerateError(f"{prepared.where}: image {spec['image']} ({platform or 'any platform'}) gives an "
+                                f"empty command name (entrypoint {quote(list(image.entrypoint))}, cmd "
+                                f"{quote(list(image.cmd))}, args {quote(args)}); give the step a command")
     distinct = {tuple(c) for c in commands.values()}
     if len(distinct) == 1:
         return list(distinct.pop()), {}

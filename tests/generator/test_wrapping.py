@@ -10,6 +10,7 @@ from generated import container, gen, pod_of, wrapped_command
 
 from entrypoint.options import from_argv
 from generator.errors import GenerateError
+from generator.images import ImageCommand, Platforms
 from supervisor.plans import Plan
 
 RUN = """
@@ -194,8 +195,6 @@ def test_an_image_not_in_the_map_is_refused_naming_step_and_image(tmp_path: Path
 
 def test_an_image_source_can_be_plugged_in_through_the_options() -> None:
     """A swappable ImageConfigSource (what `doll run` could back with `podman image inspect`)."""
-    from generator.images import ImageCommand, Platforms
-
     class Local:
         def __init__(self) -> None:
             self.asked: list[str] = []
@@ -208,6 +207,54 @@ def test_an_image_source_can_be_plugged_in_through_the_options() -> None:
     pod = pod_of(SIDECARS.replace('command: ["true"]}', "args: []}"), name="s", image_source=source)
     assert wrapped_command(container(pod, "step-main")) == ["/local/entry", "default-arg"]
     assert source.asked == ["busybox"]
+
+
+class _Image:
+    """An ImageConfigSource that gives every image the same entrypoint and cmd."""
+
+    def __init__(self, entrypoint: tuple[str, ...], cmd: tuple[str, ...]) -> None:
+        self.command = ImageCommand(entrypoint, cmd)
+
+    async def lookup(self, image: str) -> Platforms:
+        return {"": self.command}
+
+
+BARE_STEP = SIDECARS.replace(', command: ["true"]}', "}")
+
+
+def test_an_image_whose_entrypoint_is_reset_with_an_empty_string_runs_its_cmd() -> None:
+    """`ENTRYPOINT [""]` in a Dockerfile: Docker and containerd run the cmd alone, and so does the step."""
+    pod = pod_of(BARE_STEP, name="s", image_source=_Image(("",), ("sh", "-c", "echo hi")))
+    assert wrapped_command(container(pod, "step-main")) == ["sh", "-c", "echo hi"]
+
+
+def test_an_image_whose_entrypoint_is_reset_runs_the_steps_args_instead_of_its_cmd() -> None:
+    pod = pod_of(SIDECARS.replace('command: ["true"]}', "args: [env]}"), name="s",
+                 image_source=_Image(("",), ("sh", "-c", "echo hi")))
+    assert wrapped_command(container(pod, "step-main")) == ["env"]
+
+
+def test_an_image_whose_entrypoint_is_reset_and_that_has_no_cmd_is_refused() -> None:
+    with pytest.raises(GenerateError, match=r"^run.yaml: spec.steps\[0\]: image busybox \(any platform\) has no "
+                                            "entrypoint or cmd, and the step gives no command$"):
+        gen(BARE_STEP, name="s", image_source=_Image(("",), ()))
+
+
+EMPTY_NAMES = {
+    "an entrypoint that starts with an empty string": (("", "-c"), ("echo hi",),
+                                                       "entrypoint ['', '-c'], cmd ['echo hi'], args []"),
+    "a cmd that starts with an empty string": ((), ("", "x"), "entrypoint [], cmd ['', 'x'], args []"),
+    "a reset entrypoint and a cmd of an empty string": (("",), ("",), "entrypoint [''], cmd [''], args []"),
+}
+
+
+@pytest.mark.parametrize("case", EMPTY_NAMES, ids=list(EMPTY_NAMES))
+def test_an_image_command_with_an_empty_name_is_refused_naming_the_step_and_image(case: str) -> None:
+    entrypoint, cmd, shown = EMPTY_NAMES[case]
+    with pytest.raises(GenerateError) as error:
+        gen(BARE_STEP, name="s", image_source=_Image(entrypoint, cmd))
+    assert str(error.value) == (f"run.yaml: spec.steps[0]: image busybox (any platform) gives an empty command "
+                                f"name ({shown}); give the step a command")
 
 
 def test_a_probe_command_of_non_strings_is_refused() -> None:
