@@ -193,6 +193,8 @@ def _check_options(options: GenerateOptions) -> None:
         raise GenerateError(f"--linger-seconds: {options.linger_seconds} is not a finite number of seconds >= 0")
     if options.pushgateway and not options.pushgateway.startswith(("http://", "https://")):
         raise GenerateError(f"--pushgateway: {quote(options.pushgateway)} is not an http:// or https:// URL")
+    if not math.isfinite(options.cache_ttl_seconds) or options.cache_ttl_seconds < 0:
+        raise GenerateError(f"--cache-ttl: {options.cache_ttl_seconds} is not a finite number of seconds >= 0")
 
 
 def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],

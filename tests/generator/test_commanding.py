@@ -91,6 +91,9 @@ OPTIONS = {
     "a metrics port out of range": (["--metrics-port", "99999"], "--metrics-port: 99999 is not 1-65535"),
     "a pushgateway that is not a URL": (["--pushgateway", "pushgateway:9091"],
                                         "--pushgateway: 'pushgateway:9091' is not an http:// or https:// URL"),
+    "a negative cache ttl": (["--cache-ttl", "-1"], "--cache-ttl: -1.0 is not a finite number of seconds >= 0"),
+    "a cache ttl of nan": (["--cache-ttl", "nan"], "--cache-ttl: nan is not a finite number of seconds >= 0"),
+    "an endless cache ttl": (["--cache-ttl", "inf"], "--cache-ttl: inf is not a finite number of seconds >= 0"),
 }
 
 
