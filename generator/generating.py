@@ -12,7 +12,6 @@ import dataclasses
 import json
 import concurrent.futures
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -22,7 +21,7 @@ from generator import naming
 from generator.binding import bind
 from generator.errors import GenerateError, quote
 from generator.images import ImageConfigSource, NoSource, Platforms
-from generator.loading import DNS_LABEL, load
+from generator.loading import DNS_LABEL, RESULT_NAME, RESULT_RULE, load
 from generator.preparing import Prepared, prepare_sidecars, prepare_steps
 from generator.probing import probe_spec
 from generator.rendering import Layout, check_pod_template, render, volume_names
@@ -34,10 +33,6 @@ from generator.wrapping import RESULTS_DIR, STEPS_DIR, Shared, needs_lookup, wra
 from supervisor.plans import Plan, PlanError, PodIdentity, ProbeSpec, SidecarPlan, validate
 
 __all__ = ["GenerateError", "GenerateOptions", "generate", "main"]
-
-# Tekton's ResultNameFormat: also what keeps `--result NAME` (a file under /tekton/results) a plain file name
-RESULT_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
-
 
 @dataclass(frozen=True)
 class GenerateOptions:
@@ -144,8 +139,7 @@ def _results(task: RawObject, where: str) -> tuple[str, ...]:
             if key not in ("name", "type", "description", "properties"):
                 raise GenerateError(f"{rw}.{key}: not supported by doll")
         if not RESULT_NAME.match(result["name"]):
-            raise GenerateError(f"{rw}.name: {quote(result['name'])} is not a result name (letters, digits, "
-                                "- _ . inside, a letter or digit at each end)")
+            raise GenerateError(f"{rw}.name: {quote(result['name'])} is not {RESULT_RULE}")
         if result["name"] in names:
             raise GenerateError(f"{rw}.name: duplicate {quote(result['name'])}")
         names.append(result["name"])

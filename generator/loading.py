@@ -17,6 +17,10 @@ from generator.warning import warn
 API_VERSIONS = ("tekton.dev/v1", "tekton.dev/v1beta1")
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+# Tekton's ResultNameFormat, for task and step results alike (StepResult.Validate uses it too): also what
+# keeps a result's name a plain file name under /tekton/results or /tekton/steps/step-<name>/results
+RESULT_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+RESULT_RULE = "a result name (letters, digits, - _ . inside, a letter or digit at each end)"
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster than pure-Python parsing
 RUN_FIELDS = {"taskRef", "taskSpec", "params", "workspaces", "podTemplate", "serviceAccountName", "timeout",
               "debug"}

@@ -6,13 +6,14 @@ What comes out is still a Tekton step (a dict), but complete and valid: every la
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from generator import shapes
 from generator.durations import seconds
 from generator.errors import GenerateError, quote
-from generator.loading import DNS_LABEL
+from generator.loading import DNS_LABEL, RESULT_NAME, RESULT_RULE
 from generator.merging import merge
 from generator.specs import RawObject
 from generator.substituting import EXPANDABLE, Key, walk
@@ -58,7 +59,8 @@ def _check_fields(obj: RawObject, allowed: set[str], where: str) -> None:
             raise GenerateError(f"{where}.{key}: not supported by doll{hint}")
 
 
-def _names(items: list[Any], where: str, kind: str) -> list[str]:
+def _names(items: list[Any], where: str, kind: str, rule: re.Pattern[str] = DNS_LABEL,
+           rule_text: str = "a DNS-1123 label") -> list[str]:
     names: list[str] = []
     for i, item in enumerate(items):
         iw = f"{where}[{i}]"
@@ -67,8 +69,8 @@ def _names(items: list[Any], where: str, kind: str) -> list[str]:
         name = item.get("name")
         if name is None or name == "":
             raise GenerateError(f"{iw}.name: missing (doll needs every {kind} named)")
-        if not isinstance(name, str) or not DNS_LABEL.match(name):
-            raise GenerateError(f"{iw}.name: {quote(name)} is not a DNS-1123 label")
+        if not isinstance(name, str) or not rule.match(name):
+            raise GenerateError(f"{iw}.name: {quote(name)} is not {rule_text}")
         if name in names:
             raise GenerateError(f"{iw}.name: duplicate {quote(name)}")
         names.append(name)
@@ -152,7 +154,7 @@ def _step_results(raw: Any, where: str) -> list[str]:
         return []
     if not isinstance(raw, list):
         raise GenerateError(f"{where}: expected a list")
-    names = _names(raw, where, "step result")
+    names = _names(raw, where, "step result", RESULT_NAME, RESULT_RULE)  # Tekton's rule, not a DNS label
     for i, result in enumerate(raw):
         _check_fields(result, {"name", "type", "description", "properties"}, f"{where}[{i}]")
     if names:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from generated import container, gen, pod_of, wrapped_command
 
@@ -156,6 +158,25 @@ def test_step_results_generate_with_a_warning_that_doll_does_not_collect_them(
     assert caplog.messages == ["run.yaml: spec.taskSpec.steps[1].results: step results are not collected by doll: "
                                "the step can write $(step.results.<name>.path), but the values reach no TaskRun "
                                "status and $(steps.<step>.results.<name>) is refused"]
+
+
+def test_step_result_names_tekton_accepts_are_not_held_to_dns_labels() -> None:
+    """Tekton checks a step result's name with the rule of task results, so IMAGE_DIGEST is a valid one."""
+    text = RUN.replace("{name: two, image: busybox, command: [b]}",
+                       "{name: two, image: busybox, command: [b, $(step.results.IMAGE_DIGEST.path)], "
+                       "results: [{name: IMAGE_DIGEST}, {name: a.b-c}, {name: x}]}")
+    assert wrapped_command(container(pod_of(text), "step-two")) == ["b",
+                                                                     "/tekton/steps/step-two/results/IMAGE_DIGEST"]
+
+
+@pytest.mark.parametrize("name", ["../../etc/passwd", "a/b", ".hidden", "x-", "é"])
+def test_a_step_result_name_that_is_not_tektons_is_refused_before_it_becomes_a_path(name: str) -> None:
+    text = RUN.replace("{name: two, image: busybox, command: [b]}",
+                       f"{{name: two, image: busybox, command: [b], results: [{{name: {json.dumps(name)}}}]}}")
+    with pytest.raises(GenerateError) as error:
+        gen(text)
+    assert str(error.value) == (f"run.yaml: spec.taskSpec.steps[1].results[0].name: {name!r} is not a result name "
+                                "(letters, digits, - _ . inside, a letter or digit at each end)")
 
 
 def test_the_volumes_on_every_hand_offs_path_are_memory_backed_and_bounded() -> None:
