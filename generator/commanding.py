@@ -16,6 +16,11 @@ PROG = "doll generate"
 
 
 class _Parser(argparse.ArgumentParser):
+    """One-line errors, and no abbreviations: `--names` is an unknown option, not `--namespace`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_abbrev=False, **kwargs)
+
     def error(self, message: str) -> NoReturn:
         raise GenerateError(message)
 

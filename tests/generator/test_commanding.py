@@ -104,6 +104,14 @@ def test_a_bad_option_value_is_one_line_naming_the_option_not_the_input(tmp_path
     assert (result.returncode, result.stdout, result.stderr) == (2, "", f"doll generate: {message}\n")
 
 
+@pytest.mark.parametrize("args", [["--names", "ci"], ["--rb"], ["--cache-t", "5"]])
+def test_an_abbreviated_option_is_refused_in_one_line_not_taken_for_the_option(tmp_path: Path,
+                                                                                args: list[str]) -> None:
+    result = _doll(tmp_path, "run.yaml", *args, text=GOOD)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == f"doll generate: unrecognized arguments: {' '.join(args)}\n"
+
+
 def test_a_harmless_difference_is_a_warning_on_stderr(tmp_path: Path) -> None:
     result = _doll(tmp_path, "run.yaml", text=GOOD.replace("spec:\n", "spec:\n  retries: 2\n", 1))
     assert result.returncode == 0
