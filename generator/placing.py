@@ -26,6 +26,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from entrypoint import protocol
+from entrypoint.arguments import Parser
+from entrypoint.options import UsageError
 from supervisor.plans import Plan, PlanError
 
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -37,8 +39,8 @@ class InitError(Exception):
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="doll init", description="place the wrapper, plan and scripts (init "
-                                "container); reads DOLL_PLAN, DOLL_STEPS, DOLL_SCRIPT_NAMES, DOLL_SCRIPT_<i>")
+    p = Parser(prog="doll init", description="place the wrapper, plan and scripts (init container); reads "
+               "DOLL_PLAN, DOLL_STEPS, DOLL_SCRIPT_NAMES, DOLL_SCRIPT_<i>")
     p.add_argument("--source", default="/opt/doll/bin", help="the packaged wrapper in the doll image")
     p.add_argument("--bin", default=protocol.DOLL_BIN)
     p.add_argument("--run", default=protocol.DOLL_RUN)
@@ -150,7 +152,11 @@ def place(env: Mapping[str, str], source: Path, bin_dir: Path, run_dir: Path, st
 
 
 def main(argv: list[str]) -> int:
-    ns = _parser().parse_args(argv)
+    try:
+        ns = _parser().parse_args(argv)  # one line, no abbreviations (--sour is not --source)
+    except UsageError as exc:
+        print(f"doll init: {exc}", file=sys.stderr)
+        return 2
     try:
         place(os.environ, Path(ns.source), Path(ns.bin), Path(ns.run), Path(ns.steps), Path(ns.scripts))
     except InitError as exc:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from generated import container, pod_of
 
 from supervisor.plans import Plan
@@ -206,3 +207,16 @@ def test_init_as_dolls_non_root_user_fills_root_owned_volume_mount_points() -> N
         assert (root / "tekton/steps/step-build").stat().st_uid == 65532
     finally:
         shutil.rmtree(root)
+
+
+INIT_USAGE = {
+    "an abbreviated option": (["--sour", "/opt/doll/bin"], "unrecognized arguments: --sour /opt/doll/bin"),
+    "an option without its value": (["--bin"], "argument --bin: expected one argument"),
+}
+
+
+@pytest.mark.parametrize("case", INIT_USAGE, ids=list(INIT_USAGE))
+def test_a_bad_init_command_line_is_refused_in_one_line(tmp_path: Path, case: str) -> None:
+    args, message = INIT_USAGE[case]
+    result = subprocess.run([DOLL, "init", *args], cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", f"doll init: {message}\n")
