@@ -17,12 +17,13 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 
 from entrypoint import connecting, protocol
+from entrypoint.teeing import Tee, Tees
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
 if TYPE_CHECKING:  # mypy sees typing and the standard decorator; at run time they cost milliseconds
     from dataclasses import dataclass
     from types import FrameType
-    from typing import IO, Any, Protocol, TypeAlias
+    from typing import Any, Protocol, TypeAlias
 
     Handler: TypeAlias = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None  # signal.signal's
 else:
@@ -38,7 +39,6 @@ FORWARDED = tuple(getattr(signal, name) for name in (
 # ignores (SIGPIPE, SIGXFSZ; ignored signals would stay ignored across exec)
 _CHILD_DEFAULTS = tuple(dict.fromkeys((*FORWARDED, signal.SIGCHLD, signal.SIGPIPE, signal.SIGXFSZ)))
 _CAUGHT = (*FORWARDED, signal.SIGCHLD)  # the wrapper's own handlers while it runs a child
-_DRAIN_SECONDS = 1.0
 RECONNECT_SECONDS = 1.0
 
 
@@ -99,14 +99,6 @@ class Runner(Protocol):
         """Release what `prepare` took."""
 
 
-@dataclass
-class Tee:
-    """Files the child's stdout / stderr are copied to (besides the wrapper's own)."""
-
-    stdout_path: str = ""
-    stderr_path: str = ""
-
-
 class ChildRunner:
     """The real runner; `on_message` receives every supervisor message other than `stop`.
 
@@ -124,7 +116,7 @@ class ChildRunner:
                  reap_orphans: bool = False) -> None:
         self.timeout_seconds = timeout_seconds
         self.grace_seconds = grace_seconds
-        self.tee = tee or Tee()
+        self.tees = Tees(tee or Tee())
         self.on_message = on_message
         self.on_started = on_started
         # called every RECONNECT_SECONDS while the channel is down: a new channel, or the supervisor's `stop`
@@ -140,10 +132,6 @@ class ChildRunner:
         self._handlers: dict[int, Handler] = {}  # signal -> the handler it had before ours
         self._deferred: tuple[int, ...] = ()
         self._pidfds = False  # the child is watched through a pidfd, not SIGCHLD
-        self._files: list[IO[bytes]] = []  # the tee files
-        self._outputs: dict[int, list[int]] = {}  # tee pipe read end -> fds to copy to (1 or 2, then the file)
-        self._tees: dict[int, str] = {}  # tee pipe read end -> the file's path
-        self._ends: dict[int, int] = {}  # 1 / 2 -> the tee pipe's write end, the child's stdout / stderr
 
     def prepare(self, deferred: Sequence[int] = ()) -> None:
         """Get ready to spawn.  The forwarded signals in `deferred` keep their handlers until the child is
@@ -156,14 +144,7 @@ class ChildRunner:
         os.set_blocking(r, False)
         os.set_blocking(w, False)
         self._sel.register(r, selectors.EVENT_READ, "signal")
-        for stream, path in ((1, self.tee.stdout_path), (2, self.tee.stderr_path)):
-            if path:  # the pipe now; the file itself only if the child runs (a skipped step leaves none)
-                r, w = os.pipe()
-                os.set_blocking(r, False)
-                self._outputs[r] = [stream]
-                self._tees[r] = path
-                self._ends[stream] = w
-                self._sel.register(r, selectors.EVENT_READ, "output")
+        self.tees.prepare(self._sel)
         self._deferred = tuple(deferred)
         probe = _pidfd(os.getpid())
         if probe >= 0:
@@ -172,22 +153,6 @@ class ChildRunner:
         self._catch(sig for sig in _CAUGHT if sig not in self._deferred
                     and not (sig == signal.SIGCHLD and self._pidfds and not self.reap_orphans))
         self._old_wakeup = signal.set_wakeup_fd(self._wake[1], warn_on_full_buffer=False)
-
-    def _open_tees(self) -> str:
-        """Open the tee files (appending); what went wrong, if anything."""
-        for r, path in self._tees.items():
-            try:
-                os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-                # without blocking: a FIFO nobody reads is refused (ENXIO) instead of hanging the step
-                fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC, 0o666)
-                os.set_blocking(fd, True)
-                f = open(fd, "ab")
-            except OSError as exc:
-                flag = "--stdout-path" if self._outputs[r][0] == 1 else "--stderr-path"
-                return f"{flag}: cannot open {path!r}: {exc.strerror}"
-            self._files.append(f)
-            self._outputs[r].append(f.fileno())
-        return ""
 
     def _catch(self, signals: Iterable[int]) -> None:
         for sig in signals:
@@ -202,14 +167,11 @@ class ChildRunner:
         for sig, handler in self._handlers.items():
             signal.signal(sig, handler)
         self._handlers = {}
+        self.tees.close()
         self._sel.close()
         self._sel = None
-        for fd in (*self._wake, *self._outputs, *self._ends.values()):
+        for fd in self._wake:
             os.close(fd)
-        self._outputs, self._tees, self._ends = {}, {}, {}
-        for f in self._files:
-            f.close()
-        self._files = []
 
     def run(self, command: Sequence[str], env: dict[str, str], channel: connecting.Channel | None) -> Outcome:
         if self._sel is not None:
@@ -228,19 +190,17 @@ class ChildRunner:
         self._catch(self._deferred)  # a deferred signal still pending runs its own handler first
         # opened once SIGTERM is caught: one that comes while a slow file opens goes to the child, which
         # then ends and is recorded (under SIG_DFL it would end the wrapper with nothing recorded)
-        error = self._open_tees()
+        error = self.tees.open()
         if error:
             return Outcome(protocol.EXIT_WRAPPER_ERROR, "Error", None, time.time(), error)
         started_at = time.time()
         try:
-            pid = spawn(command, env, stdout=self._ends.get(1), stderr=self._ends.get(2))
+            pid = spawn(command, env, stdout=self.tees.ends.get(1), stderr=self.tees.ends.get(2))
         except OSError as exc:
             code = protocol.EXIT_NOT_FOUND if exc.errno == errno.ENOENT else protocol.EXIT_NOT_EXECUTABLE
             what = "not found" if code == protocol.EXIT_NOT_FOUND else f"cannot be executed: {exc.strerror}"
             return Outcome(code, "Error", started_at, time.time(), f"command {command[0]!r}: {what}")
-        for fd in self._ends.values():  # the child's now: the pipes reach EOF when it (and its own) are done
-            os.close(fd)
-        self._ends = {}
+        self.tees.spawned()
         pgid = pid  # the child leads its own process group
         pidfd = _pidfd(pid) if self._pidfds else -1
         if pidfd >= 0:
@@ -249,7 +209,6 @@ class ChildRunner:
             self._catch((signal.SIGCHLD,))
         if self.on_started is not None:
             self.on_started(started_at)
-        outputs = self._outputs
         if channel is not None and not channel.closed:
             sel.register(channel.sock, selectors.EVENT_READ, "channel")
         timeout_at = None if self.timeout_seconds is None else time.monotonic() + self.timeout_seconds
@@ -292,7 +251,9 @@ class ChildRunner:
                         if signum == signal.SIGTERM and kill_at is None:
                             kill_at = time.monotonic() + self.grace_seconds
                 elif key.data == "output":
-                    _copy(key.fd, outputs, sel)
+                    self.tees.readable(key.fd)
+                elif key.data == "room":
+                    self.tees.writable(key.fd)
                 elif key.data == "channel" and channel is not None:
                     alive = channel.feed()
                     while (msg := channel.pending()) is not None:
@@ -316,7 +277,7 @@ class ChildRunner:
                 sel.unregister(channel.sock)
             except (KeyError, ValueError):
                 pass
-        _drain_outputs(outputs, sel)
+        self.tees.drain(_drained_signals)
         code = os.waitstatus_to_exitcode(status)
         exit_code = 128 - code if code < 0 else code
         if reason == "TimeoutExceeded":
@@ -392,41 +353,7 @@ def _terminate(pgid: int, grace: float) -> float:
     return time.monotonic() + grace
 
 
-def _copy(fd: int, outputs: dict[int, list[int]], sel: selectors.BaseSelector) -> bool:
-    try:
-        data = os.read(fd, 65536)
-    except (BlockingIOError, InterruptedError):
-        return True
-    except OSError:
-        data = b""
-    if not data:
-        sel.unregister(fd)
-        return False
-    for target in outputs[fd]:
-        try:
-            _write_all(target, data)
-        except OSError:
-            pass
-    return True
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        try:
-            n = os.write(fd, view)
-        except BlockingIOError:
-            continue
-        view = view[n:]
-
-
-def _drain_outputs(outputs: dict[int, list[int]], sel: selectors.BaseSelector) -> None:
-    """Copy what is left in the tee pipes, for at most a second (a stray holder of the pipe cannot hang us)."""
-    deadline = time.monotonic() + _DRAIN_SECONDS
-    open_fds = {fd for fd in outputs if fd in sel.get_map()}
-    while open_fds and time.monotonic() < deadline:
-        for key, _ in sel.select(deadline - time.monotonic()):
-            if key.data == "signal":
-                _drain_signals(key.fd)
-            elif key.data == "output" and not _copy(key.fd, outputs, sel):
-                open_fds.discard(key.fd)
+def _drained_signals(key: selectors.SelectorKey) -> None:
+    """While the tees drain after the child: signals have no child left to go to."""
+    if key.data == "signal":
+        _drain_signals(key.fd)

@@ -20,7 +20,8 @@ import time
 
 from entrypoint import connecting, environments, protocol
 from entrypoint.options import StepOptions
-from entrypoint.running import ChildRunner, Tee, spawn
+from entrypoint.running import ChildRunner, spawn
+from entrypoint.teeing import Tee
 from entrypoint.waiting import log, read_verdict, verdict_path
 
 _PROBE_OUTPUT_BYTES = 1024

@@ -15,7 +15,8 @@ from types import FrameType
 from entrypoint import connecting, environments, protocol, results
 from entrypoint.options import StepOptions
 from entrypoint.recording import FileRecorder, PostWriter, Record
-from entrypoint.running import ChildRunner, Outcome, Runner, Tee
+from entrypoint.running import ChildRunner, Outcome, Runner
+from entrypoint.teeing import Tee
 from entrypoint.waiting import FileWaiter, SocketWaiter, Verdict, log
 
 _ACK_SECONDS = 30.0

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-MODULES = ["protocol", "options", "recording", "results", "running", "waiting"]
+MODULES = ["protocol", "options", "recording", "results", "running", "teeing", "waiting"]
 
 
 def _standard(name: str) -> types.ModuleType:

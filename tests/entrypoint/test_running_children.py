@@ -224,3 +224,29 @@ def test_as_pid_1_the_wrapper_reaps_orphans_while_the_step_runs(tmp_path: Path) 
     table = (tmp_path / "ps").read_text().splitlines()
     assert any(line.split()[1] == "sh" for line in table)  # the table was taken inside, while the step ran
     assert [line for line in table if line.startswith("Z")] == []
+
+
+def test_a_stdout_nobody_reads_does_not_stall_the_timeout_with_a_tee(tmp_path: Path) -> None:
+    # the wrapper's stdout is a pipe (a FIFO held open here) that its reader never drains, as when a node's
+    # log pipeline stalls: the child blocks on its writes, and the wrapper must still time it out
+    fifo = tmp_path / "stdout"
+    os.mkfifo(fifo)
+    stuck = os.open(fifo, os.O_RDWR)
+    try:
+        start = time.monotonic()
+        proc = wrapper("--name", "s", "--stdout-path", str(tmp_path / "tee"), "--timeout-seconds", "1",
+                       "--grace-seconds", "1", "--", "yes", stdout=stuck)
+        assert finish([proc], timeout=15) == [protocol.EXIT_TIMEOUT]
+        assert time.monotonic() - start < 6
+    finally:
+        os.close(stuck)
+    assert (tmp_path / "tee").stat().st_size > 0  # the tee file got what the child wrote meanwhile
+
+
+def test_a_large_output_reaches_the_tee_and_the_wrappers_stdout_byte_for_byte(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.write_bytes(os.urandom(8 << 20))
+    done = subprocess.run([sys.executable, "-m", "entrypoint", "--name", "s", "--stdout-path", str(tmp_path / "tee"),
+                           "--", "cat", str(src)], cwd=ROOT, capture_output=True, timeout=60)
+    assert done.returncode == 0
+    assert done.stdout == src.read_bytes() == (tmp_path / "tee").read_bytes()
