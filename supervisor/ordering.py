@@ -341,7 +341,9 @@ class Runner:
         outcome, reason = self._outcome(step, msg.reason, msg.exit_code)
         report = {"exit_code": msg.exit_code, "reason": reason, "started_at": msg.started_at,
                   "finished_at": msg.finished_at, "results": msg.results, "message": msg.message}
-        if (outcome == "failed" and self.plan.breakpoint_on_failure and step.on_error != "continue"
+        # a step that timed out is held too (Tekton's entrypoint holds on any error of the step, its deadline
+        # included, as doll's wrapper does in file mode); the task's own timeout cancels: no hold then
+        if (outcome in ("failed", "timed_out") and self.plan.breakpoint_on_failure and step.on_error != "continue"
                 and not self.state.cancel_reason):
             self._hold(step, "onFailure", report)
             return

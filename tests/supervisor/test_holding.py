@@ -97,3 +97,15 @@ def test_continuing_a_step_that_is_not_held_is_refused_with_a_reason(pod: Pod) -
     assert unknown.returncode == 1 and "'zz' is not in the plan" in unknown.stderr
     assert pod.ctl("cancel").returncode == 0
     assert pod.finish() == protocol.EXIT_CANCELLED
+
+
+def test_a_step_that_times_out_is_held_on_failure_as_in_file_mode(pod: Pod) -> None:
+    pod.plan(["a", {"name": "b", "timeout_seconds": 0.5}, "c"], breakpoint_on_failure=True)
+    pod.supervise()
+    wrappers = pod.steps({"a": "true", "b": "sleep 30", "c": "true"})
+    hold = wait_for(lambda: _held(pod), what="the hold")
+    assert hold["step"] == "b" and hold["reason"] == "onFailure"
+    assert pod.ctl("fail", "b").returncode == 0
+    assert pod.finish() == 1
+    assert pod.order() == ["a", "b"]
+    assert [w.returncode for w in wrappers] == [0, protocol.EXIT_TIMEOUT, protocol.EXIT_SKIPPED]
