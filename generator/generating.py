@@ -193,7 +193,10 @@ def _check_options(options: GenerateOptions) -> None:
 
 def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],
              options: GenerateOptions) -> list[dict[str, Any]]:
-    """Kubernetes objects for one run: the Pod first, then (with rbac) ServiceAccount, Role, RoleBinding."""
+    """Kubernetes objects for one run: the Pod, preceded (with rbac) by its ServiceAccount, Role, RoleBinding.
+
+    The Pod comes last: `kubectl apply` creates objects in order, and the ServiceAccount admission plugin
+    refuses a Pod whose serviceAccountName does not exist yet."""
     _check_options(options)
     run = load(sources, params, options.name)
     if options.namespace:
@@ -242,7 +245,7 @@ def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],
     objects = grant(pod_name, run.namespace, run.service_account, {"app.kubernetes.io/managed-by": "doll"})
     if not run.service_account:
         pod["spec"]["serviceAccountName"] = objects[0]["metadata"]["name"]
-    return [pod, *objects]
+    return [*objects, pod]
 
 
 def main(argv: list[str]) -> int:

@@ -1,8 +1,9 @@
 """`--rbac`: the ServiceAccount, Role and RoleBinding the supervisor needs on its own Pod, and no more.
 
-The generator always names the Pod (never generateName), so the Role can list it in `resourceNames`:
-`get` and `patch` on that one Pod.  Events cannot be narrowed by name (their names are chosen when they
-are created), so `create` on events in the namespace is the narrowest rule Kubernetes allows.
+The Role allows exactly the two calls the supervisor makes (supervisor/requesting.py): PATCH its Pod and
+POST a core/v1 Event.  The generator always names the Pod (never generateName), so the Role can list it in
+`resourceNames`: `patch` on that one Pod.  Events cannot be narrowed by name (their names are chosen when
+they are created), so `create` on core events in the namespace is the narrowest rule Kubernetes allows.
 Without a namespace (kubectl's current one applies) the RoleBinding's subject names none: RBAC then
 takes the binding's own namespace for a ServiceAccount subject.
 """
@@ -26,8 +27,8 @@ def grant(pod_name: str, namespace: str, service_account: str, labels: dict[str,
     out.append({
         "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": dict(meta),
         "rules": [
-            {"apiGroups": [""], "resources": ["pods"], "resourceNames": [pod_name], "verbs": ["get", "patch"]},
-            {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create"]},
+            {"apiGroups": [""], "resources": ["pods"], "resourceNames": [pod_name], "verbs": ["patch"]},
+            {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
         ],
     })
     subject: RawObject = {"kind": "ServiceAccount", "name": account}

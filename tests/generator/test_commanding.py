@@ -53,8 +53,8 @@ def test_json_output_with_rbac_is_a_list(tmp_path: Path) -> None:
     result = _doll(tmp_path, "-f", "run.yaml", "-o", "json", "--rbac", "--namespace", "ci", text=GOOD)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert data["kind"] == "List" and [o["kind"] for o in data["items"]] == ["Pod", "ServiceAccount", "Role",
-                                                                           "RoleBinding"]
+    assert data["kind"] == "List" and [o["kind"] for o in data["items"]] == ["ServiceAccount", "Role",
+                                                                           "RoleBinding", "Pod"]
 
 
 def test_a_bare_task_reads_from_stdin_with_params_from_the_command_line(tmp_path: Path) -> None:

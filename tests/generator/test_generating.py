@@ -145,26 +145,36 @@ def test_the_taskruns_labels_reach_the_pod() -> None:
     assert labels["app.kubernetes.io/managed-by"] == "doll"
 
 
-def test_rbac_allows_get_and_patch_on_the_pod_alone_and_creating_events() -> None:
+def test_rbac_allows_patching_the_pod_alone_and_creating_core_events() -> None:
+    """Exactly the two calls the supervisor makes (supervisor/requesting.py): PATCH its Pod, POST a core/v1
+    Event; no `get`, no events.k8s.io."""
     objects = gen(RUN, rbac=True)
     for obj in objects:
         validate_strictly(obj)
-    pod, account, role, binding = objects
-    assert [o["kind"] for o in objects] == ["Pod", "ServiceAccount", "Role", "RoleBinding"]
+    account, role, binding, pod = objects
     assert pod["spec"]["serviceAccountName"] == account["metadata"]["name"]
     pods_rule, events_rule = role["rules"]
-    assert pods_rule["resourceNames"] == ["hello-pod"] and pods_rule["verbs"] == ["get", "patch"]
-    assert events_rule["resources"] == ["events"] and events_rule["verbs"] == ["create"]
+    assert pods_rule == {"apiGroups": [""], "resources": ["pods"], "resourceNames": ["hello-pod"],
+                         "verbs": ["patch"]}
+    assert events_rule == {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]}
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": account["metadata"]["name"],
                                     "namespace": "ci"}]
     assert binding["roleRef"]["name"] == role["metadata"]["name"]
 
 
+def test_rbac_puts_the_pod_last_so_kubectl_apply_creates_its_service_account_first() -> None:
+    """kubectl applies objects in order, and the ServiceAccount admission plugin refuses a Pod whose
+    serviceAccountName does not exist yet (kubernetes plugin/pkg/admission/serviceaccount/admission.go:
+    "It ensures the ServiceAccount referenced by the pod exists")."""
+    assert [o["kind"] for o in gen(RUN, rbac=True)] == ["ServiceAccount", "Role", "RoleBinding", "Pod"]
+    assert [o["kind"] for o in gen(RUN)] == ["Pod"]
+
+
 def test_rbac_binds_the_taskruns_own_service_account_instead_of_making_one() -> None:
     objects = gen(RUN.replace("  timeout: 10m", "  timeout: 10m\n  serviceAccountName: builder"), rbac=True)
-    assert [o["kind"] for o in objects] == ["Pod", "Role", "RoleBinding"]
-    assert objects[0]["spec"]["serviceAccountName"] == "builder"
-    assert objects[2]["subjects"][0]["name"] == "builder"
+    assert [o["kind"] for o in objects] == ["Role", "RoleBinding", "Pod"]
+    assert objects[2]["spec"]["serviceAccountName"] == "builder"
+    assert objects[1]["subjects"][0]["name"] == "builder"
 
 
 def test_rbac_without_a_namespace_leaves_every_object_in_kubectls_namespace() -> None:
@@ -172,7 +182,7 @@ def test_rbac_without_a_namespace_leaves_every_object_in_kubectls_namespace() ->
     for obj in objects:
         validate_strictly(obj)
         assert "namespace" not in obj["metadata"]
-    assert objects[3]["subjects"] == [{"kind": "ServiceAccount", "name": objects[1]["metadata"]["name"]}]
+    assert objects[2]["subjects"] == [{"kind": "ServiceAccount", "name": objects[0]["metadata"]["name"]}]
 
 
 def test_the_native_startup_probe_succeeds_once_a_real_supervisor_listens(tmp_path) -> None:  # type: ignore[no-untyped-def]
