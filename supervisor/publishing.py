@@ -2,8 +2,11 @@
 
 `Publisher` turns journal records into Events (step started / finished / failed / held, task ended) and
 keeps the Pod's `doll.dev/*` annotations up to date (JSON merge patches, coalesced).  It never blocks the
-run: records are queued, each request is bounded, 409 / 5xx / timeouts are retried a few times and then
-dropped with a warning; 403 (no RBAC) or 404 (no such Pod) turns publishing off with one warning.
+run: records are queued and each request is bounded.  A request that may pass later (409, 429, 5xx, not
+delivered) is tried again after a wait that doubles with each try (0.1 s up to 2 s): an Event a few times,
+then dropped with a warning; the annotations until they land, since they are the Pod's state (the latest
+state is sent each time; one warning when they keep failing).  403 (no RBAC) or 404 (no such
+Pod) turns publishing off with one warning.
 
 The requests go through a `requesting.PodApi`: aiohttp's client by default, or kubernetes-asyncio
 (`doll supervise --kube-client`), opened only when the Pod has in-cluster credentials (KUBERNETES_SERVICE_HOST
@@ -17,6 +20,7 @@ import contextlib
 import json
 import os
 from collections import deque
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -27,7 +31,8 @@ from supervisor.requesting import ApiFailure, PodApi
 from supervisor.states import Record, RunState
 
 REQUEST_TIMEOUT = requesting.REQUEST_TIMEOUT
-ATTEMPTS = 3
+ATTEMPTS = 3  # tries of one Event; the annotations are tried until they land
+BACKOFF_SECONDS = (0.1, 2.0)  # the wait after a first failed try, doubled after each next one up to the second
 COALESCE_SECONDS = 0.2
 PREFIX = "doll.dev/"
 
@@ -69,6 +74,11 @@ def pod_annotations(state: RunState) -> dict[str, str | None]:
     }
 
 
+def _may_pass(failure: ApiFailure) -> bool:
+    """A conflict, throttling, the server's own error, or not delivered: worth trying again."""
+    return failure.status in (0, 409, 429) or failure.status >= 500
+
+
 class Publisher:
     def __init__(self, plan: Plan, pod: str, state: RunState, log: Log, api: PodApi | None = None,
                  environ: dict[str, str] | None = None, timeout: float = REQUEST_TIMEOUT,
@@ -80,8 +90,10 @@ class Publisher:
         self.events: deque[dict[str, Any]] = deque()
         self.wake = asyncio.Event()
         self.idle = asyncio.Event()
-        self.dirty = False
+        self.dirty = False  # the annotations have changed since they last landed
         self.enabled = True
+        self.tries = 0  # failed tries of the first queued Event
+        self.patch_tries = 0  # failed tries of the annotations since they last landed
         self.sent = {"events": 0, "patches": 0, "dropped": 0}
 
     def notify(self, rec: Record) -> None:
@@ -137,36 +149,69 @@ class Publisher:
     async def _drain(self) -> None:
         api = self.api
         assert api is not None  # run() opened it
-        while self.enabled and self.events:
-            event = self.events[0]  # queued before the API client (which resolves the namespace) was open
-            event["metadata"]["namespace"] = event["involvedObject"]["namespace"] = api.namespace
-            if await self._send("event", api.create_event, event):
-                self.sent["events"] += 1
+        while self.enabled and (self.events or self.dirty):
             if self.events:
-                self.events.popleft()
-        if self.enabled and self.dirty:
-            self.dirty = False
-            if await self._send("annotations", api.patch_pod, pod_annotations(self.state)):
-                self.sent["patches"] += 1
+                await self._send_event(api)
+            else:
+                await self._patch(api)
 
-    async def _send(self, what: str, call: Any, arg: Any) -> bool:
-        delay = 0.1
-        for attempt in range(1, ATTEMPTS + 1):
-            try:
-                await asyncio.wait_for(call(arg), self.timeout + 1.0)
-                return True
-            except (ApiFailure, TimeoutError) as exc:
-                status = getattr(exc, "status", 0)
-                if status in (401, 403, 404):
-                    self._disable(f"{what}: {exc} (no RBAC for the Pod's service account, or no such Pod)")
-                    return False
-                if attempt == ATTEMPTS or not (status in (0, 409, 429) or status >= 500):
-                    self.sent["dropped"] += 1
-                    self.log.warning("publish_dropped", what=what, error=str(exc) or "timed out", attempts=attempt)
-                    return False
-            await asyncio.sleep(delay)
-            delay *= 2
-        return False
+    async def _send_event(self, api: PodApi) -> None:
+        event = self.events[0]  # queued before the API client (which resolves the namespace) was open
+        event["metadata"]["namespace"] = event["involvedObject"]["namespace"] = api.namespace
+        failure = await self._send("event", lambda: api.create_event(event))
+        if failure is None:
+            self.sent["events"] += 1
+        elif not self.enabled:
+            return
+        elif _may_pass(failure) and self.tries + 1 < ATTEMPTS:
+            self.tries += 1
+            await self._back_off(self.tries)
+            return
+        else:
+            self._drop("event", failure, self.tries + 1)
+        self.events.popleft()
+        self.tries = 0
+
+    async def _patch(self, api: PodApi) -> None:
+        """The latest annotations, until they land (a record noted meanwhile sets `dirty` again)."""
+        self.dirty = False
+        failure = await self._send("annotations", lambda: api.patch_pod(pod_annotations(self.state)))
+        if failure is None:
+            self.sent["patches"] += 1
+            self.patch_tries = 0
+        elif not self.enabled:
+            return
+        elif not _may_pass(failure):
+            self._drop("annotations", failure, self.patch_tries + 1)
+            self.patch_tries = 0
+        else:
+            self.dirty = True
+            self.patch_tries += 1
+            if self.patch_tries == ATTEMPTS:  # one warning; they are still sent until they land
+                self.log.warning("publish_failing", what="annotations", error=str(failure), attempts=ATTEMPTS)
+            await self._back_off(self.patch_tries)
+
+    def _drop(self, what: str, failure: ApiFailure, attempts: int) -> None:
+        self.sent["dropped"] += 1
+        self.log.warning("publish_dropped", what=what, error=str(failure), attempts=attempts)
+
+    @staticmethod
+    async def _back_off(tries: int) -> None:
+        await asyncio.sleep(min(BACKOFF_SECONDS[0] * 2 ** (tries - 1), BACKOFF_SECONDS[1]))
+
+    async def _send(self, what: str, call: Callable[[], Awaitable[None]]) -> ApiFailure | None:
+        """One request: None when it landed, else why not (a refusal turns publishing off)."""
+        try:
+            await asyncio.wait_for(call(), self.timeout + 1.0)
+        except TimeoutError:
+            failure = ApiFailure(0, "timed out")
+        except ApiFailure as exc:
+            failure = exc
+        else:
+            return None
+        if failure.status in (401, 403, 404):
+            self._disable(f"{what}: {failure} (no RBAC for the Pod's service account, or no such Pod)")
+        return failure
 
     async def flush(self, seconds: float) -> None:
         """At the end of the run: give queued Events and the last annotations `seconds` to go out."""

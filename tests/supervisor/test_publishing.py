@@ -76,8 +76,8 @@ class Harness:
             self.state.apply(rec)
             self.publisher.notify(rec)
 
-    async def stop(self) -> None:
-        await self.publisher.flush(10)
+    async def stop(self, flush: float = 10) -> None:
+        await self.publisher.flush(flush)
         assert self.task is not None
         self.task.cancel()
         await asyncio.gather(self.task, return_exceptions=True)
@@ -163,6 +163,24 @@ async def test_a_request_failing_every_time_is_dropped_and_later_ones_still_go(a
     assert [w["event"] for w in h.warnings()] == ["publish_dropped"]
 
 
+async def test_the_annotations_are_sent_again_after_an_outage_until_they_land(api: Served, client: str) -> None:
+    """An API server restart as the run ends: the last state must still reach the Pod, or it shows `running`
+    for good.  The latest state is sent again, with a growing wait, until it lands."""
+    fake, env = api
+    h = Harness(env, client)
+    h.start()
+    h.feed(*RUN)
+    await h.publisher.flush(10)
+    assert fake.pods["pod-1"]["metadata"]["annotations"]["doll.dev/state"] == "running"
+    fake.script["patch"] = [503] * 5  # then the server answers again
+    h.feed(*END)
+    await h.stop()
+    annotations = fake.pods["pod-1"]["metadata"]["annotations"]
+    assert annotations["doll.dev/state"] == "finished" and annotations["doll.dev/outcome"] == "Failed"
+    assert [code for what, code in fake.requests if what == "patch"] == [200] + [503] * 5 + [200]
+    assert [(w["event"], w["what"]) for w in h.warnings()] == [("publish_failing", "annotations")]
+
+
 async def test_a_slow_api_server_never_holds_up_the_run(api: Served, client: str) -> None:
     fake, env = api
     fake.delay = {"patch": 6.0, "event": 6.0}
@@ -240,16 +258,17 @@ async def test_a_ca_that_did_not_sign_the_servers_certificate_fails_every_reques
     h = Harness(env, client)
     h.start()
     h.feed(*RUN)
-    await h.publisher.flush(10)
+    await h.publisher.flush(2)
     h.feed(*END)
-    await h.publisher.flush(10)
+    await h.publisher.flush(2)  # the annotations never land: flush waits its whole time
     assert h.task is not None and not h.task.done()  # neither crashed nor turned off: later records still try
     assert fake.requests == []  # nothing got past the TLS handshake
     warnings = h.warnings()
-    assert len(warnings) == 7  # 5 Events and 2 patches, each tried 3 times (not delivered: status 0, retried)
-    assert all(w["event"] == "publish_dropped" and w["attempts"] == 3 and "certificate verify failed" in w["error"]
-               and not w["error"].startswith("HTTP") for w in warnings)
-    await h.stop()
+    # 5 Events, each tried 3 times (not delivered: status 0, tried again); the annotations, still being tried
+    assert [w["event"] for w in warnings] == ["publish_dropped"] * 2 + ["publish_failing"] + ["publish_dropped"] * 3
+    assert all("certificate verify failed" in w["error"] and not w["error"].startswith("HTTP") for w in warnings)
+    assert all(w["attempts"] == 3 for w in warnings)
+    await h.stop(flush=0)
 
 
 @pytest.mark.parametrize("missing", ["token", "ca.crt", "KUBERNETES_SERVICE_PORT"])
