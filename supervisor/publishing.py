@@ -3,7 +3,8 @@
 `Publisher` turns journal records into Events (step started / finished / failed / held, task ended) and
 keeps the Pod's `doll.dev/*` annotations up to date (JSON merge patches, coalesced).  It never blocks the
 run: records are queued and each request is bounded.  A request that may pass later (409, 429, 5xx, not
-delivered) is tried again after a wait that doubles with each try (0.1 s up to 2 s): an Event a few times,
+delivered) is tried again after a wait that doubles with each try (0.1 s up to 2 s), or the answer's
+Retry-After (at most requesting.RETRY_AFTER_LIMIT): an Event a few times,
 then dropped with a warning; the annotations until they land, since they are the Pod's state (the latest
 state is sent each time; one warning when they keep failing).  403 (no RBAC) or 404 (no such
 Pod) turns publishing off with one warning.
@@ -165,7 +166,7 @@ class Publisher:
             return
         elif _may_pass(failure) and self.tries + 1 < ATTEMPTS:
             self.tries += 1
-            await self._back_off(self.tries)
+            await self._back_off(self.tries, failure)
             return
         else:
             self._drop("event", failure, self.tries + 1)
@@ -189,15 +190,17 @@ class Publisher:
             self.patch_tries += 1
             if self.patch_tries == ATTEMPTS:  # one warning; they are still sent until they land
                 self.log.warning("publish_failing", what="annotations", error=str(failure), attempts=ATTEMPTS)
-            await self._back_off(self.patch_tries)
+            await self._back_off(self.patch_tries, failure)
 
     def _drop(self, what: str, failure: ApiFailure, attempts: int) -> None:
         self.sent["dropped"] += 1
         self.log.warning("publish_dropped", what=what, error=str(failure), attempts=attempts)
 
     @staticmethod
-    async def _back_off(tries: int) -> None:
-        await asyncio.sleep(min(BACKOFF_SECONDS[0] * 2 ** (tries - 1), BACKOFF_SECONDS[1]))
+    async def _back_off(tries: int, failure: ApiFailure) -> None:
+        """The server's Retry-After when it gave one (a 429 from kube-apiserver says 1 s), else the backoff."""
+        wait = failure.retry_after
+        await asyncio.sleep(min(BACKOFF_SECONDS[0] * 2 ** (tries - 1), BACKOFF_SECONDS[1]) if wait is None else wait)
 
     async def _send(self, what: str, call: Callable[[], Awaitable[None]]) -> ApiFailure | None:
         """One request: None when it landed, else why not (a refusal turns publishing off)."""

@@ -15,7 +15,10 @@ mtime) and at least once a minute (client-go: once a minute).
 
 Every failure is an `ApiFailure`: the HTTP status and the message of the API server's Status, or status 0
 when the request was not delivered (network, TLS, timeout) or the credentials are unusable
-("in-cluster config: ...").  Each client is imported off the event loop, when publishing starts.
+("in-cluster config: ...").  It carries the answer's Retry-After, in whole seconds as client-go reads it
+(rest/request.go retryAfterSeconds), at most RETRY_AFTER_LIMIT: kube-apiserver's max-in-flight and
+priority-and-fairness filters answer 429 with one (`1`: tooManyRequests in server/filters/maxinflight.go).  Each client is imported off the event
+loop, when publishing starts.
 """
 
 from __future__ import annotations
@@ -38,12 +41,22 @@ SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 REQUEST_TIMEOUT = 2.0
 TOKEN_REREAD_SECONDS = 60.0
 MESSAGE_LIMIT = 500
+RETRY_AFTER_LIMIT = 3.0  # seconds: a longer Retry-After is cut to this (publishing is best effort, and bounded)
 
 
 class ApiFailure(Exception):
-    def __init__(self, status: int, text: str) -> None:
+    def __init__(self, status: int, text: str, retry_after: float | None = None) -> None:
         super().__init__(f"HTTP {status}: {text}" if status else text)
         self.status = status
+        self.retry_after = retry_after  # seconds the server asked for before the next request, bounded
+
+
+def retry_after(value: str | None) -> float | None:
+    """A Retry-After header's wait: whole seconds >= 0 (as client-go reads it; an HTTP date is ignored, as
+    client-go ignores it), at most RETRY_AFTER_LIMIT."""
+    if value is None or not value.strip().isdigit():
+        return None
+    return min(float(value.strip()), RETRY_AFTER_LIMIT)
 
 
 class PodApi(Protocol):
@@ -129,14 +142,15 @@ class Credentials:
         return self._token
 
 
-def _failure(status: int, reason: str, text: str) -> ApiFailure:
-    """The message of the API server's Status object when the body is one, else the reason phrase."""
+def _failure(status: int, reason: str, text: str, wait: str | None = None) -> ApiFailure:
+    """The message of the API server's Status object when the body is one, else the reason phrase; `wait` is
+    the answer's Retry-After."""
     message = ""
     with contextlib.suppress(ValueError):
         body = json.loads(text)
         if isinstance(body, dict) and body.get("kind") == "Status":
             message = str(body.get("message") or "")
-    return ApiFailure(status, (message or reason or text.strip() or "no message")[:MESSAGE_LIMIT])
+    return ApiFailure(status, (message or reason or text.strip() or "no message")[:MESSAGE_LIMIT], retry_after(wait))
 
 
 class HttpPodApi:
@@ -170,7 +184,7 @@ class HttpPodApi:
             async with self._session.request(method, path, data=data, headers=headers) as response:
                 text = await response.text(errors="replace")
                 if not 200 <= response.status < 300:
-                    raise _failure(response.status, response.reason or "", text)
+                    raise _failure(response.status, response.reason or "", text, response.headers.get("Retry-After"))
         except (OSError, TimeoutError, ClientError) as exc:  # not delivered (ssl.SSLError is an OSError)
             raise ApiFailure(0, f"{type(exc).__name__}: {exc}") from None
 
@@ -215,7 +229,8 @@ class KubernetesApi:
         try:
             await coro
         except ApiException as exc:
-            raise ApiFailure(int(exc.status or 0), str(exc.reason)) from None
+            wait = exc.headers.get("Retry-After") if exc.headers else None
+            raise ApiFailure(int(exc.status or 0), str(exc.reason), retry_after(wait)) from None
         except Exception as exc:  # OSError, timeouts, aiohttp's client errors: all mean "not delivered"
             raise ApiFailure(0, f"{type(exc).__name__}: {exc}") from None
 

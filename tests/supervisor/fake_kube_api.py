@@ -5,8 +5,13 @@ service account's ca.crt), bearer-token auth (`token`: the one token it accepts;
 client still sending a rotated-out token is refused), and the two endpoints: PATCH a Pod
 (application/merge-patch+json, RFC 7386 semantics, 404 for an unknown Pod, 415 for another patch type) and
 POST an Event (generateName, 201).  Tests script failures per endpoint: a queue of status codes (403, 404,
-409, 500, 503 ...) answered before the real behaviour resumes, and a delay before each answer (a slow API
+409, 429, 500, 503 ...) answered before the real behaviour resumes, and a delay before each answer (a slow API
 server).
+
+A failure is answered with a Status object, except 429, answered as kube-apiserver's max-in-flight and
+priority-and-fairness filters answer it (k8s.io/apiserver pkg/server/filters/maxinflight.go,
+tooManyRequests): `Retry-After: 1` and Go's http.Error body, plain text "Too many requests, please try
+again later." and a newline, with `X-Content-Type-Options: nosniff`.
 """
 
 from __future__ import annotations
@@ -39,6 +44,13 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
+def _too_many_requests(retry_after: str) -> web.Response:
+    """kube-apiserver's 429 (filters/maxinflight.go tooManyRequests: Retry-After, then Go's http.Error)."""
+    return web.Response(status=429, text="Too many requests, please try again later.\n",
+                        content_type="text/plain", charset="utf-8",
+                        headers={"Retry-After": retry_after, "X-Content-Type-Options": "nosniff"})
+
+
 def _status(code: int, message: str) -> web.Response:
     body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message,
             "reason": REASONS.get(code, "Unknown"), "code": code}
@@ -59,6 +71,7 @@ class FakeApi:
         self.requests: list[tuple[str, int]] = []  # (what, status answered)
         self.script: dict[str, list[int]] = {"patch": [], "event": []}
         self.delay: dict[str, float] = {"patch": 0.0, "event": 0.0}
+        self.retry_after = "1"  # what a 429 says (kube-apiserver: always 1)
         self.unblock = asyncio.Event()  # set: slow answers stop waiting
         self.port = 0
         self._runner: web.AppRunner | None = None
@@ -130,7 +143,7 @@ class FakeApi:
         if self.script[what]:
             code = self.script[what].pop(0)
             self.requests.append((what, code))
-            return _status(code, f"scripted {code}")
+            return _too_many_requests(self.retry_after) if code == 429 else _status(code, f"scripted {code}")
         return None
 
     async def _patch(self, request: web.Request) -> web.Response:

@@ -24,7 +24,7 @@ from fake_kube_api import FakeApi
 from supervisor.logs import Log
 from supervisor.plans import Plan
 from supervisor.publishing import Publisher
-from supervisor.requesting import KUBE_CLIENTS, server_url
+from supervisor.requesting import KUBE_CLIENTS, RETRY_AFTER_LIMIT, retry_after, server_url
 from supervisor.states import RunState
 from supervisor_rig import Pod
 
@@ -179,6 +179,44 @@ async def test_the_annotations_are_sent_again_after_an_outage_until_they_land(ap
     assert annotations["doll.dev/state"] == "finished" and annotations["doll.dev/outcome"] == "Failed"
     assert [code for what, code in fake.requests if what == "patch"] == [200] + [503] * 5 + [200]
     assert [(w["event"], w["what"]) for w in h.warnings()] == [("publish_failing", "annotations")]
+
+
+async def test_a_429_is_tried_again_after_the_retry_after_the_server_gives(api: Served, client: str) -> None:
+    """kube-apiserver under load answers 429 with `Retry-After: 1` and a plain-text body: the next try waits
+    that second (not the 0.1 s backoff, which would spend every try within the second)."""
+    fake, env = api
+    fake.script = {"patch": [429], "event": [429, 429]}
+    h = Harness(env, client)
+    h.start()
+    t0 = time.monotonic()
+    h.feed(*RUN[:3])  # one Event (StepStarted) and the annotations
+    await h.publisher.flush(10)
+    assert time.monotonic() - t0 >= 3.0  # 1 s after each of the three 429s
+    assert [e["reason"] for e in fake.events] == ["StepStarted"]
+    assert fake.pods["pod-1"]["metadata"]["annotations"]["doll.dev/state"] == "running"
+    assert h.warnings() == []
+    await h.stop()
+
+
+async def test_a_long_retry_after_is_cut_short(api: Served, client: str) -> None:
+    fake, env = api
+    fake.retry_after = "3600"
+    fake.script = {"patch": [], "event": [429]}
+    h = Harness(env, client)
+    h.start()
+    t0 = time.monotonic()
+    h.feed(*RUN[:3])
+    await h.publisher.flush(10)
+    assert RETRY_AFTER_LIMIT <= time.monotonic() - t0 < RETRY_AFTER_LIMIT + 2.0
+    assert [e["reason"] for e in fake.events] == ["StepStarted"] and h.warnings() == []
+    await h.stop()
+
+
+def test_retry_after_is_read_in_whole_seconds_as_client_go_reads_it() -> None:
+    assert retry_after("1") == 1.0 and retry_after(" 2 ") == 2.0 and retry_after("0") == 0.0
+    assert retry_after("3600") == RETRY_AFTER_LIMIT
+    assert retry_after(None) is None and retry_after("-1") is None and retry_after("1.5") is None
+    assert retry_after("Wed, 21 Oct 2015 07:28:00 GMT") is None
 
 
 async def test_a_slow_api_server_never_holds_up_the_run(api: Served, client: str) -> None:
