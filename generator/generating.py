@@ -75,10 +75,12 @@ async def _lookup_all(source: ImageConfigSource, wanted: dict[str, str]) -> dict
             return image, await source.lookup(image)
         except GenerateError as exc:
             raise GenerateError(f"{where}: {exc}") from None
-    results = await asyncio.gather(*(one(image, where) for image, where in wanted.items()))
-    close = getattr(source, "close", None)
-    if close is not None:
-        await close()
+    try:
+        results = await asyncio.gather(*(one(image, where) for image, where in wanted.items()))
+    finally:  # also when a lookup failed: an unclosed registry session is two lines of noise after the error
+        close = getattr(source, "close", None)
+        if close is not None:
+            await close()
     return dict(results)
 
 

@@ -91,6 +91,12 @@ class MappingSource:
                 mapping[str(image)] = {"": _command(value, where)}
         return cls(mapping, fallback)
 
+    async def close(self) -> None:
+        """Close the fallback (the registry's HTTP session), if it has anything to close."""
+        close = getattr(self.fallback, "close", None)
+        if close is not None:
+            await close()
+
     async def lookup(self, image: str) -> Platforms:
         if image in self.mapping:
             return self.mapping[image]

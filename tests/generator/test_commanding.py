@@ -225,3 +225,18 @@ def test_a_pod_template_field_of_the_wrong_shape_is_refused(tmp_path: Path) -> N
     result = _doll(tmp_path, "run.yaml", text=GOOD.replace("spec:\n", "spec:\n  podTemplate: {env: x}\n", 1))
     assert result.stderr == "doll generate: run.yaml: spec.podTemplate.env: expected a list, got 'x'\n"
     assert result.returncode == 2
+
+
+def test_an_image_missing_from_the_map_and_an_unreachable_registry_is_one_line(tmp_path: Path) -> None:
+    import socket
+    with socket.socket() as s:  # a port nothing listens on: the registry is unreachable
+        s.bind(("127.0.0.1", 0))
+        host = f"127.0.0.1:{s.getsockname()[1]}"
+    (tmp_path / "map.yaml").write_text("busybox: {entrypoint: [sh]}\n")
+    (tmp_path / "run.yaml").write_text(GOOD.replace("image: busybox, script: echo $(params.who)",
+                                                    f"image: {host}/x/y:1"))
+    result = subprocess.run([DOLL, "generate", "--image-map", "map.yaml", "--insecure-registry", host, "run.yaml"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr  # no "Unclosed client session" after it
+    assert "unreachable" in result.stderr
