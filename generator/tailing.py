@@ -1,7 +1,9 @@
 """Following podman's k8s-file container logs from the host, without a `podman logs -f` per container.
 
 Each line of a k8s-file log is `<RFC 3339 time> <stdout|stderr> <P|F> <text>`: P marks a partial line
-(the text continues on the next record), F a full one.
+(the text continues on the stream's next record), F a full one.  The two streams share the file, so a
+stdout line left partial can be followed by stderr records before its own F record: each stream keeps
+its own unfinished line.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ class LogTail:
     label: str  # what each line is prefixed with: the step or sidecar name
     path: Path
     offset: int = 0
-    partial: str = ""  # text of P records, waiting for its F record
+    partials: dict[str, str] = field(default_factory=dict)  # stream -> text of its P records, waiting for its F record
     buffer: bytes = field(default=b"", repr=False)
 
     def reading(self) -> list[tuple[str, str]]:
@@ -45,17 +47,16 @@ class LogTail:
             if len(parts) < 3:
                 continue
             text = parts[3] if len(parts) == 4 else ""
+            stream = parts[1]
             if parts[2] == "P":
-                self.partial += text
+                self.partials[stream] = self.partials.get(stream, "") + text
                 continue
-            lines.append((sortable(parts[0]), self.partial + text))
-            self.partial = ""
+            lines.append((sortable(parts[0]), self.partials.pop(stream, "") + text))
         return lines
 
     def flushing(self) -> list[tuple[str, str]]:
         """What is left once the container has exited: output that never ended with a newline."""
         lines = self.reading()
-        if self.partial:
-            lines.append(("9999", self.partial))  # sorts after every time
-            self.partial = ""
+        for stream in list(self.partials):  # in the order the streams began their unfinished lines
+            lines.append(("9999", self.partials.pop(stream)))  # sorts after every time
         return lines
