@@ -15,6 +15,10 @@ Podman 4.3 differs from a kubelet in ways that break doll's Pod layout, so `doll
 - the supervisor's metrics port is published on 127.0.0.1 at a free host port, so `doll run` can read
   /status and tests can scrape /metrics.
 - downwardAPI volumes are not supported: refused in one line.
+- an annotation value over 63 bytes makes kube play refuse the whole Pod (`value length exceeds
+  Kubernetetes max 63`; a kubelet takes up to 256 KiB), and the catalog's `tekton.dev/platforms` and
+  `tekton.dev/displayName` often are. -> left out of the local Pod with one warning naming them:
+  annotations do not change how the Pod runs.  `doll generate` keeps them.
 """
 
 from __future__ import annotations
@@ -25,8 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from generator.warning import warn
+
 TERMINATION_DEFAULT = "/dev/termination-log"
 SUPERVISOR_CONTAINER = "doll-supervisor"
+MAX_ANNOTATION_BYTES = 63  # podman 4.3 kube play refuses a Pod with a longer annotation value
 
 
 class LocalizeError(ValueError):
@@ -74,6 +81,7 @@ def _containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
 def localize(pod: dict[str, Any], run_dir: Path, metrics_host_port: int | None) -> LocalPod:
     """Rewrite a copy of `pod` for podman, creating its host directories under `run_dir`."""
     pod = copy.deepcopy(pod)
+    _drop_long_annotations(pod.setdefault("metadata", {}))
     spec = pod.setdefault("spec", {})
     volumes: list[dict[str, Any]] = spec.setdefault("volumes", [])
     hosts: dict[str, Path] = {}
@@ -120,6 +128,16 @@ def localize(pod: dict[str, Any], run_dir: Path, metrics_host_port: int | None) 
         _publish_metrics(spec, metrics_host_port)
     return LocalPod(pod=pod, run_dir=run_dir, volumes={k: v for k, v in hosts.items() if str(v).startswith(
         str(run_dir))}, termination_files=termination, metrics_host_port=metrics_host_port)
+
+
+def _drop_long_annotations(metadata: dict[str, Any]) -> None:
+    annotations = metadata.get("annotations") or {}
+    long = sorted(name for name, value in annotations.items() if len(str(value).encode()) > MAX_ANNOTATION_BYTES)
+    for name in long:
+        del annotations[name]
+    if long:
+        warn(f"metadata.annotations {', '.join(long)}: values over {MAX_ANNOTATION_BYTES} bytes, which podman "
+             "4.3 kube play refuses; left out of the local pod (annotations do not affect the run)")
 
 
 def _publish_metrics(spec: dict[str, Any], host_port: int) -> None:

@@ -34,7 +34,9 @@ def _pod(name: str, image: str) -> dict[str, Any]:
                                  {"name": "doll-steps", "mountPath": f"/tekton/steps/step-{step}",
                                   "subPath": f"step-{step}"},
                                  {"name": "ws", "mountPath": "/workspace"}]}
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": {
+    platforms = "linux/amd64,linux/arm64,linux/ppc64le,linux/s390x,darwin/amd64,darwin/arm64,windows/amd64"
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {  # podman refuses an annotation over 63 bytes
+        "name": name, "annotations": {"tekton.dev/platforms": platforms, "tekton.dev/tags": "git"}}, "spec": {
         "restartPolicy": "Never",
         "initContainers": [{"name": "doll-init", "image": image, "command": [
             "sh", "-c", "mkdir -p /tekton/steps/step-a /tekton/steps/step-b && ln -s step-a /tekton/steps/0"],
