@@ -77,13 +77,44 @@ class RunOptions:
     verbose: bool = False
 
 
+def _decoded(name: str, data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{name}: not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start})") from None
+
+
 def _read(name: str) -> tuple[str, str]:
     if name == "-":
-        return "<stdin>", sys.stdin.read()
+        return "<stdin>", _decoded("<stdin>", sys.stdin.buffer.read())
     try:
-        return name, Path(name).read_text()
+        data = Path(name).read_bytes()
     except OSError as exc:
         raise UsageError(f"{name}: {exc.strerror}") from None
+    return name, _decoded(name, data)
+
+
+def _checking_report(path: str) -> None:
+    """Refuse a --report FILE that could not be written, before anything runs."""
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"--report {path}: is a directory")
+    if not target.parent.is_dir():
+        raise UsageError(f"--report {path}: no such directory {target.parent}")
+    if not os.access(target.parent, os.W_OK | os.X_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise UsageError(f"--report {path}: not writable")
+
+
+def _making_workdir(workdir: str) -> Path:
+    """--workdir DIR, created if need be; it must be empty."""
+    run_dir = Path(workdir).resolve()
+    try:
+        if run_dir.exists() and any(run_dir.iterdir()):
+            raise UsageError(f"--workdir {workdir}: not empty")
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--workdir {workdir}: {exc.strerror}") from None
+    return run_dir
 
 
 def parsing(argv: list[str]) -> RunOptions:
@@ -176,15 +207,14 @@ def _outcome_code(view: RunView, pod: str) -> int:
 
 def running(options: RunOptions, out: Any) -> int:
     from generator.generating import GenerateOptions, generate
+    if options.report:
+        _checking_report(options.report)
     problem = podman.checking_podman()
     if problem:
         raise podman.PodmanError(problem)
     ensuring_image(options.image or DEFAULT_IMAGE, build=not options.image)
     if options.workdir:
-        run_dir = Path(options.workdir).resolve()
-        if run_dir.exists() and any(run_dir.iterdir()):
-            raise UsageError(f"--workdir {options.workdir}: not empty")
-        run_dir.mkdir(parents=True, exist_ok=True)
+        run_dir = _making_workdir(options.workdir)
     else:
         run_dir = Path(tempfile.mkdtemp(prefix="doll-run-"))
     os.chmod(run_dir, 0o755)
@@ -220,8 +250,12 @@ def running(options: RunOptions, out: Any) -> int:
         out.write(final_table(view) + f"\nwall time: {wall:.2f}s\n")
         code = _outcome_code(view, pod_name)
         if options.report:
-            Path(options.report).write_text(json.dumps(
-                {"pod": pod_name, "exit_code": code, "wall_seconds": wall, **dataclasses.asdict(view)}, indent=2))
+            try:
+                Path(options.report).write_text(json.dumps(
+                    {"pod": pod_name, "exit_code": code, "wall_seconds": wall, **dataclasses.asdict(view)},
+                    indent=2))
+            except OSError as exc:
+                print(f"doll run: --report {options.report}: cannot write it: {exc.strerror}", file=sys.stderr)
         return code
     finally:
         if options.keep:
