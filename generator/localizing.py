@@ -14,7 +14,10 @@ Podman 4.3 differs from a kubelet in ways that break doll's Pod layout, so `doll
   -> a host file per container is bind-mounted there, as the kubelet does; `doll run` reads it back.
 - the supervisor's metrics port is published on 127.0.0.1 at a free host port, so `doll run` can read
   /status and tests can scrape /metrics.
-- downwardAPI volumes are not supported: refused in one line.
+- kube play runs only hostPath, emptyDir, configMap, secret and persistentVolumeClaim volumes (its
+  VolumeFromSource): any other (projected, csi, downwardAPI...) made it exit 125 with `failed to create
+  volume`. -> refused up front in one line naming the Pod's field and the volume.  Only here: a cluster
+  runs them, so `doll generate` keeps them.
 - an annotation value over 63 bytes makes kube play refuse the whole Pod (`value length exceeds
   Kubernetetes max 63`; a kubelet takes up to 256 KiB), and the catalog's `tekton.dev/platforms` and
   `tekton.dev/displayName` often are. -> left out of the local Pod with one warning naming them:
@@ -34,6 +37,7 @@ from generator.warning import warn
 TERMINATION_DEFAULT = "/dev/termination-log"
 SUPERVISOR_CONTAINER = "doll-supervisor"
 MAX_ANNOTATION_BYTES = 63  # podman 4.3 kube play refuses a Pod with a longer annotation value
+PODMAN_VOLUMES = ("hostPath", "emptyDir", "configMap", "secret", "persistentVolumeClaim")  # what kube play runs
 
 
 class LocalizeError(ValueError):
@@ -84,11 +88,10 @@ def localize(pod: dict[str, Any], run_dir: Path, metrics_host_port: int | None) 
     _drop_long_annotations(pod.setdefault("metadata", {}))
     spec = pod.setdefault("spec", {})
     volumes: list[dict[str, Any]] = spec.setdefault("volumes", [])
+    _check_volume_sources(volumes)
     hosts: dict[str, Path] = {}
     for volume in volumes:
         name = volume.get("name", "")
-        if "downwardAPI" in volume:
-            raise LocalizeError(f"volume {name!r}: podman 4.3 kube play has no downwardAPI volumes")
         if "emptyDir" in volume:
             host = run_dir / "volumes" / name
             _mkdir(host)
@@ -128,6 +131,20 @@ def localize(pod: dict[str, Any], run_dir: Path, metrics_host_port: int | None) 
         _publish_metrics(spec, metrics_host_port)
     return LocalPod(pod=pod, run_dir=run_dir, volumes={k: v for k, v in hosts.items() if str(v).startswith(
         str(run_dir))}, termination_files=termination, metrics_host_port=metrics_host_port)
+
+
+def _check_volume_sources(volumes: list[dict[str, Any]]) -> None:
+    """Refuse, before anything is made, a volume podman 4.3 kube play cannot create."""
+    for i, volume in enumerate(volumes):
+        name = volume.get("name", "")
+        sources = [key for key in volume if key != "name"]
+        where = f"the pod's spec.volumes[{i}]"
+        unsupported = [key for key in sources if key not in PODMAN_VOLUMES]
+        if unsupported:
+            raise LocalizeError(f"{where}.{unsupported[0]} (volume {name!r}): not supported by podman 4.3 kube play, "
+                                f"which runs only {', '.join(PODMAN_VOLUMES)} volumes")
+        if not sources:
+            raise LocalizeError(f"{where} (volume {name!r}): no volume source (one of {', '.join(PODMAN_VOLUMES)})")
 
 
 def _drop_long_annotations(metadata: dict[str, Any]) -> None:

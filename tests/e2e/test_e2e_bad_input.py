@@ -36,6 +36,21 @@ def test_an_unsupported_field_is_refused_in_one_line_naming_it(tmp_path: Path, b
     assert len(done.stderr.splitlines()) == 1 and "frobnicate: not supported by doll" in done.stderr, done.stderr
 
 
+@pytest.mark.podman
+def test_a_volume_podman_cannot_make_is_refused_in_one_line_before_the_pod_is_played(
+        tmp_path: Path, busybox_image: str, pods: list[str]) -> None:
+    pods.append("doll-e2e-projected-pod")  # removed should it ever start
+    (tmp_path / "t.yaml").write_text(taskrun("doll-e2e-projected", """
+        workspaces: [{name: token}]
+        steps: [{name: a, image: i, command: ['true']}]
+        """, "workspaces: [{name: token, projected: {sources: [{serviceAccountToken: {path: t}}]}}]"))
+    (tmp_path / "images.yaml").write_text("{}")
+    done = _doll_run(str(tmp_path / "t.yaml"), "--image", busybox_image, "--image-map", str(tmp_path / "images.yaml"))
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.startswith("doll run: the pod's spec.volumes[7].projected (volume 'doll-ws-token'): not "
+                                  "supported by podman 4.3 kube play") and len(done.stderr.splitlines()) == 1
+
+
 def test_doll_run_without_podman_says_how_to_install_it_in_one_line(tmp_path: Path) -> None:
     (tmp_path / "t.yaml").write_text(taskrun("x", "steps:\n  - {name: a, image: i, command: ['true']}"))
     done = _doll_run(str(tmp_path / "t.yaml"), env={**os.environ, "PATH": "/nonexistent"})

@@ -86,7 +86,8 @@ def test_a_localized_pod_gives_each_step_its_own_writable_directory_and_a_termin
 def test_a_pod_with_a_downward_api_volume_is_refused_in_one_line(tmp_path: Path) -> None:
     pod = {"metadata": {"name": "p"}, "spec": {"containers": [], "volumes": [
         {"name": "info", "downwardAPI": {"items": []}}]}}
-    with pytest.raises(LocalizeError, match="^volume 'info': podman 4.3 kube play has no downwardAPI volumes$"):
+    with pytest.raises(LocalizeError, match=r"^the pod's spec.volumes\[0\].downwardAPI \(volume 'info'\): not "
+                                            "supported by podman 4.3 kube play, which runs only hostPath, "):
         localize(pod, tmp_path, None)
 
 
