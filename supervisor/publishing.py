@@ -2,12 +2,15 @@
 
 `Publisher` turns journal records into Events (step started / finished / failed / held, task ended) and
 keeps the Pod's `doll.dev/*` annotations up to date (JSON merge patches, coalesced).  It never blocks the
-run: records are queued and each request is bounded.  A request that may pass later (409, 429, 5xx, not
-delivered) is tried again after a wait that doubles with each try (0.1 s up to 2 s), or the answer's
-Retry-After (at most requesting.RETRY_AFTER_LIMIT): an Event a few times,
-then dropped with a warning; the annotations until they land, since they are the Pod's state (the latest
-state is sent each time; one warning when they keep failing).  403 (no RBAC) or 404 (no such
-Pod) turns publishing off with one warning.
+run: records are queued and each request is bounded.  The annotations go before queued Events (at most
+one patch per COALESCE_SECONDS while Events wait): they are the Pod's state, which `kubectl get` shows.
+
+A request that may pass later (409, 429, 5xx, not delivered) is tried again after a wait that doubles with
+each failure in a row (0.1 s up to 2 s), or the answer's Retry-After (at most
+requesting.RETRY_AFTER_LIMIT): an Event a few times, then dropped with a warning; the annotations until they
+land (the latest state each time).  Failures of the same kind in a row, more than one Event's tries (the API
+server is down or overloaded, not one request refused), give one `publish_failing` warning and no more until
+a request lands again.  403 (no RBAC) or 404 (no such Pod) turns publishing off with one warning.
 
 The requests go through a `requesting.PodApi`: aiohttp's client by default, or kubernetes-asyncio
 (`doll supervise --kube-client`), opened only when the Pod has in-cluster credentials (KUBERNETES_SERVICE_HOST
@@ -19,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import os
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -33,7 +37,8 @@ from supervisor.states import Record, RunState
 
 REQUEST_TIMEOUT = requesting.REQUEST_TIMEOUT
 ATTEMPTS = 3  # tries of one Event; the annotations are tried until they land
-BACKOFF_SECONDS = (0.1, 2.0)  # the wait after a first failed try, doubled after each next one up to the second
+FAILING_AFTER = ATTEMPTS + 1  # failures of the same kind in a row that make one warning for all
+BACKOFF_SECONDS = (0.1, 2.0)  # the wait after a first failure in a row, doubled after each next one up to the second
 COALESCE_SECONDS = 0.2
 PREFIX = "doll.dev/"
 
@@ -94,7 +99,9 @@ class Publisher:
         self.dirty = False  # the annotations have changed since they last landed
         self.enabled = True
         self.tries = 0  # failed tries of the first queued Event
-        self.patch_tries = 0  # failed tries of the annotations since they last landed
+        self.failures = 0  # requests failed in a row with `failing` (a status, 0: not delivered)
+        self.failing = 0
+        self.patched_at = -math.inf  # loop time of the last patch sent
         self.sent = {"events": 0, "patches": 0, "dropped": 0}
 
     def notify(self, rec: Record) -> None:
@@ -150,11 +157,13 @@ class Publisher:
     async def _drain(self) -> None:
         api = self.api
         assert api is not None  # run() opened it
+        loop = asyncio.get_running_loop()
         while self.enabled and (self.events or self.dirty):
-            if self.events:
-                await self._send_event(api)
-            else:
+            if self.dirty and (not self.events or loop.time() - self.patched_at >= COALESCE_SECONDS):
+                self.patched_at = loop.time()
                 await self._patch(api)
+            else:
+                await self._send_event(api)
 
     async def _send_event(self, api: PodApi) -> None:
         event = self.events[0]  # queued before the API client (which resolves the namespace) was open
@@ -166,7 +175,6 @@ class Publisher:
             return
         elif _may_pass(failure) and self.tries + 1 < ATTEMPTS:
             self.tries += 1
-            await self._back_off(self.tries, failure)
             return
         else:
             self._drop("event", failure, self.tries + 1)
@@ -179,31 +187,22 @@ class Publisher:
         failure = await self._send("annotations", lambda: api.patch_pod(pod_annotations(self.state)))
         if failure is None:
             self.sent["patches"] += 1
-            self.patch_tries = 0
         elif not self.enabled:
             return
-        elif not _may_pass(failure):
-            self._drop("annotations", failure, self.patch_tries + 1)
-            self.patch_tries = 0
-        else:
+        elif _may_pass(failure):
             self.dirty = True
-            self.patch_tries += 1
-            if self.patch_tries == ATTEMPTS:  # one warning; they are still sent until they land
-                self.log.warning("publish_failing", what="annotations", error=str(failure), attempts=ATTEMPTS)
-            await self._back_off(self.patch_tries, failure)
+        else:
+            self._drop("annotations", failure, 1)
 
     def _drop(self, what: str, failure: ApiFailure, attempts: int) -> None:
         self.sent["dropped"] += 1
-        self.log.warning("publish_dropped", what=what, error=str(failure), attempts=attempts)
-
-    @staticmethod
-    async def _back_off(tries: int, failure: ApiFailure) -> None:
-        """The server's Retry-After when it gave one (a 429 from kube-apiserver says 1 s), else the backoff."""
-        wait = failure.retry_after
-        await asyncio.sleep(min(BACKOFF_SECONDS[0] * 2 ** (tries - 1), BACKOFF_SECONDS[1]) if wait is None else wait)
+        if self.failures < FAILING_AFTER:  # else publish_failing said it for all
+            self.log.warning("publish_dropped", what=what, error=str(failure), attempts=attempts)
 
     async def _send(self, what: str, call: Callable[[], Awaitable[None]]) -> ApiFailure | None:
-        """One request: None when it landed, else why not (a refusal turns publishing off)."""
+        """One request: None when it landed, else why not.  A refusal turns publishing off; after a failure
+        that may pass later, the server's Retry-After or the backoff (growing with the failures in a row)
+        has been waited out."""
         try:
             await asyncio.wait_for(call(), self.timeout + 1.0)
         except TimeoutError:
@@ -211,9 +210,19 @@ class Publisher:
         except ApiFailure as exc:
             failure = exc
         else:
+            if self.failures >= FAILING_AFTER:
+                self.log.info("publish_resumed", what=what, failures=self.failures, dropped=self.sent["dropped"])
+            self.failures = 0
             return None
         if failure.status in (401, 403, 404):
             self._disable(f"{what}: {failure} (no RBAC for the Pod's service account, or no such Pod)")
+        elif _may_pass(failure):
+            self.failures = self.failures + 1 if failure.status == self.failing else 1
+            self.failing = failure.status
+            if self.failures == FAILING_AFTER:
+                self.log.warning("publish_failing", what=what, error=str(failure), failures=self.failures)
+            backoff = min(BACKOFF_SECONDS[0] * 2 ** (self.failures - 1), BACKOFF_SECONDS[1])
+            await asyncio.sleep(backoff if failure.retry_after is None else failure.retry_after)
         return failure
 
     async def flush(self, seconds: float) -> None:

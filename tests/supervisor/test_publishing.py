@@ -23,7 +23,7 @@ import pytest
 from fake_kube_api import FakeApi
 from supervisor.logs import Log
 from supervisor.plans import Plan
-from supervisor.publishing import Publisher
+from supervisor.publishing import FAILING_AFTER, Publisher
 from supervisor.requesting import KUBE_CLIENTS, RETRY_AFTER_LIMIT, retry_after, server_url
 from supervisor.states import RunState
 from supervisor_rig import Pod
@@ -60,10 +60,11 @@ def _has_ipv6_loopback() -> bool:
 
 
 class Harness:
-    def __init__(self, env: dict[str, str], client: str, pod: str = "pod-1", timeout: float = 1.0) -> None:
-        self.state = RunState.from_plan(PLAN)
+    def __init__(self, env: dict[str, str], client: str, pod: str = "pod-1", timeout: float = 1.0,
+                 plan: Plan = PLAN) -> None:
+        self.state = RunState.from_plan(plan)
         self.stream = io.StringIO()
-        self.publisher = Publisher(PLAN, pod, self.state, Log(self.stream), environ=env, timeout=timeout,
+        self.publisher = Publisher(plan, pod, self.state, Log(self.stream), environ=env, timeout=timeout,
                                    client=client)
         self.task: asyncio.Task[None] | None = None
 
@@ -229,9 +230,60 @@ async def test_a_slow_api_server_never_holds_up_the_run(api: Served, client: str
     assert time.monotonic() - t0 < 0.5  # notify only queues (the server takes 6 s to answer)
     await h.publisher.flush(1.0)  # bounded, whatever the server does
     assert time.monotonic() - t0 < 5.0  # bounded by flush, not by the server's 6 s
-    await h.stop()
-    assert fake.events == [] and any(w["event"] == "publish_dropped" for w in h.warnings())
+    await h.stop(flush=2.0)  # time for FAILING_AFTER timeouts in a row
+    assert fake.events == [] and [w["event"] for w in h.warnings()] == ["publish_failing"]
     fake.unblock.set()  # let the server's slow handlers end before the leak check
+    await fake.close()
+
+
+def _steps_plan(n: int) -> Plan:
+    return Plan.from_dict({"steps": [{"name": f"s{i}", "index": i, "container": f"step-s{i}"} for i in range(n)],
+                           "pod": {"name": "pod-1", "namespace": "ci"}})
+
+
+def _steps_run(n: int) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = [{"ev": "run"}]
+    for i in range(n):
+        records += [{"ev": "released", "step": f"s{i}", "handoff": None}, {"ev": "started", "step": f"s{i}"},
+                    {"ev": "finished", "step": f"s{i}", "outcome": "succeeded", "reason": "Completed",
+                     "exit_code": 0, "started_at": 1.0, "finished_at": 2.0}]
+    return [*records, {"ev": "run_finished", "outcome": "Succeeded", "reason": "Succeeded"}]
+
+
+async def test_the_annotations_go_before_queued_events(api: Served, client: str) -> None:
+    """20 fast steps and an API server answering in 250 ms: the 41 Events take 10 s, the end-of-run flush
+    gives 2; the Pod's state (what `kubectl get` shows) must not wait behind them."""
+    fake, env = api
+    fake.delay = {"patch": 0.25, "event": 0.25}
+    h = Harness(env, client, plan=_steps_plan(20))
+    h.start()
+    h.feed(*_steps_run(20))
+    await h.publisher.flush(2.0)
+    annotations = fake.pods["pod-1"]["metadata"]["annotations"]
+    assert annotations["doll.dev/state"] == "finished" and annotations["doll.dev/outcome"] == "Succeeded"
+    assert fake.requests[0] == ("patch", 200) and 0 < len(fake.events) < 41
+    await h.stop(flush=0)
+    fake.unblock.set()
+    await fake.close()
+
+
+async def test_an_api_server_that_never_answers_gives_one_warning_not_one_per_request(api: Served,
+                                                                                     client: str) -> None:
+    """Connections accepted, never answered (an overloaded or cut-off API server): every request times out.
+    After a few in a row the publisher backs off with one warning, instead of one per queued Event."""
+    fake, env = api
+    fake.delay = {"patch": 60.0, "event": 60.0}
+    h = Harness(env, client, timeout=0.2, plan=_steps_plan(3))
+    h.start()
+    h.feed(*_steps_run(3))
+    await h.publisher.flush(4.0)
+    assert h.task is not None and not h.task.done()
+    [warning] = h.warnings()
+    assert warning["event"] == "publish_failing" and warning["what"] == "annotations"
+    assert warning["failures"] == FAILING_AFTER
+    assert len(h.publisher.events) == 7  # kept, for when the server answers again (it never does here)
+    await h.stop(flush=0)
+    fake.unblock.set()
     await fake.close()
 
 
@@ -298,14 +350,12 @@ async def test_a_ca_that_did_not_sign_the_servers_certificate_fails_every_reques
     h.feed(*RUN)
     await h.publisher.flush(2)
     h.feed(*END)
-    await h.publisher.flush(2)  # the annotations never land: flush waits its whole time
+    await h.publisher.flush(1)  # the annotations never land: flush waits its whole time
     assert h.task is not None and not h.task.done()  # neither crashed nor turned off: later records still try
     assert fake.requests == []  # nothing got past the TLS handshake
-    warnings = h.warnings()
-    # 5 Events, each tried 3 times (not delivered: status 0, tried again); the annotations, still being tried
-    assert [w["event"] for w in warnings] == ["publish_dropped"] * 2 + ["publish_failing"] + ["publish_dropped"] * 3
-    assert all("certificate verify failed" in w["error"] and not w["error"].startswith("HTTP") for w in warnings)
-    assert all(w["attempts"] == 3 for w in warnings)
+    [warning] = h.warnings()  # not delivered (status 0) in a row: one warning, then quiet backoff
+    assert warning["event"] == "publish_failing" and warning["failures"] == FAILING_AFTER
+    assert "certificate verify failed" in warning["error"] and not warning["error"].startswith("HTTP")
     await h.stop(flush=0)
 
 
