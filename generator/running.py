@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -32,9 +32,14 @@ from generator import podman
 from entrypoint.arguments import Parser
 from entrypoint.options import UsageError
 from generator.errors import GenerateError
+from generator.images import ImageCommand, Platforms
 from generator.localizing import LocalizeError, localize
 from generator.progress import Display, RunView, final_table
 from generator.watching import Watching
+
+if TYPE_CHECKING:
+    from generator.generating import GenerateOptions
+    from generator.looking_up import RegistrySource
 
 EXIT_SUCCEEDED, EXIT_FAILED, EXIT_USAGE, EXIT_PODMAN, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 DEFAULT_IMAGE = "localhost/doll:dev"
@@ -105,16 +110,17 @@ def _checking_report(path: str) -> None:
         raise UsageError(f"--report {path}: not writable")
 
 
-def _making_workdir(workdir: str) -> Path:
-    """--workdir DIR, created if need be; it must be empty."""
+def _making_workdir(workdir: str) -> tuple[Path, bool]:
+    """--workdir DIR, created if need be (then True); it must be empty."""
     run_dir = Path(workdir).resolve()
     try:
         if run_dir.exists() and any(run_dir.iterdir()):
             raise UsageError(f"--workdir {workdir}: not empty")
+        created = not run_dir.exists()
         run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"--workdir {workdir}: {exc.strerror}") from None
-    return run_dir
+    return run_dir, created
 
 
 def parsing(argv: list[str]) -> RunOptions:
@@ -164,17 +170,32 @@ def ensuring_image(image: str, build: bool) -> None:
                                  "or pass --image")
 
 
-def local_image_map(path: Path) -> str:
-    """An image map (image -> entrypoint, cmd) of podman's local images, for steps with no command."""
-    ids = podman.podman("images", "--quiet", "--noheading").split()
-    mapping: dict[str, Any] = {}
-    if ids:
-        for image in json.loads(podman.podman("image", "inspect", *sorted(set(ids)))):
-            config = image.get("Config") or {}
-            for tag in image.get("RepoTags") or []:
-                mapping[tag] = {"entrypoint": config.get("Entrypoint") or [], "cmd": config.get("Cmd") or []}
-    path.write_text(yaml.safe_dump(mapping))
-    return str(path)
+class LocalImages:
+    """The entrypoint and cmd of a step's image from podman's local store, asked only about the images
+    that need it (the last thing generating does, once the input is known good); the registry for an
+    image that is not there, or when podman cannot answer."""
+
+    def __init__(self, options: GenerateOptions) -> None:
+        self.options = options
+        self.registry: RegistrySource | None = None
+
+    async def lookup(self, image: str) -> Platforms:
+        try:
+            found: list[dict[str, Any]] = json.loads(podman.podman("image", "inspect", image))
+        except (podman.PodmanError, ValueError):
+            found = []
+        for data in found:
+            if image in (data.get("RepoTags") or []):
+                config = data.get("Config") or {}
+                return {"": ImageCommand(tuple(config.get("Entrypoint") or ()), tuple(config.get("Cmd") or ()))}
+        if self.registry is None:
+            from generator.looking_up import RegistrySource
+            self.registry = RegistrySource.from_options(self.options)
+        return await self.registry.lookup(image)
+
+    async def close(self) -> None:
+        if self.registry is not None:
+            await self.registry.close()
 
 
 def free_port() -> int:
@@ -205,36 +226,50 @@ def _outcome_code(view: RunView, pod: str) -> int:
         s.exit_code == 0 for s in view.steps if s.exit_code is not None) else EXIT_FAILED
 
 
+def _emptying(run_dir: Path, created: bool) -> None:
+    """Undo what this run put in --workdir DIR when no pod was played (it was empty, or made here)."""
+    if created:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        return
+    for child in run_dir.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+
+
 def running(options: RunOptions, out: Any) -> int:
+    """Input first (every error in it is exit 2), then podman, then the image, then the pod."""
     from generator.generating import GenerateOptions, generate
     if options.report:
         _checking_report(options.report)
-    problem = podman.checking_podman()
-    if problem:
-        raise podman.PodmanError(problem)
-    ensuring_image(options.image or DEFAULT_IMAGE, build=not options.image)
     if options.workdir:
-        run_dir = _making_workdir(options.workdir)
+        run_dir, created = _making_workdir(options.workdir)
     else:
-        run_dir = Path(tempfile.mkdtemp(prefix="doll-run-"))
+        run_dir, created = Path(tempfile.mkdtemp(prefix="doll-run-")), True
     os.chmod(run_dir, 0o755)
-    pod_name = ""
+    pod_name, played = "", False
     try:
-        image_map = options.image_map or local_image_map(run_dir / "image-map.yaml")
-        objects = generate(options.sources, options.params, GenerateOptions(
-            layout="classic", image=options.image or DEFAULT_IMAGE, name=options.name, image_map=image_map))
-        pod = objects[0]
-        if podman.pod_exists(pod["metadata"]["name"]):
-            name = pod["metadata"]["name"]
-            raise podman.PodmanError(f"a pod named {name} exists already (remove it: podman pod rm -f {name})")
-        pod_name = pod["metadata"]["name"]
+        generate_options = GenerateOptions(layout="classic", image=options.image or DEFAULT_IMAGE, name=options.name)
+        generate_options = dataclasses.replace(generate_options, image_map=options.image_map) if options.image_map \
+            else dataclasses.replace(generate_options, image_source=LocalImages(generate_options))
+        pod = generate(options.sources, options.params, generate_options)[0]
         port = options.metrics_port or free_port()
         local = localize(pod, run_dir, port)
+        problem = podman.checking_podman()
+        if problem:
+            raise podman.PodmanError(problem)
+        ensuring_image(options.image or DEFAULT_IMAGE, build=not options.image)
+        name = pod["metadata"]["name"]
+        if podman.pod_exists(name):
+            raise podman.PodmanError(f"a pod named {name} exists already (remove it: podman pod rm -f {name})")
+        pod_name = name
         steps = [c["name"][len("step-"):] for c in local.pod["spec"]["containers"] if c["name"].startswith("step-")]
         display = Display(out, live=out.isatty())
         display.note(f"pod {pod_name}: {len(steps)} steps, image {options.image or DEFAULT_IMAGE}, "
                      f"volumes in {run_dir}")
         started = time.time()
+        played = True
         try:
             podman.playing(yaml.safe_dump(local.pod, sort_keys=False))
         except podman.PodmanError as exc:
@@ -258,15 +293,18 @@ def running(options: RunOptions, out: Any) -> int:
                 print(f"doll run: --report {options.report}: cannot write it: {exc.strerror}", file=sys.stderr)
         return code
     finally:
-        if options.keep:
-            if pod_name:
-                out.write(f"doll: kept pod {pod_name} (podman pod rm -f {pod_name}) and {run_dir}\n")
+        if not played:
+            if options.workdir:
+                _emptying(run_dir, created)
+            else:
+                shutil.rmtree(run_dir, ignore_errors=True)
+        elif options.keep:
+            out.write(f"doll: kept pod {pod_name} (podman pod rm -f {pod_name}) and {run_dir}\n")
         else:
-            if pod_name:
-                try:
-                    podman.removing_pod(pod_name)
-                except podman.PodmanError as exc:
-                    print(f"doll run: {exc}", file=sys.stderr)
+            try:
+                podman.removing_pod(pod_name)
+            except podman.PodmanError as exc:
+                print(f"doll run: {exc}", file=sys.stderr)
             if not options.workdir:
                 shutil.rmtree(run_dir, ignore_errors=True)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -12,9 +13,10 @@ from running_pods import DOLL, taskrun
 ONE_STEP = "steps:\n  - {name: a, image: i, command: ['true']}"
 
 
-def _doll_run(*args: str, stdin: bytes = b"", cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def _doll_run(*args: str, stdin: bytes = b"", cwd: Path | None = None,
+              env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     done = subprocess.run([DOLL, "run", *args], input=stdin, capture_output=True, timeout=120, cwd=cwd,
-                          check=False)
+                          env=env, check=False)
     return subprocess.CompletedProcess(done.args, done.returncode, done.stdout.decode(), done.stderr.decode())
 
 
@@ -44,3 +46,31 @@ def test_an_unusable_workdir_is_one_line_and_exit_2(tmp_path: Path, busybox_imag
     (tmp_path / "t.yaml").write_text(taskrun("x", ONE_STEP))
     _one_line(_doll_run("t.yaml", "--image", busybox_image, "--workdir", "/etc/passwd/x", cwd=tmp_path), 2,
               "--workdir /etc/passwd/x: Not a directory")
+
+
+NO_PODMAN = {**os.environ, "PATH": "/nonexistent"}
+
+
+def test_bad_input_is_exit_2_before_podman_is_looked_for(tmp_path: Path) -> None:
+    (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: b}\n")
+    _one_line(_doll_run("cm.yaml", cwd=tmp_path, env=NO_PODMAN), 2,
+              "cm.yaml: kind: 'ConfigMap' is not supported (doll runs a Task or a TaskRun)")
+    (tmp_path / "dapi.yaml").write_text(taskrun("x", """
+        volumes:
+          - {name: info, downwardAPI: {items: [{path: n, fieldRef: {fieldPath: metadata.name}}]}}
+        steps:
+          - {name: a, image: i, command: ['true'], volumeMounts: [{name: info, mountPath: /info}]}
+        """))
+    done = _doll_run("dapi.yaml", cwd=tmp_path, env=NO_PODMAN)
+    assert (done.returncode, done.stdout) == (2, ""), done
+    assert len(done.stderr.splitlines()) == 1 and "downwardAPI" in done.stderr, done.stderr
+
+
+def test_good_input_without_podman_is_exit_3_and_leaves_the_workdir_as_it_was(tmp_path: Path) -> None:
+    (tmp_path / "t.yaml").write_text(taskrun("x", ONE_STEP))
+    (tmp_path / "empty").mkdir()
+    for workdir in ("empty", "new"):
+        done = _doll_run("t.yaml", "--workdir", workdir, cwd=tmp_path, env=NO_PODMAN)
+        assert (done.returncode, done.stdout) == (3, ""), done
+        assert done.stderr.startswith("doll run: podman is not installed;"), done.stderr
+    assert list((tmp_path / "empty").iterdir()) == [] and not (tmp_path / "new").exists()
