@@ -1,5 +1,5 @@
 """What `doll run` shows: the run as read from the supervisor's /status, live or as plain lines, and
-the final table.
+the final table with the task's results.
 
 On a terminal the step/sidecar block is redrawn in place under the streamed logs; otherwise each
 change is printed once as a plain line (`doll: step build started`), which is what CI logs want.
@@ -7,6 +7,7 @@ change is printed once as a plain line (`doll: step build started`), which is wh
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any, TextIO
@@ -147,8 +148,29 @@ class Display:
             self._drawn = 0
 
 
+RESULT_SHOWN_CHARS = 200  # a longer result is shortened in the final table (--report has it in full)
+
+
+def task_results(view: RunView) -> dict[str, str]:
+    """The task's results: each step reports the ones written in /tekton/results when it ended, so a later
+    step's value is the newer."""
+    results: dict[str, str] = {}
+    for step in view.steps:
+        results.update(step.results)
+    return dict(sorted(results.items()))
+
+
+def _result_line(name: str, value: str) -> str:
+    """`name = value`; quoted as JSON when plain text would hide something (a newline, edge spaces, empty)."""
+    plain = bool(value) and value.isprintable() and value == value.strip()
+    shown = value if plain else json.dumps(value, ensure_ascii=False)
+    if len(shown) <= RESULT_SHOWN_CHARS:
+        return f"  {name} = {shown}"
+    return f"  {name} = {shown[:RESULT_SHOWN_CHARS]}... (shortened: {len(value)} characters in all)"
+
+
 def final_table(view: RunView) -> str:
-    """One row per step: start, duration, exit code, reason."""
+    """One row per step: start, duration, exit code, reason; the outcome; the task's results, if any."""
     rows = [("STEP", "START", "DURATION", "EXIT", "REASON")]
     for s in view.steps:
         took = (s.finished_at - s.started_at) if s.finished_at is not None and s.started_at is not None else None
@@ -157,4 +179,8 @@ def final_table(view: RunView) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     text = "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
     outcome = view.outcome or "Unknown"
-    return f"{text}\ntask: {outcome}{(' (' + view.reason + ')') if view.reason and view.reason != outcome else ''}"
+    text += f"\ntask: {outcome}{(' (' + view.reason + ')') if view.reason and view.reason != outcome else ''}"
+    results = task_results(view)
+    if results:
+        text += "\nresults:\n" + "\n".join(_result_line(name, value) for name, value in results.items())
+    return text

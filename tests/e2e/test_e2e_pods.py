@@ -167,6 +167,7 @@ steps:
     run = doll_run(tmp_path, pods, doll_image, taskrun("e2e-results", spec))
     assert run.exit_code == 0, run.output + run.errors
     assert run.step("compute")["results"] == {"answer": "42"}
+    assert run.output.splitlines()[-3:-1] == ["results:", "  answer = 42"]  # after the table, before the wall time
     assert run.record("compute")["results"] == {"answer": "42"}
     termination = json.loads((run.workdir / "termination" / "step-compute").read_text())
     assert any(t["key"] == "answer" and t["value"] == "42" for t in termination), termination
