@@ -18,6 +18,8 @@ Podman 4.3 differs from a kubelet in ways that break doll's Pod layout, so `doll
   VolumeFromSource): any other (projected, csi, downwardAPI...) made it exit 125 with `failed to create
   volume`. -> refused up front in one line naming the Pod's field and the volume.  Only here: a cluster
   runs them, so `doll generate` keeps them.
+- a secret volume without `optional` crashes kube play 4.3.1 (a nil pointer dereference in
+  VolumeFromSecret). -> `optional: false`, Kubernetes' default, is written out.
 - an annotation value over 63 bytes makes kube play refuse the whole Pod (`value length exceeds
   Kubernetetes max 63`; a kubelet takes up to 256 KiB), and the catalog's `tekton.dev/platforms` and
   `tekton.dev/displayName` often are. -> left out of the local Pod with one warning naming them:
@@ -100,6 +102,9 @@ def localize(pod: dict[str, Any], run_dir: Path, metrics_host_port: int | None) 
             hosts[name] = host
         elif "hostPath" in volume:
             hosts[name] = Path(volume["hostPath"]["path"])
+        elif "secret" in volume:  # Kubernetes' default, written out: podman 4.3.1 dereferences it unchecked
+            volume["secret"] = {**(volume["secret"] or {})}
+            volume["secret"].setdefault("optional", False)
     extra: list[dict[str, Any]] = []
     termination: dict[str, Path] = {}
     for container in _containers(spec):

@@ -96,3 +96,28 @@ def test_a_sub_path_escaping_its_volume_is_refused(tmp_path: Path) -> None:
         {"name": "c", "volumeMounts": [{"name": "v", "mountPath": "/x", "subPath": "../../etc"}]}]}}
     with pytest.raises(LocalizeError, match="subPath: '../../etc' must be a relative path without '..'"):
         localize(pod, tmp_path, None)
+
+
+def test_a_localized_secret_volume_without_optional_is_played_not_crashed_on(
+        tmp_path: Path, busybox_image: str, pods: list[str]) -> None:
+    name, secret = "doll-e2e-localize-secret", "doll-e2e-localize-secret-data"
+    # podman 4.3 reads a Kubernetes Secret from a podman secret; its data values arrive as written (not decoded)
+    (tmp_path / "secret.yaml").write_text(json.dumps({"apiVersion": "v1", "kind": "Secret",
+                                                      "metadata": {"name": secret}, "data": {"user": "alice"}}))
+    podman.podman("secret", "create", secret, str(tmp_path / "secret.yaml"))
+    try:
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": {
+            "restartPolicy": "Never",
+            "containers": [{"name": "c", "image": busybox_image, "command": ["cat", "/creds/user"],
+                            "volumeMounts": [{"name": "creds", "mountPath": "/creds"}]}],
+            "volumes": [{"name": "creds", "secret": {"secretName": secret}}]}}
+        local = localize(pod, tmp_path / "run", None)
+        pods.append(name)
+        podman.playing(json.dumps(local.pod))  # podman 4.3.1 panicked on the secret volume as given
+        _wait_exited(name, ["c"])
+        assert podman.logs(f"{name}-c") == "alice"
+    finally:
+        subprocess.run(["podman", "pod", "rm", "--force", "--ignore", "--time", "0", name], capture_output=True,
+                       check=False)
+        subprocess.run(["podman", "secret", "rm", secret], capture_output=True, check=False)
+        subprocess.run(["podman", "volume", "rm", "--force", secret], capture_output=True, check=False)

@@ -95,3 +95,20 @@ def test_the_volumes_podman_makes_are_localized(tmp_path: Path, source: dict[str
     pod = {"metadata": {"name": "p"}, "spec": {"containers": [], "volumes": [{"name": "v", **source}]}}
     local = localize(pod, tmp_path, None)
     assert [v["name"] for v in local.pod["spec"]["volumes"]] == ["v"]
+
+
+def test_a_secret_volume_gets_its_optional_written_out_which_podman_4_3_cannot_do_without(tmp_path: Path) -> None:
+    pod = gen("""
+        apiVersion: tekton.dev/v1
+        kind: TaskRun
+        metadata: {name: r}
+        spec:
+          workspaces: [{name: creds, secret: {secretName: git-creds}}, {name: ca, secret: {secretName: ca, optional: true}}]
+          taskSpec:
+            workspaces: [{name: creds}, {name: ca}]
+            steps: [{name: s, image: busybox, command: ["true"]}]
+        """, layout="classic")[0]
+    secrets = {v["name"]: v["secret"] for v in localize(pod, tmp_path, None).pod["spec"]["volumes"] if "secret" in v}
+    assert secrets == {"doll-ws-creds": {"secretName": "git-creds", "optional": False},
+                       "doll-ws-ca": {"secretName": "ca", "optional": True}}
+    assert "optional" not in next(v for v in pod["spec"]["volumes"] if v["name"] == "doll-ws-creds")["secret"]
