@@ -211,8 +211,55 @@ class _Interrupted(Exception):
     pass
 
 
+STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 def _interrupt(signum: int, frame: FrameType | None) -> None:
+    for sig in STOPPING_SIGNALS:  # once: a second Ctrl-C must not abort the cleanup this one starts
+        signal.signal(sig, _deferred)
     raise _Interrupted()
+
+
+_told_to_wait = False
+
+
+def _deferred(signum: int, frame: FrameType | None) -> None:
+    """SIGINT/SIGTERM while doll run removes what it made: noted, not obeyed."""
+    global _told_to_wait
+    if not _told_to_wait:
+        _told_to_wait = True
+        print("doll run: cleaning up, please wait", file=sys.stderr, flush=True)
+
+
+def _removing(pod: str, run_dir: Path | None) -> None:
+    """Remove the pod (with its containers) and the run directory, whatever signals come meanwhile; say
+    exactly how to remove what could not be."""
+    previous = {sig: signal.signal(sig, _deferred) for sig in STOPPING_SIGNALS}
+    try:
+        left: list[str] = []
+        if pod:
+            problem = ""
+            try:  # its own process group: the terminal's next Ctrl-C must not kill it
+                done = subprocess.run(["podman", "pod", "rm", "--force", "--ignore", "--time", "0", pod],
+                                      capture_output=True, text=True, timeout=120, check=False, process_group=0)
+                if done.returncode != 0:
+                    problem = ([ln for ln in done.stderr.splitlines() if ln.strip()] or ["(no message)"])[-1]
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                problem = str(exc)
+            if problem:
+                print(f"doll run: removing pod {pod} failed: {problem}", file=sys.stderr)
+                left.append(f"podman pod rm --force --time 0 {pod}")
+        if run_dir is not None:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            if run_dir.exists():
+                left.append(f"rm -rf {run_dir}")
+        if left:
+            print("doll run: remove what is left with:", file=sys.stderr)
+            for command in left:
+                print(f"doll run:   {command}", file=sys.stderr)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _outcome_code(view: RunView, pod: str) -> int:
@@ -297,21 +344,18 @@ def running(options: RunOptions, out: Any) -> int:
             if options.workdir:
                 _emptying(run_dir, created)
             else:
-                shutil.rmtree(run_dir, ignore_errors=True)
+                _removing("", run_dir)
         elif options.keep:
             out.write(f"doll: kept pod {pod_name} (podman pod rm -f {pod_name}) and {run_dir}\n")
         else:
-            try:
-                podman.removing_pod(pod_name)
-            except podman.PodmanError as exc:
-                print(f"doll run: {exc}", file=sys.stderr)
-            if not options.workdir:
-                shutil.rmtree(run_dir, ignore_errors=True)
+            _removing(pod_name, None if options.workdir else run_dir)
 
 
 def main(argv: list[str]) -> int:
     previous = signal.signal(signal.SIGINT, _interrupt)
     term = signal.signal(signal.SIGTERM, _interrupt)
+    global _told_to_wait
+    _told_to_wait = False
     try:
         options = parsing(argv)
         return running(options, sys.stdout)
@@ -328,5 +372,7 @@ def main(argv: list[str]) -> int:
         print("doll run: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:
-        signal.signal(signal.SIGINT, previous)
-        signal.signal(signal.SIGTERM, term)
+        interrupted = signal.getsignal(signal.SIGINT) is not _interrupt
+        for sig, handler in ((signal.SIGINT, previous), (signal.SIGTERM, term)):
+            # once interrupted, the process only exits: more Ctrl-C must not turn 130 into a death by signal
+            signal.signal(sig, signal.SIG_IGN if interrupted else handler)

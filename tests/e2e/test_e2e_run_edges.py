@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -74,3 +76,45 @@ def test_good_input_without_podman_is_exit_3_and_leaves_the_workdir_as_it_was(tm
         assert (done.returncode, done.stdout) == (3, ""), done
         assert done.stderr.startswith("doll run: podman is not installed;"), done.stderr
     assert list((tmp_path / "empty").iterdir()) == [] and not (tmp_path / "new").exists()
+
+
+def _pod_left(pod: str) -> bool:
+    return subprocess.run(["podman", "pod", "exists", pod], capture_output=True, check=False).returncode == 0
+
+
+@pytest.mark.podman
+def test_ctrl_c_again_during_cleanup_does_not_stop_it(
+        tmp_path: Path, doll_image: str, busybox_image: str, pods: list[str]) -> None:
+    """Ctrl-C reaches the whole process group (doll run and its podman commands), again and again."""
+    pods.append("e2e-edges-twice-pod")
+    (tmp_path / "t.yaml").write_text(taskrun("e2e-edges-twice", f"""
+        steps:
+          - {{name: long, image: {busybox_image}, command: [sh, -c, "echo started; sleep 300"]}}
+        """))
+    proc = subprocess.Popen([DOLL, "run", str(tmp_path / "t.yaml"), "--image", doll_image],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert proc.stdout is not None
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if line == "[long] started\n":
+                break
+        run_dir = Path(lines[0].rsplit("volumes in ", 1)[1].strip())
+        assert run_dir.is_dir() and _pod_left("e2e-edges-twice-pod"), lines
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and time.monotonic() < deadline:
+            os.killpg(proc.pid, signal.SIGINT)
+            time.sleep(0.05)
+        _, errors = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, errors
+    assert "Traceback" not in errors and errors.endswith("doll run: interrupted\n"), errors
+    assert set(errors.splitlines()) <= {"doll run: interrupted", "doll run: cleaning up, please wait"}, errors
+    assert not _pod_left("e2e-edges-twice-pod") and not run_dir.exists()
+    names = subprocess.run(["podman", "ps", "-a", "--format", "{{.Names}}"], capture_output=True, text=True,
+                           check=True).stdout.split()
+    assert not [n for n in names if n.startswith("e2e-edges-twice-pod")], names
