@@ -44,6 +44,16 @@ if TYPE_CHECKING:
 EXIT_SUCCEEDED, EXIT_FAILED, EXIT_USAGE, EXIT_PODMAN, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 DEFAULT_IMAGE = "localhost/doll:dev"
 BUILD_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "build-image"
+CONTAINERS_CONF = BUILD_SCRIPT.parent / "containers.conf"
+
+
+def _play_hint() -> str:
+    """What to check when `kube play` fails for a reason of the host, not of the pod."""
+    now = os.environ.get("CONTAINERS_CONF", "")
+    return ("hint: where crun refuses the host's cgroups or raising rlimits is not permitted, podman needs "
+            f"runtime \"runc\", cgroup_manager \"cgroupfs\" and default_ulimits as in {CONTAINERS_CONF}: "
+            f"export CONTAINERS_CONF={CONTAINERS_CONF} (README, doll run; "
+            + (f"CONTAINERS_CONF is {now} now)" if now else "CONTAINERS_CONF is not set now)"))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -324,6 +334,8 @@ def running(options: RunOptions, out: Any) -> int:
             if "init container" in str(exc):
                 for line in podman.logs(f"{pod_name}-doll-init").splitlines()[-20:]:
                     display.log("doll-init", [line])
+            else:
+                display.note(_play_hint())
             return EXIT_PODMAN
         view = Watching(pod_name, port, display, steps, local.volumes.get("doll-run", run_dir),
                         release_linger=not options.metrics_port,

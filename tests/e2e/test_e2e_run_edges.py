@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from running_pods import DOLL, taskrun
+from running_pods import DOLL, ROOT, taskrun
 
 ONE_STEP = "steps:\n  - {name: a, image: i, command: ['true']}"
 
@@ -118,3 +118,26 @@ def test_ctrl_c_again_during_cleanup_does_not_stop_it(
     names = subprocess.run(["podman", "ps", "-a", "--format", "{{.Names}}"], capture_output=True, text=True,
                            check=True).stdout.split()
     assert not [n for n in names if n.startswith("e2e-edges-twice-pod")], names
+
+
+@pytest.mark.podman
+def test_a_pod_podman_cannot_start_gets_a_hint_at_containers_conf(
+        tmp_path: Path, doll_image: str, busybox_image: str, pods: list[str]) -> None:
+    """An rlimit that cannot be raised is what this host does without scripts/containers.conf."""
+    conf = (ROOT / "scripts" / "containers.conf").read_text().replace("nofile=20000:20000",
+                                                                      "nofile=2000000000:2000000000")
+    (tmp_path / "containers.conf").write_text(conf)
+    pods.append("e2e-edges-hint-pod")
+    (tmp_path / "t.yaml").write_text(taskrun("e2e-edges-hint", f"steps:\n  - {{name: a, image: {busybox_image}, "
+                                                               "command: ['true']}"))
+    done = _doll_run("t.yaml", "--image", doll_image, cwd=tmp_path,
+                     env={**os.environ, "CONTAINERS_CONF": str(tmp_path / "containers.conf")})
+    assert done.returncode == 3, done
+    notes = done.stdout.splitlines()[1:]
+    assert notes[0].startswith("doll: the pod did not start: podman kube: "), notes
+    assert notes[1:] == [
+        'doll: hint: where crun refuses the host\'s cgroups or raising rlimits is not permitted, podman needs '
+        f'runtime "runc", cgroup_manager "cgroupfs" and default_ulimits as in {ROOT}/scripts/containers.conf: '
+        f'export CONTAINERS_CONF={ROOT}/scripts/containers.conf (README, doll run; CONTAINERS_CONF is '
+        f'{tmp_path}/containers.conf now)'], notes
+    assert not _pod_left("e2e-edges-hint-pod")
