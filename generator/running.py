@@ -34,7 +34,7 @@ from entrypoint.options import UsageError
 from generator.errors import GenerateError
 from generator.images import ImageCommand, Platforms
 from generator.localizing import LocalizeError, localize
-from generator.progress import Display, RunView, final_table
+from generator.progress import Display, RunView, StepView, final_table
 from generator.watching import Watching
 
 if TYPE_CHECKING:
@@ -272,15 +272,34 @@ def _removing(pod: str, run_dir: Path | None) -> None:
             signal.signal(sig, handler)
 
 
-def _outcome_code(view: RunView, pod: str) -> int:
-    if view.outcome:
-        return EXIT_SUCCEEDED if view.outcome == "Succeeded" else EXIT_FAILED
-    try:  # no word from the supervisor: its exit code says the outcome (classic layout)
+def _step_succeeded(step: StepView, steps_dir: Path | None) -> bool:
+    """The wrapper's own record: its post file `out` (the run may go on) or `out.err`; else its exit code."""
+    if steps_dir is not None:
+        if (steps_dir / f"step-{step.name}" / "out.err").exists():
+            return False
+        if (steps_dir / f"step-{step.name}" / "out").exists():
+            return True
+    return step.exit_code == 0
+
+
+def _without_supervisor(view: RunView, pod: str, steps_dir: Path | None, display: Display) -> RunView:
+    """No outcome from the supervisor (it died): judge as Tekton would, from the steps' own records; every
+    step done with success -> Succeeded."""
+    try:
         states = podman.inspecting([f"{pod}-doll-supervisor"])
     except podman.PodmanError:
-        return EXIT_FAILED
-    return EXIT_SUCCEEDED if states and states[0].exit_code == 0 and all(
-        s.exit_code == 0 for s in view.steps if s.exit_code is not None) else EXIT_FAILED
+        states = []
+    if not states or states[0].exit_code != 0:
+        how = f"exit {states[0].exit_code}" if states else "gone"
+        display.note(f"the supervisor died ({how}) before deciding; the outcome comes from the steps' own "
+                     "records (post files, exit codes)")
+    succeeded = all(_step_succeeded(s, steps_dir) for s in view.steps)
+    return dataclasses.replace(view, outcome="Succeeded" if succeeded else "Failed",
+                               reason="" if succeeded else "the supervisor died; a step failed or did not end")
+
+
+def _outcome_code(view: RunView) -> int:
+    return EXIT_SUCCEEDED if view.outcome == "Succeeded" else EXIT_FAILED
 
 
 def _emptying(run_dir: Path, created: bool) -> None:
@@ -341,8 +360,10 @@ def running(options: RunOptions, out: Any) -> int:
                         release_linger=not options.metrics_port,
                         verbose=options.verbose).run()
         wall = time.time() - started
+        if not view.outcome:
+            view = _without_supervisor(view, pod_name, local.volumes.get("doll-steps"), display)
         out.write(final_table(view) + f"\nwall time: {wall:.2f}s\n")
-        code = _outcome_code(view, pod_name)
+        code = _outcome_code(view)
         if options.report:
             try:
                 Path(options.report).write_text(json.dumps(

@@ -141,3 +141,34 @@ def test_a_pod_podman_cannot_start_gets_a_hint_at_containers_conf(
         f'export CONTAINERS_CONF={ROOT}/scripts/containers.conf (README, doll run; CONTAINERS_CONF is '
         f'{tmp_path}/containers.conf now)'], notes
     assert not _pod_left("e2e-edges-hint-pod")
+
+
+@pytest.mark.podman
+def test_steps_that_finish_after_the_supervisor_died_give_the_outcome(
+        tmp_path: Path, doll_image: str, busybox_image: str, pods: list[str]) -> None:
+    pods.append("e2e-edges-nosup-pod")
+    (tmp_path / "t.yaml").write_text(taskrun("e2e-edges-nosup", f"""
+        steps:
+          - {{name: one, image: {busybox_image}, command: [sh, -c, "echo one started; sleep 2"]}}
+          - {{name: two, image: {busybox_image}, command: [echo, two ran]}}
+        """))
+    proc = subprocess.Popen([DOLL, "run", str(tmp_path / "t.yaml"), "--image", doll_image],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if line == "[one] one started\n":
+                break
+        subprocess.run(["podman", "kill", "e2e-edges-nosup-pod-doll-supervisor"], capture_output=True, check=True)
+        rest, errors = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    output = "".join(lines) + rest
+    assert (proc.returncode, errors) == (0, ""), output + errors
+    assert "[two] two ran\n" in output and "\ntask: Succeeded\n" in output, output
+    assert ("doll: the supervisor died (exit 137) before deciding; the outcome comes from the steps' own records "
+            "(post files, exit codes)\n") in output, output
