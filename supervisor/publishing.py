@@ -102,6 +102,7 @@ class Publisher:
         self.failures = 0  # requests failed in a row with `failing` (a status, 0: not delivered)
         self.failing = 0
         self.patched_at = -math.inf  # loop time of the last patch sent
+        self.uid = ""  # the Pod's, from the first patch's answer: `kubectl describe pod` shows Events naming it
         self.sent = {"events": 0, "patches": 0, "dropped": 0}
 
     def notify(self, rec: Record) -> None:
@@ -116,7 +117,8 @@ class Publisher:
         self.wake.set()
 
     def _event(self, kind: str, reason: str, message: str, at: float) -> dict[str, Any]:
-        """The Event's body; its namespace is the API client's, filled in when it is sent (see `_drain`)."""
+        """The Event's body; its namespace (the API client's) and the Pod's uid are filled in when it is sent
+        (`_send_event`): `kubectl describe pod` lists the Events whose involvedObject has the Pod's uid."""
         return {"apiVersion": "v1", "kind": "Event",
                 "metadata": {"generateName": f"{self.pod}.doll."},
                 "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": self.pod},
@@ -168,6 +170,8 @@ class Publisher:
     async def _send_event(self, api: PodApi) -> None:
         event = self.events[0]  # queued before the API client (which resolves the namespace) was open
         event["metadata"]["namespace"] = event["involvedObject"]["namespace"] = api.namespace
+        if self.uid:  # the annotations go first, so it is known unless they never landed
+            event["involvedObject"]["uid"] = self.uid
         failure = await self._send("event", lambda: api.create_event(event))
         if failure is None:
             self.sent["events"] += 1
@@ -183,8 +187,12 @@ class Publisher:
 
     async def _patch(self, api: PodApi) -> None:
         """The latest annotations, until they land (a record noted meanwhile sets `dirty` again)."""
+        async def patch() -> None:
+            uid = await api.patch_pod(pod_annotations(self.state))
+            self.uid = self.uid or uid
+
         self.dirty = False
-        failure = await self._send("annotations", lambda: api.patch_pod(pod_annotations(self.state)))
+        failure = await self._send("annotations", patch)
         if failure is None:
             self.sent["patches"] += 1
         elif not self.enabled:

@@ -1,6 +1,8 @@
 """Requesting the Kubernetes API server from inside the Pod: in-cluster credentials and the two `PodApi`s.
 
-The supervisor makes two calls (publishing.py): merge-patch its Pod's annotations and create an Event.
+The supervisor makes two calls (publishing.py): merge-patch its Pod's annotations and create an Event.  The
+patch's answer is the whole Pod, as the API server answers any PATCH: `patch_pod` returns its metadata.uid,
+which the supervisor cannot read from the downward API under podman and which Events need.
 `HttpPodApi`, the default (`doll supervise --kube-client http`), makes them on aiohttp's client, which the
 supervisor loads anyway for its HTTP server.  `KubernetesApi` (`--kube-client kubernetes-asyncio`) makes them
 through kubernetes-asyncio, whose import loads every API model it has: ~40 MB more RSS and 0.5-0.9 s of CPU,
@@ -17,8 +19,8 @@ Every failure is an `ApiFailure`: the HTTP status and the message of the API ser
 when the request was not delivered (network, TLS, timeout) or the credentials are unusable
 ("in-cluster config: ...").  It carries the answer's Retry-After, in whole seconds as client-go reads it
 (rest/request.go retryAfterSeconds), at most RETRY_AFTER_LIMIT: kube-apiserver's max-in-flight and
-priority-and-fairness filters answer 429 with one (`1`: tooManyRequests in server/filters/maxinflight.go).  Each client is imported off the event
-loop, when publishing starts.
+priority-and-fairness filters answer 429 with one (`1`: tooManyRequests in server/filters/maxinflight.go).
+Each client is imported off the event loop, when publishing starts.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ def retry_after(value: str | None) -> float | None:
 class PodApi(Protocol):
     namespace: str  # resolved: the plan's, else the service account's
 
-    async def patch_pod(self, annotations: dict[str, str | None]) -> None: ...
+    async def patch_pod(self, annotations: dict[str, str | None]) -> str: ...  # the patched Pod's uid
     async def create_event(self, body: dict[str, Any]) -> None: ...
     async def close(self) -> None: ...
 
@@ -153,6 +155,16 @@ def _failure(status: int, reason: str, text: str, wait: str | None = None) -> Ap
     return ApiFailure(status, (message or reason or text.strip() or "no message")[:MESSAGE_LIMIT], retry_after(wait))
 
 
+def _uid(text: str) -> str:
+    """metadata.uid of the object an answer's body is ("" when it is none)."""
+    with contextlib.suppress(ValueError):
+        body = json.loads(text)
+        meta = body.get("metadata") if isinstance(body, dict) else None
+        if isinstance(meta, dict) and isinstance(meta.get("uid"), str):
+            return str(meta["uid"])
+    return ""
+
+
 class HttpPodApi:
     """The two calls on aiohttp's client (the supervisor loads aiohttp anyway)."""
 
@@ -175,7 +187,8 @@ class HttpPodApi:
             headers={"Accept": "application/json", "User-Agent": "doll-supervisor"})
         return cls(session, creds, pod, namespace)
 
-    async def _request(self, method: str, path: str, content_type: str, body: dict[str, Any]) -> None:
+    async def _request(self, method: str, path: str, content_type: str, body: dict[str, Any]) -> str:
+        """The answer's body."""
         from aiohttp import ClientError  # loaded by open(), off the event loop
 
         headers = {"Authorization": f"Bearer {self.creds.token()}", "Content-Type": content_type}
@@ -185,12 +198,13 @@ class HttpPodApi:
                 text = await response.text(errors="replace")
                 if not 200 <= response.status < 300:
                     raise _failure(response.status, response.reason or "", text, response.headers.get("Retry-After"))
+                return text
         except (OSError, TimeoutError, ClientError) as exc:  # not delivered (ssl.SSLError is an OSError)
             raise ApiFailure(0, f"{type(exc).__name__}: {exc}") from None
 
-    async def patch_pod(self, annotations: dict[str, str | None]) -> None:
-        await self._request("PATCH", self.pod_path, "application/merge-patch+json",
-                            {"metadata": {"annotations": annotations}})
+    async def patch_pod(self, annotations: dict[str, str | None]) -> str:
+        return _uid(await self._request("PATCH", self.pod_path, "application/merge-patch+json",
+                                        {"metadata": {"annotations": annotations}}))
 
     async def create_event(self, body: dict[str, Any]) -> None:
         await self._request("POST", self.events_path, "application/json", body)
@@ -223,21 +237,22 @@ class KubernetesApi:
         api_client = kubernetes.client.ApiClient(configuration)
         return cls(api_client, kubernetes.client.CoreV1Api(api_client), pod, namespace, timeout)
 
-    async def _call(self, coro: Any) -> None:
+    async def _call(self, coro: Any) -> Any:
         from kubernetes_asyncio.client.exceptions import ApiException
 
         try:
-            await coro
+            return await coro
         except ApiException as exc:
             wait = exc.headers.get("Retry-After") if exc.headers else None
             raise ApiFailure(int(exc.status or 0), str(exc.reason), retry_after(wait)) from None
         except Exception as exc:  # OSError, timeouts, aiohttp's client errors: all mean "not delivered"
             raise ApiFailure(0, f"{type(exc).__name__}: {exc}") from None
 
-    async def patch_pod(self, annotations: dict[str, str | None]) -> None:
-        await self._call(self._api.patch_namespaced_pod(
+    async def patch_pod(self, annotations: dict[str, str | None]) -> str:
+        pod = await self._call(self._api.patch_namespaced_pod(
             self.pod, self.namespace, {"metadata": {"annotations": annotations}},
             _content_type="application/merge-patch+json", _request_timeout=self.timeout))
+        return str(getattr(pod.metadata, "uid", None) or "")  # a V1Pod
 
     async def create_event(self, body: dict[str, Any]) -> None:
         await self._call(self._api.create_namespaced_event(self.namespace, body, _request_timeout=self.timeout))

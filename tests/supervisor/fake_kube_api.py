@@ -3,7 +3,8 @@
 Real TLS (a self-signed certificate for 127.0.0.1 and ::1 made with openssl, handed to the client as the
 service account's ca.crt), bearer-token auth (`token`: the one token it accepts; 401 for any other, so a
 client still sending a rotated-out token is refused), and the two endpoints: PATCH a Pod
-(application/merge-patch+json, RFC 7386 semantics, 404 for an unknown Pod, 415 for another patch type) and
+(application/merge-patch+json, RFC 7386 semantics, 404 for an unknown Pod, 415 for another patch type; the
+answer is the whole patched Pod, with the metadata.uid the API server gave it on creation, a random UUID) and
 POST an Event (generateName, 201).  Tests script failures per endpoint: a queue of status codes (403, 404,
 409, 429, 500, 503 ...) answered before the real behaviour resumes, and a delay before each answer (a slow API
 server).
@@ -21,6 +22,7 @@ import json
 import os
 import ssl
 import subprocess
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +68,7 @@ class FakeApi:
         self.namespace = namespace
         self.pods: dict[str, dict[str, Any]] = {
             p: {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": p, "namespace": namespace,
+                                                              "uid": str(uuid.uuid4()),
                                                               "annotations": {"keep": "me"}}} for p in pods}
         self.events: list[dict[str, Any]] = []
         self.requests: list[tuple[str, int]] = []  # (what, status answered)

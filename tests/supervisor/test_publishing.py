@@ -112,9 +112,24 @@ async def test_annotations_are_merge_patched_and_events_created(api: Served, cli
     assert [(s["name"], s["state"], s["exitCode"]) for s in steps] == [("a", "succeeded", 0), ("b", "failed", 4)]
     reasons = [e["reason"] for e in fake.events]
     assert reasons == ["StepStarted", "StepFinished", "StepHeld", "StepStarted", "StepFailed", "TaskFailed"]
-    assert all(e["involvedObject"] == {"apiVersion": "v1", "kind": "Pod", "name": "pod-1", "namespace": "ci"}
-               for e in fake.events)
+    uid = fake.pods["pod-1"]["metadata"]["uid"]
+    assert all(e["involvedObject"] == {"apiVersion": "v1", "kind": "Pod", "name": "pod-1", "namespace": "ci",
+                                       "uid": uid} for e in fake.events)
     assert h.warnings() == []
+
+
+async def test_events_name_the_pods_uid_taken_from_the_first_patchs_answer(api: Served, client: str) -> None:
+    """`kubectl describe pod` lists the Events whose involvedObject has the Pod's uid (its events field selector
+    has name, namespace, kind and uid).  The supervisor cannot read the uid from the downward API under
+    podman; the merge patch's answer is the whole Pod, and the annotations go before any Event."""
+    fake, env = api
+    h = Harness(env, client)
+    h.start()
+    h.feed(*RUN, *END)
+    await h.stop()
+    uid = fake.pods["pod-1"]["metadata"]["uid"]
+    assert uid and h.publisher.uid == uid
+    assert len(fake.events) == 5 and all(e["involvedObject"]["uid"] == uid for e in fake.events)
 
 
 async def test_without_rbac_there_is_one_warning_and_publishing_stops(api: Served, client: str) -> None:
