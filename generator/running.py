@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics-port", type=int, default=0, metavar="PORT",
                    help="publish the supervisor's metrics on 127.0.0.1:PORT and leave the final scrape to "
                         "your Prometheus (default: a free port, scraped by doll run at the end)")
+    p.add_argument("--linger-seconds", type=float, default=60.0, metavar="SECONDS",
+                   help="with --metrics-port: after the run the supervisor serves its final metrics until one "
+                        "scrape, at most this long (default 60; 0: exit at once)")
     p.add_argument("-v", "--verbose", action="store_true", help="show the supervisor's own log lines too")
     return p
 
@@ -90,6 +93,7 @@ class RunOptions:
     report: str = ""
     metrics_port: int = 0
     verbose: bool = False
+    linger_seconds: float = 60.0
 
 
 def _decoded(name: str, data: bytes) -> str:
@@ -147,7 +151,7 @@ def parsing(argv: list[str]) -> RunOptions:
     if ns.debug_on_failure:
         sources[0] = _with_breakpoint(*sources[0])
     return RunOptions(tuple(sources), params, ns.keep, ns.debug_on_failure, ns.image, ns.name, ns.image_map,
-                      ns.workdir, ns.report, ns.metrics_port, ns.verbose)
+                      ns.workdir, ns.report, ns.metrics_port, ns.verbose, ns.linger_seconds)
 
 
 def _with_breakpoint(name: str, text: str) -> tuple[str, str]:
@@ -326,7 +330,8 @@ def running(options: RunOptions, out: Any) -> int:
     os.chmod(run_dir, 0o755)
     pod_name, played = "", False
     try:
-        generate_options = GenerateOptions(layout="classic", image=options.image or DEFAULT_IMAGE, name=options.name)
+        generate_options = GenerateOptions(layout="classic", image=options.image or DEFAULT_IMAGE, name=options.name,
+                                           linger_seconds=options.linger_seconds)
         generate_options = dataclasses.replace(generate_options, image_map=options.image_map) if options.image_map \
             else dataclasses.replace(generate_options, image_source=LocalImages(generate_options))
         pod = generate(options.sources, options.params, generate_options)[0]
@@ -344,6 +349,9 @@ def running(options: RunOptions, out: Any) -> int:
         display = Display(out, live=out.isatty())
         display.note(f"pod {pod_name}: {len(steps)} steps, image {options.image or DEFAULT_IMAGE}, "
                      f"volumes in {run_dir}")
+        if options.metrics_port and options.linger_seconds:
+            display.note(f"metrics on http://127.0.0.1:{port}/metrics; after the run the supervisor serves them "
+                         f"until one scrape, at most {options.linger_seconds:g} s (--linger-seconds 0: not at all)")
         started = time.time()
         played = True
         try:

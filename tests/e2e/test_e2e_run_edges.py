@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -172,3 +173,22 @@ def test_steps_that_finish_after_the_supervisor_died_give_the_outcome(
     assert "[two] two ran\n" in output and "\ntask: Succeeded\n" in output, output
     assert ("doll: the supervisor died (exit 137) before deciding; the outcome comes from the steps' own records "
             "(post files, exit codes)\n") in output, output
+
+
+@pytest.mark.podman
+def test_metrics_port_says_how_long_the_supervisor_lingers_and_linger_seconds_bounds_it(
+        tmp_path: Path, doll_image: str, busybox_image: str, pods: list[str]) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    pods.append("e2e-edges-linger-pod")
+    (tmp_path / "t.yaml").write_text(taskrun("e2e-edges-linger", f"steps:\n  - {{name: a, image: {busybox_image}, "
+                                                                 "command: ['true']}"))
+    started = time.monotonic()
+    done = _doll_run("t.yaml", "--image", doll_image, "--metrics-port", str(port), "--linger-seconds", "2",
+                     cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (0, ""), done
+    assert done.stdout.splitlines()[1] == (
+        f"doll: metrics on http://127.0.0.1:{port}/metrics; after the run the supervisor serves them until one "
+        "scrape, at most 2 s (--linger-seconds 0: not at all)"), done.stdout
+    assert time.monotonic() - started < 30  # not the default 60 s linger
