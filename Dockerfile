@@ -27,6 +27,9 @@ RUN python3 -m venv /opt/doll/venv \
  && find /opt/doll/venv -name __pycache__ -prune -exec rm -rf {} +
 # The packaged wrapper (runs in images with no shell, no Python, no libc) -> /out.
 RUN bash scripts/build-entrypoint /out
+# Last, so the layers above stay cached: which build made this stage, for scripts/build-image to remove it.
+ARG DOLL_BUILD=""
+LABEL doll.build=${DOLL_BUILD}
 
 FROM ${BASE}
 COPY --from=builder /opt/doll/venv /opt/doll/venv

@@ -171,14 +171,32 @@ def _with_breakpoint(name: str, text: str) -> tuple[str, str]:
 
 # --- the image -------------------------------------------------------------------------------------
 
-def ensuring_image(image: str, build: bool) -> None:
-    """Build the default image from this checkout when it can (cached by content hash), else require it."""
+def ensuring_image(image: str, build: bool, out: Any) -> None:
+    """Build the default image from this checkout when it can (cached by content hash), else require it;
+    a build (about a minute) is announced on `out` before it starts."""
     if build and BUILD_SCRIPT.exists():
-        done = subprocess.run(["bash", str(BUILD_SCRIPT), image], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True, check=False)
-        if done.returncode != 0:
-            tail = [ln for ln in done.stderr.splitlines() if ln.strip()][-1:] or ["(no output)"]
-            raise podman.PodmanError(f"building {image} failed: {tail[0]}")
+        proc = subprocess.Popen(["bash", str(BUILD_SCRIPT), image], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True, errors="replace")
+        last = "(no output)"
+        try:
+            assert proc.stderr is not None
+            for line in proc.stderr:
+                if line.startswith("build-image: building "):  # "build-image: building TAG (HASH): WHY"
+                    why = line.strip().rsplit("): ", 1)[-1]
+                    out.write(f"doll: building the doll image {image} ({why}); about a minute\n")
+                    out.flush()
+                elif line.startswith("make-base-image: ") and "debootstrap" in line and "building" in line:
+                    out.write("doll: making the image's base with debootstrap first; a few minutes\n")
+                    out.flush()
+                if line.strip():
+                    last = line.strip()
+            proc.wait()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        if proc.returncode != 0:
+            raise podman.PodmanError(f"building {image} failed: {last}")
     if not podman.image_exists(image):
         raise podman.PodmanError(f"image {image} is not in podman's store; build it with scripts/build-image "
                                  "or pass --image")
@@ -340,7 +358,7 @@ def running(options: RunOptions, out: Any) -> int:
         problem = podman.checking_podman()
         if problem:
             raise podman.PodmanError(problem)
-        ensuring_image(options.image or DEFAULT_IMAGE, build=not options.image)
+        ensuring_image(options.image or DEFAULT_IMAGE, build=not options.image, out=out)
         name = pod["metadata"]["name"]
         if podman.pod_exists(name):
             raise podman.PodmanError(f"a pod named {name} exists already (remove it: podman pod rm -f {name})")
