@@ -79,6 +79,27 @@ def test_good_input_without_podman_is_exit_3_and_leaves_the_workdir_as_it_was(tm
     assert list((tmp_path / "empty").iterdir()) == [] and not (tmp_path / "new").exists()
 
 
+def _starting(tmp_path: Path, pods: list[str], name: str, steps: str, image: str, wanted: str,
+              new_session: bool = False) -> tuple[subprocess.Popen[str], list[str]]:
+    """doll run NAME (its `steps:` YAML) started, and its output lines up to `wanted` (a step's log line)."""
+    pods.append(f"{name}-pod")
+    (tmp_path / "t.yaml").write_text(taskrun(name, steps))
+    proc = subprocess.Popen([DOLL, "run", str(tmp_path / "t.yaml"), "--image", image], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=new_session)
+    assert proc.stdout is not None
+    lines = []
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            if line == wanted:
+                return proc, lines
+    finally:
+        if not lines or lines[-1] != wanted:
+            proc.kill()
+            proc.communicate()
+    raise AssertionError(f"doll run ended before {wanted!r}: {lines}")
+
+
 def _pod_left(pod: str) -> bool:
     return subprocess.run(["podman", "pod", "exists", pod], capture_output=True, check=False).returncode == 0
 
@@ -87,20 +108,11 @@ def _pod_left(pod: str) -> bool:
 def test_ctrl_c_again_during_cleanup_does_not_stop_it(
         tmp_path: Path, doll_image: str, busybox_image: str, pods: list[str]) -> None:
     """Ctrl-C reaches the whole process group (doll run and its podman commands), again and again."""
-    pods.append("e2e-edges-twice-pod")
-    (tmp_path / "t.yaml").write_text(taskrun("e2e-edges-twice", f"""
+    proc, lines = _starting(tmp_path, pods, "e2e-edges-twice", f"""
         steps:
           - {{name: long, image: {busybox_image}, command: [sh, -c, "echo started; sleep 300"]}}
-        """))
-    proc = subprocess.Popen([DOLL, "run", str(tmp_path / "t.yaml"), "--image", doll_image],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        """, doll_image, "[long] started\n", new_session=True)
     try:
-        assert proc.stdout is not None
-        lines = []
-        for line in proc.stdout:
-            lines.append(line)
-            if line == "[long] started\n":
-                break
         run_dir = Path(lines[0].rsplit("volumes in ", 1)[1].strip())
         assert run_dir.is_dir() and _pod_left("e2e-edges-twice-pod"), lines
         deadline = time.monotonic() + 60
@@ -147,21 +159,11 @@ def test_a_pod_podman_cannot_start_gets_a_hint_at_containers_conf(
 @pytest.mark.podman
 def test_steps_that_finish_after_the_supervisor_died_give_the_outcome(
         tmp_path: Path, doll_image: str, busybox_image: str, pods: list[str]) -> None:
-    pods.append("e2e-edges-nosup-pod")
-    (tmp_path / "t.yaml").write_text(taskrun("e2e-edges-nosup", f"""
-        steps:
-          - {{name: one, image: {busybox_image}, command: [sh, -c, "echo one started; sleep 2"]}}
-          - {{name: two, image: {busybox_image}, command: [echo, two ran]}}
-        """))
-    proc = subprocess.Popen([DOLL, "run", str(tmp_path / "t.yaml"), "--image", doll_image],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    one = f'{{name: one, image: {busybox_image}, command: [sh, -c, "echo one started; sleep 2"]}}'
+    two = f"{{name: two, image: {busybox_image}, command: [echo, two ran]}}"
+    proc, lines = _starting(tmp_path, pods, "e2e-edges-nosup", f"steps: [{one}, {two}]", doll_image,
+                            "[one] one started\n")
     try:
-        assert proc.stdout is not None
-        lines = []
-        for line in proc.stdout:
-            lines.append(line)
-            if line == "[one] one started\n":
-                break
         subprocess.run(["podman", "kill", "e2e-edges-nosup-pod-doll-supervisor"], capture_output=True, check=True)
         rest, errors = proc.communicate(timeout=120)
     finally:
