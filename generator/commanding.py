@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from typing import Any, NoReturn
 
@@ -96,35 +95,26 @@ def render(objects: list[dict[str, Any]], output: str) -> str:
     return yaml.dump_all(objects, Dumper=dumper, sort_keys=False, default_flow_style=False, width=120)
 
 
-class _Warnings(logging.Handler):
-    def emit(self, record: logging.LogRecord) -> None:
-        print(f"{PROG}: warning: {record.getMessage()}", file=sys.stderr)
-
-
 def main(argv: list[str]) -> int:
     from generator.durations import seconds
     from generator.generating import GenerateOptions, generate
-    from generator.warning import LOGGER
+    from generator.warning import printed
 
-    handler = _Warnings()
-    LOGGER.addHandler(handler)
-    LOGGER.propagate = False
-    try:
-        ns = _parser().parse_args(argv)
-        names = [*ns.files, *ns.more_files] or ["-"]
-        sources = [_read(name) for name in names]
-        options = GenerateOptions(
-            layout=ns.layout, image=ns.image, rbac=ns.rbac, name=ns.name, namespace=ns.namespace,
-            metrics_port=ns.metrics_port, linger_seconds=ns.linger_seconds, pushgateway=ns.pushgateway,
-            image_map=ns.image_map, registry_lookup=ns.registry_lookup,
-            cache_dir=ns.cache_dir, cache_ttl_seconds=ns.cache_ttl, docker_config=ns.docker_config,
-            pull_secret=ns.pull_secret, insecure_registries=tuple(ns.insecure_registry),
-            default_timeout_seconds=seconds(ns.timeout, "--timeout"))
-        text = render(generate(sources, _params(ns.param), options), ns.output)
-    except GenerateError as exc:
-        print(f"{PROG}: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 2
-    finally:
-        LOGGER.removeHandler(handler)
+    with printed(PROG):
+        try:
+            ns = _parser().parse_args(argv)
+            names = [*ns.files, *ns.more_files] or ["-"]
+            sources = [_read(name) for name in names]
+            options = GenerateOptions(
+                layout=ns.layout, image=ns.image, rbac=ns.rbac, name=ns.name, namespace=ns.namespace,
+                metrics_port=ns.metrics_port, linger_seconds=ns.linger_seconds, pushgateway=ns.pushgateway,
+                image_map=ns.image_map, registry_lookup=ns.registry_lookup,
+                cache_dir=ns.cache_dir, cache_ttl_seconds=ns.cache_ttl, docker_config=ns.docker_config,
+                pull_secret=ns.pull_secret, insecure_registries=tuple(ns.insecure_registry),
+                default_timeout_seconds=seconds(ns.timeout, "--timeout"))
+            text = render(generate(sources, _params(ns.param), options), ns.output)
+        except GenerateError as exc:
+            print(f"{PROG}: {' '.join(str(exc).split())}", file=sys.stderr)
+            return 2
     sys.stdout.write(text)
     return 0

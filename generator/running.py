@@ -35,6 +35,7 @@ from generator.errors import GenerateError
 from generator.images import ImageCommand, Platforms
 from generator.localizing import LocalizeError, localize
 from generator.progress import Display, RunView, StepView, final_table
+from generator.warning import printed
 from generator.watching import Watching
 
 if TYPE_CHECKING:
@@ -416,8 +417,9 @@ def main(argv: list[str]) -> int:
     global _told_to_wait
     _told_to_wait = False
     try:
-        options = parsing(argv)
-        return running(options, sys.stdout)
+        with printed("doll run"):  # the generator's and localizing's warnings, as `doll generate` prints them
+            options = parsing(argv)
+            return running(options, sys.stdout)
     except UsageError as exc:
         print(f"doll run: {exc}", file=sys.stderr)
         return EXIT_USAGE
