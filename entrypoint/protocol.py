@@ -59,9 +59,10 @@ DOLL_RUN = "/doll/run"  # shared emptyDir: control socket, plan, journal, per-st
 SOCKET_NAME = "control.sock"
 PLAN_NAME = "plan.json"
 JOURNAL_NAME = "journal.jsonl"
-# <run dir>/verdicts/<name>: the supervisor's last word to a wrapper it may not be there to tell, one message
-# line: `skip` or `ack` with verdict "failed" for a step that will not run, `stop` for a sidecar once a
-# classic run is over.  A wrapper that finds no supervisor heeds it before the file chain.
+# <run dir>/verdicts/<kind>-<name> (step-build, sidecar-db: a step and a sidecar may share a name): the
+# supervisor's last word to a wrapper it may not be there to tell, one message line: `skip` or `ack` with
+# verdict "failed" for a step that will not run, `stop` for a sidecar once a classic run is over.  A wrapper
+# that finds no supervisor heeds it before the file chain.
 VERDICTS_NAME = "verdicts"
 TEKTON_ROOT = "/tekton"
 

@@ -5,7 +5,7 @@ supervisor goes away it reconnects briefly and announces again; when that fails 
 caller falls back to `FileWaiter`, which waits for the previous step's post file (`out`, or `out.err`,
 which cascades the failure), so a dead supervisor never strands a step nor lets one run out of order.
 Before the file chain, `FileWaiter` heeds the supervisor's verdict file for this step, if it left one
-(`<run dir>/verdicts/<name>`: skip, or failed before it ran): a supervisor that ended the run before this
+(`<run dir>/verdicts/<kind>-<name>`: skip, or failed before it ran): a supervisor that ended the run before this
 step's container started is gone, and its word stands.
 """
 
@@ -90,7 +90,8 @@ def verdict_path(options: StepOptions) -> str:
     """Where the supervisor leaves its verdict for this wrapper ("" without a socket: no supervisor)."""
     if not (options.socket and options.name):
         return ""
-    return os.path.join(os.path.dirname(options.socket), protocol.VERDICTS_NAME, options.name)
+    kind = "sidecar" if options.sidecar else "step"
+    return os.path.join(os.path.dirname(options.socket), protocol.VERDICTS_NAME, f"{kind}-{options.name}")
 
 
 def read_verdict(path: str) -> protocol.Message | None:

@@ -88,7 +88,7 @@ class Sidecars:
         """The run is over: stop the sidecars that are connected, and leave the word for any that are not
         yet (or no longer): their wrappers read it if they find no supervisor."""
         for name, plan in self._plans.items():
-            self._verdicts.write(name, Stop(reason="the run is over", grace_seconds=plan.stop_grace_seconds))
+            self._verdicts.write("sidecar", name, Stop(reason="the run is over", grace_seconds=plan.stop_grace_seconds))
         for name in list(self.conns):
             self.stop(name)
         self.changed.set()

@@ -204,7 +204,7 @@ class Runner:
 
     def _skip(self, step: StepState, reason: str, cancelled: bool) -> None:
         self._note("skipped", step=step.name, reason=reason, cancelled=cancelled)
-        self.verdicts.write(step.name, Skip(reason=reason, cancelled=cancelled))
+        self.verdicts.write("step", step.name, Skip(reason=reason, cancelled=cancelled))
         conn = self.steps.get(step.name)
         if conn is not None:
             conn.send(Skip(reason=reason, cancelled=cancelled))
@@ -257,7 +257,7 @@ class Runner:
             why = "hold timed out" if decision == "timeout" else "failed at a breakpoint"
             self._note("finished", step=name, exit_code=None, reason="Error", outcome="failed",
                        started_at=None, finished_at=self.clock(), results={}, message=why)
-            self.verdicts.write(name, Ack(verdict="failed"))
+            self.verdicts.write("step", name, Ack(verdict="failed"))
             if conn is not None:
                 conn.send(Ack(verdict="failed"))  # the wrapper records it failed, not run
         elif not before:

@@ -1,4 +1,4 @@
-"""The supervisor's last word to a wrapper it may not be there to tell: `<run dir>/verdicts/<name>`.
+"""The supervisor's last word to a wrapper it may not be there to tell: `<run dir>/verdicts/<kind>-<name>`.
 
 A step that will not run (skipped, or failed at a breakpoint before it ran) and, once a classic run is
 over, every sidecar get their message in a file as well as on the socket.  In the classic layout the
@@ -22,11 +22,11 @@ class Verdicts:
         self.dir = os.path.join(run_dir, protocol.VERDICTS_NAME)
         self._log = log
 
-    def write(self, name: str, message: Skip | Ack | Stop) -> None:
-        """Write `name`'s verdict atomically (a reader sees all of it or none); a failure is logged: the
-        socket, when the wrapper is there, still carries the message."""
-        path = os.path.join(self.dir, name)
-        tmp = os.path.join(self.dir, f".{name}.tmp")
+    def write(self, kind: str, name: str, message: Skip | Ack | Stop) -> None:
+        """Write the verdict for the `kind` ("step" or "sidecar") `name` atomically (a reader sees all of it or
+        none); a failure is logged: the socket, when the wrapper is there, still carries the message."""
+        path = os.path.join(self.dir, f"{kind}-{name}")  # a step and a sidecar may have the same name
+        tmp = os.path.join(self.dir, f".{kind}-{name}.tmp")
         try:
             os.makedirs(self.dir, mode=0o755, exist_ok=True)
             with open(tmp, "wb") as f:

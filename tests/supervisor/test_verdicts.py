@@ -73,7 +73,7 @@ def test_a_sidecar_whose_container_starts_after_the_run_does_not_start(pod: Pod)
 
 
 def test_a_sidecar_running_without_a_supervisor_stops_on_its_verdict(pod: Pod) -> None:
-    # the verdict is written here as the supervisor writes it (protocol.VERDICTS_NAME, one encoded `stop`):
+    # the verdict is written here as the supervisor writes it (protocol.VERDICTS_NAME, sidecar-<name>, one `stop`):
     # a sidecar that has lost its supervisor for good cannot be reached any other way
     pod.plan(["a"], sidecars=[{"name": "side", "container": "sidecar-side"}])
     pidfile = pod.root / "side.pid"
@@ -81,7 +81,18 @@ def test_a_sidecar_running_without_a_supervisor_stops_on_its_verdict(pod: Pod) -
     pid = int(wait_for(lambda: pidfile.exists() and pidfile.read_text().strip(), what="the sidecar running"))
     verdicts = pod.run_dir / protocol.VERDICTS_NAME
     verdicts.mkdir()
-    (verdicts / "side").write_bytes(protocol.encode(protocol.Stop(reason="the run is over", grace_seconds=5)))
+    (verdicts / "sidecar-side").write_bytes(protocol.encode(protocol.Stop(reason="the run is over", grace_seconds=5)))
     assert side.wait(10) == 0  # stopped (SIGTERM to its group), as on the supervisor's word
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_a_step_and_a_sidecar_of_the_same_name_each_keep_their_own_verdict(pod: Pod) -> None:
+    pod.plan(["foo", "bar"], sidecars=[{"name": "foo", "container": "sidecar-foo"}])
+    sup = pod.supervise()
+    pod.wait_socket()
+    assert pod.ctl("cancel").returncode == 0  # skips both steps, then stops the sidecar: two verdicts for "foo"
+    assert sup.wait(20) == protocol.EXIT_CANCELLED
+    late = pod.steps({"foo": "true", "bar": "true"}, extra=LATE)
+    assert [w.wait(20) for w in late] == [protocol.EXIT_CANCELLED, protocol.EXIT_CANCELLED]
+    assert pod.order() == []
