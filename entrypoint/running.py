@@ -40,6 +40,7 @@ FORWARDED = tuple(getattr(signal, name) for name in (
 _CHILD_DEFAULTS = tuple(dict.fromkeys((*FORWARDED, signal.SIGCHLD, signal.SIGPIPE, signal.SIGXFSZ)))
 _CAUGHT = (*FORWARDED, signal.SIGCHLD)  # the wrapper's own handlers while it runs a child
 RECONNECT_SECONDS = 1.0
+_LONGEST_WAIT = 86400.0  # seconds: the loop re-checks its deadlines at least daily
 
 
 def spawn(command: Sequence[str], env: dict[str, str], stdin: int | None = None, stdout: int | None = None,
@@ -239,7 +240,8 @@ class ChildRunner:
                 _killpg(pgid, signal.SIGKILL)
                 kill_at = None
             deadlines = [t for t in (timeout_at, kill_at, retry_at) if t is not None]
-            wait = max(0.0, min(deadlines) - now) if deadlines else None
+            # bounded: a timeout of weeks (840h) or a huge grace is more than epoll can wait at once
+            wait = min(max(0.0, min(deadlines) - now), _LONGEST_WAIT) if deadlines else None
             for key, _ in sel.select(wait):
                 if key.data == "signal":
                     for signum in _drain_signals(wake_r):

@@ -171,3 +171,11 @@ def test_a_wrapper_started_with_stdout_closed_exits_with_its_steps_code(tmp_path
                           preexec_fn=lambda: os.close(1))
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_timeout_of_weeks_and_a_huge_grace_run_the_step_as_usual(tmp_path: Path) -> None:
+    # 840h (a Task's `timeout: 840h`) is more than epoll can wait for at once: the loop waits in bounded slices
+    done = run_wrapper(*step_args(tmp_path, "s", 0), "--timeout-seconds", "3024000", "--grace-seconds", "1e300",
+                       "--", "sh", "-c", "sleep 0.3")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "step-s" / "exitCode").read_text() == "0"
