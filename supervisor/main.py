@@ -144,6 +144,8 @@ async def supervise(plan: Plan, pod: str, log: Log, registry: Any = None, http_h
                     task.cancel()
         except ExceptionGroup as group:  # a part raised: the journal's failure is the supervisor's, exit 3
             raise next((e for e in group.exceptions if isinstance(e, JournalError)), group) from None
+        if failures:  # the journal failed after the run's outcome (a sidecar's stop, say): still exit 3
+            raise failures[0]
     finally:
         loop.set_exception_handler(None)
         loop.remove_signal_handler(signal.SIGTERM)
