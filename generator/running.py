@@ -48,6 +48,14 @@ BUILD_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "build-image
 CONTAINERS_CONF = BUILD_SCRIPT.parent / "containers.conf"
 
 
+def _host_problem(error: str) -> bool:
+    """Whether a failed `kube play` looks like this host's runtime setup (crun and the cgroups, rlimits), not
+    the pod (a missing secret, a bad volume), and the hint's containers.conf is not in use already."""
+    if os.environ.get("CONTAINERS_CONF", "") == str(CONTAINERS_CONF):
+        return False
+    return any(sign in error for sign in ("internal libpod error", "rlimit", "cgroup", "OCI runtime", "crun"))
+
+
 def _play_hint() -> str:
     """What to check when `kube play` fails for a reason of the host, not of the pod."""
     now = os.environ.get("CONTAINERS_CONF", "")
@@ -213,6 +221,8 @@ class LocalImages:
         self.registry: RegistrySource | None = None
 
     async def lookup(self, image: str) -> Platforms:
+        if shutil.which("podman") is None:  # not the registry's fault: say what is missing (exit 3)
+            raise podman.PodmanError(podman.checking_podman())
         try:
             found: list[dict[str, Any]] = json.loads(podman.podman("image", "inspect", image))
         except (podman.PodmanError, ValueError):
@@ -380,7 +390,7 @@ def running(options: RunOptions, out: Any) -> int:
             if "init container" in str(exc):
                 for line in podman.logs(f"{pod_name}-doll-init").splitlines()[-20:]:
                     display.log("doll-init", [line])
-            else:
+            elif _host_problem(str(exc)):
                 display.note(_play_hint())
             return EXIT_PODMAN
         view = Watching(pod_name, port, display, steps, local.volumes.get("doll-run", run_dir),

@@ -157,6 +157,20 @@ def test_a_pod_podman_cannot_start_gets_a_hint_at_containers_conf(
 
 
 @pytest.mark.podman
+def test_a_pod_that_fails_for_its_own_reasons_gets_no_hint_about_the_host(
+        tmp_path: Path, doll_image: str, busybox_image: str, pods: list[str]) -> None:
+    pods.append("e2e-edges-nohint-pod")
+    (tmp_path / "t.yaml").write_text(taskrun(
+        "e2e-edges-nohint", f"workspaces: [{{name: creds}}]\nsteps:\n  - {{name: a, image: {busybox_image}, "
+                            "command: ['true']}", "workspaces: [{name: creds, secret: {secretName: e2e-edges-none}}]"))
+    done = _doll_run("t.yaml", "--image", doll_image, cwd=tmp_path,
+                     env={**os.environ, "CONTAINERS_CONF": str(ROOT / "scripts" / "containers.conf")})
+    assert done.returncode == 3, done
+    assert "no such secret" in done.stdout and "hint:" not in done.stdout, done.stdout
+    assert not _pod_left("e2e-edges-nohint-pod")
+
+
+@pytest.mark.podman
 def test_steps_that_finish_after_the_supervisor_died_give_the_outcome(
         tmp_path: Path, doll_image: str, busybox_image: str, pods: list[str]) -> None:
     one = f'{{name: one, image: {busybox_image}, command: [sh, -c, "echo one started; sleep 2"]}}'
