@@ -7,7 +7,9 @@
 
 Everything comes from environment variables, never through a shell.  Each is JSON written by `env_json`
 (a script is a JSON string) with no `$` in it: the kubelet expands `$(VAR)` and reduces `$$` to `$` in a
-container's env values, so every `$` travels as the JSON escape \\u0024, which json.loads reads back.
+container's env values, so every `$` travels as the JSON escape \\u0024, which json.loads reads back.  A
+value longer than ENV_PART_CHARS continues in NAME_1, NAME_2, ... (`env_parts`): Linux allows 128 KiB per
+NAME=value string, and a script's `$`s grow six-fold in JSON.
 Standard library only, and safe to run twice (a restarted init container).  Each step dir is world-writable:
 steps run as any user, and a step can reach only its own dir read-write (the generator mounts the rest of
 /tekton/steps read-only).
@@ -58,23 +60,47 @@ def env_json(value: object) -> str:
     return text.replace("$", "\\u0024")
 
 
+ENV_PART_CHARS = 30_000  # at most 4 UTF-8 bytes a character: 120,000 bytes, under Linux's 128 KiB a string
+
+
+def env_parts(name: str, value: object) -> list[tuple[str, str]]:
+    """`value` as env_json gives it, in as many env vars as it takes: NAME, then NAME_1, NAME_2, ..."""
+    text = env_json(value)
+    parts = [text[i:i + ENV_PART_CHARS] for i in range(0, len(text), ENV_PART_CHARS)] or [""]
+    return [(name if j == 0 else f"{name}_{j}", part) for j, part in enumerate(parts)]
+
+
+def joined(env: Mapping[str, str], key: str) -> str | None:
+    """The value `env_parts` spread over KEY, KEY_1, ...; None without KEY."""
+    if key not in env:
+        return None
+    parts, j = [env[key]], 1
+    while f"{key}_{j}" in env:
+        parts.append(env[f"{key}_{j}"])
+        j += 1
+    return "".join(parts)
+
+
 def _json_string(env: Mapping[str, str], key: str) -> str:
+    text = joined(env, key)
+    assert text is not None
     try:
-        value = json.loads(env[key])
+        value = json.loads(text)
     except ValueError:
         raise InitError(f"{key}: not JSON") from None
     if not isinstance(value, str):
-        raise InitError(f"{key}: expected a JSON string, got {env[key][:80]!r}")
+        raise InitError(f"{key}: expected a JSON string, got {text[:80]!r}")
     return value
 
 
 def _json_list(env: Mapping[str, str], key: str, pattern: re.Pattern[str]) -> list[str]:
+    text = joined(env, key)
     try:
-        value = json.loads(env.get(key, "[]"))
+        value = json.loads("[]" if text is None else text)
     except ValueError:
         raise InitError(f"{key}: not JSON") from None
     if not isinstance(value, list) or not all(isinstance(v, str) and pattern.match(v) for v in value):
-        raise InitError(f"{key}: expected a JSON list of names, got {env.get(key, '')[:80]!r}")
+        raise InitError(f"{key}: expected a JSON list of names, got {(text or '')[:80]!r}")
     if len(set(value)) != len(value):
         raise InitError(f"{key}: duplicate names")
     return value
@@ -117,7 +143,7 @@ def _copy(source: Path, target: Path) -> None:
 def place(env: Mapping[str, str], source: Path, bin_dir: Path, run_dir: Path, steps_dir: Path,
           scripts_dir: Path) -> None:
     """Check everything first, then write: a bad environment leaves nothing half-placed."""
-    plan_text = env.get("DOLL_PLAN")
+    plan_text = joined(env, "DOLL_PLAN")
     if not plan_text:
         raise InitError("DOLL_PLAN: missing")
     try:

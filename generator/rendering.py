@@ -17,10 +17,12 @@ from entrypoint.options import default_socket
 from generator import naming, shapes
 from generator.errors import GenerateError, quote
 from generator.loading import DNS_LABEL
-from generator.placing import env_json
+from generator.placing import env_parts
 from generator.specs import RawObject, Run
 from generator.wrapping import RESULTS_DIR, SCRIPTS_DIR, STEPS_DIR, VOLUMES, Wrapped
 from supervisor.plans import Plan
+
+MAX_INIT_ENV_BYTES = 1 << 20  # the init container's env in all: a Pod must stay under 1.5 MiB
 
 DOLL_UID = 65532
 POD_TEMPLATE_FIELDS = ("nodeSelector", "tolerations", "affinity", "securityContext", "volumes", "runtimeClassName",
@@ -49,13 +51,16 @@ def doll_security() -> RawObject:
 
 
 def _init(layout: Layout, plan: Plan, steps: list[str], scripts: list[tuple[str, str]]) -> RawObject:
-    # every value is env_json's: no `$` in it for the kubelet to expand (placing.py)
-    env: list[RawObject] = [
-        {"name": "DOLL_PLAN", "value": env_json(json.loads(plan.to_json()))},
-        {"name": "DOLL_STEPS", "value": env_json(steps)},
-        {"name": "DOLL_SCRIPT_NAMES", "value": env_json([name for name, _ in scripts])},
-    ]
-    env += [{"name": f"DOLL_SCRIPT_{i}", "value": env_json(text)} for i, (_, text) in enumerate(scripts)]
+    # every value is env_json's, in parts of at most 120,000 bytes: no `$` in it for the kubelet to expand,
+    # and no env string over Linux's 128 KiB (placing.py)
+    values: list[tuple[str, object]] = [("DOLL_PLAN", json.loads(plan.to_json())), ("DOLL_STEPS", steps),
+                                        ("DOLL_SCRIPT_NAMES", [name for name, _ in scripts])]
+    values += [(f"DOLL_SCRIPT_{i}", text) for i, (_, text) in enumerate(scripts)]
+    env: list[RawObject] = [{"name": k, "value": v} for key, value in values for k, v in env_parts(key, value)]
+    size = sum(len(e["name"]) + len(e["value"].encode()) + 2 for e in env)
+    if size > MAX_INIT_ENV_BYTES:
+        raise GenerateError(f"spec: the scripts and the plan make {size} bytes of the init container's environment "
+                            f"(doll places at most {MAX_INIT_ENV_BYTES}: Kubernetes keeps a Pod under 1.5 MiB)")
     return {
         "name": "doll-init", "image": layout.image, "imagePullPolicy": "IfNotPresent",
         "command": ["doll", "init"], "env": env, "securityContext": doll_security(),

@@ -220,3 +220,17 @@ def test_a_bad_init_command_line_is_refused_in_one_line(tmp_path: Path, case: st
     args, message = INIT_USAGE[case]
     result = subprocess.run([DOLL, "init", *args], cwd=tmp_path, capture_output=True, text=True, timeout=30)
     assert (result.returncode, result.stdout, result.stderr) == (2, "", f"doll init: {message}\n")
+
+
+def test_a_script_of_100_kb_of_dollars_reaches_disk_byte_for_byte_through_env_parts(tmp_path: Path) -> None:
+    # each `$` is six bytes in the env's JSON: the script travels in DOLL_SCRIPT_0, DOLL_SCRIPT_0_1, ...
+    script = "#!/bin/sh\n" + "echo $$ ${HOME} $(DOLL_STEPS) é\n" * 2_900  # ~96 kB as written
+    pod = pod_of(RUN.replace("""script: |\n          echo "$HOME" 'single' "quotes"; exit 3\n""",
+                             "script: " + json.dumps(script) + "\n"))
+    env = _init_env(pod)
+    assert len([name for name in env if name.startswith("DOLL_SCRIPT_0")]) > 1
+    assert all(len(f"{name}={value}".encode()) < 128 * 1024 for name, value in env.items())
+    assert not any("$" in value for value in env.values())
+    result = _run_init(tmp_path, env)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "tekton/scripts/step-build").read_text() == script

@@ -88,10 +88,18 @@ def test_a_script_gets_the_args_after_it() -> None:
     assert wrapped_command(container(pod_of(text), "step-test")) == ["/tekton/scripts/step-test", "exit 0"]
 
 
-def test_a_script_is_measured_as_the_json_the_init_container_gets() -> None:
-    script = '        script: "#!/bin/sh\\n' + "$" * 25_000 + '"\n'  # 25 kB; each `$` is six bytes in JSON
-    with pytest.raises(GenerateError, match=r"steps\[1\].script: 150013 bytes as JSON \(doll places at most 131008\)"):
+def test_a_script_over_100_kb_is_refused_naming_it() -> None:
+    script = '        script: "#!/bin/sh\\n' + "x" * 100_000 + '"\n'
+    with pytest.raises(GenerateError, match=r"steps\[1\].script: 100010 bytes \(doll places at most 100000\)"):
         gen(RUN.replace("        command: [sh, -c]\n", script))
+
+
+def test_scripts_and_plan_over_a_mebibyte_of_init_env_are_refused() -> None:
+    dollars = '"#!/bin/sh\\n' + "$" * 99_000 + '"'  # six bytes each in JSON: ~594 kB of env a script
+    text = RUN.replace("        command: [sh, -c]\n", f"        script: {dollars}\n")
+    text = text.replace("        script: |\n          #!/usr/bin/env bash\n          make\n", f"        script: {dollars}\n")
+    with pytest.raises(GenerateError, match=r"bytes of the init container's environment \(doll places at most 1048576"):
+        gen(text)
 
 
 def test_a_mount_on_a_doll_path_is_refused() -> None:
