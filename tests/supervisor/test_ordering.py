@@ -135,6 +135,8 @@ def test_a_step_whose_wrapper_dies_without_reporting_fails_and_the_rest_are_skip
     pod.supervise()
     a, b = pod.steps({"a": "sleep 60", "b": "true"})
     wait_for(lambda: pod.order() == ["a"], what="a to start")
+    # and the supervisor heard so: on a busy machine the child can run before its wrapper's `started` is sent
+    wait_for(lambda: any(r["ev"] == "started" and r["step"] == "a" for r in pod.journal()), what="a's started")
     with open(f"/proc/{a.pid}/task/{a.pid}/children") as f:
         children = [int(pid) for pid in f.read().split()]
     a.kill()  # the wrapper dies with its container, with no chance to report (killed first: a wrapper that
