@@ -36,11 +36,12 @@ def _last_line(stderr: str) -> str:
     return lines[-1] if lines else "(no message)"
 
 
-def podman(*args: str, timeout: float = 120.0, input_text: str | None = None) -> str:
-    """Run `podman ARGS`, return its stdout; raise PodmanError with its last error line."""
+def podman(*args: str, timeout: float = 120.0, input_text: str | None = None, own_group: bool = False) -> str:
+    """Run `podman ARGS`, return its stdout; raise PodmanError with its last error line.  `own_group`: in a
+    process group of its own, out of reach of the terminal's Ctrl-C."""
     try:
         done = subprocess.run(["podman", *args], capture_output=True, text=True, timeout=timeout,
-                              input=input_text, check=False)
+                              input=input_text, check=False, process_group=0 if own_group else None)
     except FileNotFoundError:
         raise PodmanError(f"podman is not installed; {INSTALL_HINT}") from None
     except subprocess.TimeoutExpired:
@@ -112,5 +113,6 @@ def logs(name: str) -> str:
 
 
 def removing_pod(pod: str) -> None:
-    """Stop and remove the pod and its containers now (no grace: the run is over or abandoned)."""
-    podman("pod", "rm", "--force", "--ignore", "--time", "0", pod, timeout=120)
+    """Stop and remove the pod and its containers now (no grace: the run is over or abandoned), whatever
+    Ctrl-C the terminal sends meanwhile."""
+    podman("pod", "rm", "--force", "--ignore", "--time", "0", pod, timeout=120, own_group=True)

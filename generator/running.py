@@ -281,16 +281,10 @@ def _removing(pod: str, run_dir: Path | None) -> None:
     try:
         left: list[str] = []
         if pod:
-            problem = ""
-            try:  # its own process group: the terminal's next Ctrl-C must not kill it
-                done = subprocess.run(["podman", "pod", "rm", "--force", "--ignore", "--time", "0", pod],
-                                      capture_output=True, text=True, timeout=120, check=False, process_group=0)
-                if done.returncode != 0:
-                    problem = ([ln for ln in done.stderr.splitlines() if ln.strip()] or ["(no message)"])[-1]
-            except (OSError, subprocess.TimeoutExpired) as exc:
-                problem = str(exc)
-            if problem:
-                print(f"doll run: removing pod {pod} failed: {problem}", file=sys.stderr)
+            try:
+                podman.removing_pod(pod)
+            except (podman.PodmanError, OSError) as exc:
+                print(f"doll run: removing pod {pod} failed: {exc}", file=sys.stderr)
                 left.append(f"podman pod rm --force --time 0 {pod}")
         if run_dir is not None:
             shutil.rmtree(run_dir, ignore_errors=True)
