@@ -79,16 +79,19 @@ class Sidecars:
         else:
             self.failed(name, why)
 
+    def _stop(self, name: str) -> Stop:
+        return Stop(reason="the run is over", grace_seconds=self._plans[name].stop_grace_seconds)
+
     def stop(self, name: str) -> None:
         conn = self.conns.get(name)
         if conn is not None:
-            conn.send(Stop(reason="the run is over", grace_seconds=self._plans[name].stop_grace_seconds))
+            conn.send(self._stop(name))
 
     def stop_all(self) -> None:
         """The run is over: stop the sidecars that are connected, and leave the word for any that are not
         yet (or no longer): their wrappers read it if they find no supervisor."""
-        for name, plan in self._plans.items():
-            self._verdicts.write("sidecar", name, Stop(reason="the run is over", grace_seconds=plan.stop_grace_seconds))
+        for name in self._plans:
+            self._verdicts.write("sidecar", name, self._stop(name))
         for name in list(self.conns):
             self.stop(name)
         self.changed.set()

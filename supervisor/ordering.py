@@ -204,10 +204,15 @@ class Runner:
 
     def _skip(self, step: StepState, reason: str, cancelled: bool) -> None:
         self._note("skipped", step=step.name, reason=reason, cancelled=cancelled)
-        self.verdicts.write("step", step.name, Skip(reason=reason, cancelled=cancelled))
-        conn = self.steps.get(step.name)
+        self._last_word(step.name, Skip(reason=reason, cancelled=cancelled))
+
+    def _last_word(self, name: str, message: Skip | Ack) -> None:
+        """To a step that will not run: its wrapper hears it now if it is connected, and from the verdict file
+        if it comes once the supervisor is gone."""
+        self.verdicts.write("step", name, message)
+        conn = self.steps.get(name)
         if conn is not None:
-            conn.send(Skip(reason=reason, cancelled=cancelled))
+            conn.send(message)
 
     def _hold(self, step: StepState, reason: str, report: dict[str, Any] | None = None) -> None:
         self._reported = None  # a person decides what comes next: the release after it is no hand-off
@@ -257,9 +262,7 @@ class Runner:
             why = "hold timed out" if decision == "timeout" else "failed at a breakpoint"
             self._note("finished", step=name, exit_code=None, reason="Error", outcome="failed",
                        started_at=None, finished_at=self.clock(), results={}, message=why)
-            self.verdicts.write("step", name, Ack(verdict="failed"))
-            if conn is not None:
-                conn.send(Ack(verdict="failed"))  # the wrapper records it failed, not run
+            self._last_word(name, Ack(verdict="failed"))  # the wrapper records it failed, not run
         elif not before:
             ok = decision == "continue"
             self._note("finished", step=name, exit_code=report.get("exit_code"),
