@@ -17,6 +17,7 @@ RUN apt-get update -qq \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY pyproject.toml README.md ./
+COPY contracts/ contracts/
 COPY entrypoint/ entrypoint/
 COPY supervisor/ supervisor/
 COPY generator/ generator/

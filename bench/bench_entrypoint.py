@@ -37,7 +37,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from entrypoint import protocol  # noqa: E402
+from contracts import exits, layout, wire  # noqa: E402
 from supervisor.ordering import HANDOFF_QUIET_SECONDS as QUIET  # noqa: E402
 
 import settling  # noqa: E402  (bench/ is on sys.path: this script's directory)
@@ -135,7 +135,7 @@ def serve(path: str, steps: int) -> None:
     acks: list[tuple[float, socket.socket]] = []  # (when, whom): acks held for the quiet window
     while done < steps or acks:
         while acks and acks[0][0] <= time.monotonic():
-            acks.pop(0)[1].sendall(protocol.encode(protocol.Ack()))
+            acks.pop(0)[1].sendall(wire.encode(wire.Ack()))
         for key, _ in sel.select(max(0.0, acks[0][0] - time.monotonic()) if acks else None):
             if key.fileobj is server:
                 conn, _ = server.accept()
@@ -151,15 +151,15 @@ def serve(path: str, steps: int) -> None:
             buffers[conn] += data
             while b"\n" in buffers[conn]:
                 line, buffers[conn] = buffers[conn].split(b"\n", 1)
-                msg = protocol.decode(line)
-                if isinstance(msg, protocol.Hello):
+                msg = wire.decode(line)
+                if isinstance(msg, wire.Hello):
                     conns[msg.index] = conn
-                elif isinstance(msg, protocol.Finished):
+                elif isinstance(msg, wire.Finished):
                     nxt += 1
                     done += 1
-                if nxt in conns and (isinstance(msg, protocol.Finished) or msg.op == "hello"):
-                    conns.pop(nxt).sendall(protocol.encode(protocol.Start()))  # the next step first,
-                if isinstance(msg, protocol.Finished):
+                if nxt in conns and (isinstance(msg, wire.Finished) or msg.op == "hello"):
+                    conns.pop(nxt).sendall(wire.encode(wire.Start()))  # the next step first,
+                if isinstance(msg, wire.Finished):
                     acks.append((time.monotonic() + (QUIET if nxt < steps else 0.0), conn))
     server.close()
 

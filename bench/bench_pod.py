@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("CONTAINERS_CONF", str(ROOT / "scripts" / "containers.conf"))
 
-from entrypoint.options import from_argv  # noqa: E402
+from contracts.options import from_argv  # noqa: E402
 from generator import podman  # noqa: E402
 from generator.generating import GenerateOptions, generate  # noqa: E402
 from generator.localizing import localize  # noqa: E402

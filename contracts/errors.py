@@ -11,8 +11,9 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy kno
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-EXIT_USAGE = 2  # a command line or an input file doll cannot take (the CLIs' convention)
-EXIT_ENVIRONMENT = 3  # doll itself could not do the job: podman, a socket, a journal, a disk
+from contracts.exits import EXIT_BAD_INPUT, EXIT_ENVIRONMENT
+
+__all__ = ["DollError", "UsageError", "InputError", "exit_code_for"]
 
 
 class DollError(Exception):
@@ -24,13 +25,13 @@ class DollError(Exception):
 class UsageError(DollError):
     """A bad command line: the text says which option and why."""
 
-    exit_code = EXIT_USAGE
+    exit_code = EXIT_BAD_INPUT
 
 
 class InputError(DollError):
     """Bad input (a file, a plan, a message): the text names the field and the value."""
 
-    exit_code = EXIT_USAGE
+    exit_code = EXIT_BAD_INPUT
 
 
 def exit_code_for(error: DollError, overrides: Mapping[type[DollError], int] | None = None) -> int:

@@ -12,9 +12,10 @@ import json
 import os
 import sys
 
-from entrypoint import connecting, holding, protocol
-from entrypoint.arguments import Parser
-from entrypoint.options import UsageError
+from entrypoint import connecting, holding
+from contracts import exits, wire
+from contracts.parsing import Parser
+from contracts.errors import UsageError
 
 ACTIONS = ("status", "continue", "fail-continue")
 _REPLY_SECONDS = 10.0
@@ -29,7 +30,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def through_socket(path: str, action: str, step: str) -> protocol.Reply | None:
+def through_socket(path: str, action: str, step: str) -> wire.Reply | None:
     """Ask the supervisor; None when it does not answer (then file mode applies)."""
     try:
         channel = connecting.connect(path, 0.0, 0.0)
@@ -38,13 +39,13 @@ def through_socket(path: str, action: str, step: str) -> protocol.Reply | None:
     if channel is None:
         return None
     try:
-        if not channel.send(protocol.Ctl(action=action, step=step)):
+        if not channel.send(wire.Ctl(action=action, step=step)):
             return None
         while True:
             message = channel.receive(timeout=_REPLY_SECONDS)
             if message is None:
                 return None
-            if isinstance(message, protocol.Reply):
+            if isinstance(message, wire.Reply):
                 return message
     finally:
         channel.close()
@@ -76,7 +77,7 @@ def main(argv: list[str]) -> int:
         ns = _parse(argv)
     except UsageError as exc:
         print(f"entrypoint debug: usage: {exc}", file=sys.stderr)
-        return protocol.EXIT_USAGE
+        return exits.EXIT_USAGE
     if ns.socket:
         reply = through_socket(ns.socket, ns.action, ns.name)
         if reply is not None:
@@ -88,9 +89,9 @@ def main(argv: list[str]) -> int:
     if not ns.step_dir:
         print("entrypoint debug: no supervisor answered and no step dir (--step-dir or DOLL_STEP_DIR)",
               file=sys.stderr)
-        return protocol.EXIT_WRAPPER_ERROR
+        return exits.EXIT_WRAPPER_ERROR
     try:
         return through_files(ns.step_dir, ns.action, ns.name)
     except OSError as exc:
         print(f"entrypoint debug: {ns.step_dir}: {exc.strerror}", file=sys.stderr)
-        return protocol.EXIT_WRAPPER_ERROR
+        return exits.EXIT_WRAPPER_ERROR

@@ -12,14 +12,14 @@ import os
 import stat
 import time
 
-from entrypoint import protocol
+from contracts import exits, layout
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
 if TYPE_CHECKING:  # mypy sees typing and the standard decorator; at run time they cost milliseconds
     from dataclasses import dataclass
     from typing import TypedDict
 else:
-    from entrypoint.freezing import dataclass
+    from contracts.freezing import dataclass
 
 TASK_RESULT = 1  # Tekton's TaskRunResultType
 INTERNAL = 3  # Tekton's InternalTektonResultType
@@ -91,13 +91,13 @@ def render(results: dict[str, str], started_at: float | None, exit_code: int, re
         internal.append({"key": "Reason", "value": reason, "type": INTERNAL})
     entries: list[Entry] = [{"key": k, "value": v, "type": TASK_RESULT} for k, v in sorted(results.items())]
     text = json.dumps(entries + internal, separators=(",", ":"))
-    if len(text.encode()) <= protocol.TERMINATION_MESSAGE_LIMIT:
+    if len(text.encode()) <= layout.TERMINATION_MESSAGE_LIMIT:
         return Termination(text, True)
     size = len(text.encode())
     message = (f"results ({', '.join(sorted(results))}) make a termination message of {size} bytes, "
-               f"over Kubernetes' limit of {protocol.TERMINATION_MESSAGE_LIMIT}")
+               f"over Kubernetes' limit of {layout.TERMINATION_MESSAGE_LIMIT}")
     internal = [e for e in internal if e["key"] != "ExitCode"]  # the step fails: with the child's own code
-    code = exit_code or protocol.EXIT_RESULTS_TOO_LARGE  # if it failed, else with "results too large"
+    code = exit_code or exits.EXIT_RESULTS_TOO_LARGE  # if it failed, else with "results too large"
     internal.append({"key": "ExitCode", "value": str(code), "type": INTERNAL})
     internal.append({"key": "Message", "value": message[:1024], "type": INTERNAL})
     return Termination(json.dumps(internal, separators=(",", ":")), False, message)

@@ -16,7 +16,8 @@ import signal
 import time
 from collections.abc import Callable, Iterable, Sequence
 
-from entrypoint import connecting, protocol
+from entrypoint import connecting
+from contracts import exits, wire
 from entrypoint.teeing import Tee, Tees
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
@@ -27,7 +28,7 @@ if TYPE_CHECKING:  # mypy sees typing and the standard decorator; at run time th
 
     Handler: TypeAlias = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None  # signal.signal's
 else:
-    from entrypoint.freezing import dataclass
+    from contracts.freezing import dataclass
     Protocol = object  # the protocols are for mypy: plain classes at run time
 
 # every catchable asynchronous signal but SIGCHLD (ours), SIGPIPE (about our own stdout) and SIGURG (noise)
@@ -82,7 +83,7 @@ class Outcome:
     """How the child ended: the step's exit code, reason and the child's own times."""
 
     exit_code: int
-    reason: str  # one of protocol.REASONS
+    reason: str  # one of wire.REASONS
     started_at: float | None
     finished_at: float
     message: str = ""
@@ -111,9 +112,9 @@ class ChildRunner:
     """
 
     def __init__(self, timeout_seconds: float | None = None, grace_seconds: float = 30.0, tee: Tee | None = None,
-                 on_message: Callable[[protocol.Message], None] | None = None,
+                 on_message: Callable[[wire.Message], None] | None = None,
                  on_started: Callable[[float], None] | None = None,
-                 reconnect: Callable[[], connecting.Channel | protocol.Stop | None] | None = None,
+                 reconnect: Callable[[], connecting.Channel | wire.Stop | None] | None = None,
                  reap_orphans: bool = False) -> None:
         self.timeout_seconds = timeout_seconds
         self.grace_seconds = grace_seconds
@@ -193,13 +194,13 @@ class ChildRunner:
         # then ends and is recorded (under SIG_DFL it would end the wrapper with nothing recorded)
         error = self.tees.open()
         if error:
-            return Outcome(protocol.EXIT_WRAPPER_ERROR, "Error", None, time.time(), error)
+            return Outcome(exits.EXIT_WRAPPER_ERROR, "Error", None, time.time(), error)
         started_at = time.time()
         try:
             pid = spawn(command, env, stdout=self.tees.ends.get(1), stderr=self.tees.ends.get(2))
         except OSError as exc:
-            code = protocol.EXIT_NOT_FOUND if exc.errno == errno.ENOENT else protocol.EXIT_NOT_EXECUTABLE
-            what = "not found" if code == protocol.EXIT_NOT_FOUND else f"cannot be executed: {exc.strerror}"
+            code = exits.EXIT_NOT_FOUND if exc.errno == errno.ENOENT else exits.EXIT_NOT_EXECUTABLE
+            what = "not found" if code == exits.EXIT_NOT_FOUND else f"cannot be executed: {exc.strerror}"
             return Outcome(code, "Error", started_at, time.time(), f"command {command[0]!r}: {what}")
         self.tees.spawned()
         pgid = pid  # the child leads its own process group
@@ -225,7 +226,7 @@ class ChildRunner:
             if retry_at is not None and now >= retry_at and self.reconnect is not None:
                 fresh = self.reconnect()
                 retry_at = None if fresh is not None else now + RECONNECT_SECONDS
-                if isinstance(fresh, protocol.Stop):
+                if isinstance(fresh, wire.Stop):
                     if reason is None:
                         stopped = True
                         reason, message, kill_at = _stopping(fresh, pgid)
@@ -259,7 +260,7 @@ class ChildRunner:
                 elif key.data == "channel" and channel is not None:
                     alive = channel.feed()
                     while (msg := channel.pending()) is not None:
-                        if isinstance(msg, protocol.Stop):
+                        if isinstance(msg, wire.Stop):
                             if reason is None:
                                 stopped = True
                                 reason, message, kill_at = _stopping(msg, pgid)
@@ -283,9 +284,9 @@ class ChildRunner:
         code = os.waitstatus_to_exitcode(status)
         exit_code = 128 - code if code < 0 else code
         if reason == "TimeoutExceeded":
-            return Outcome(protocol.EXIT_TIMEOUT, reason, started_at, finished_at, message, stopped=stopped)
+            return Outcome(exits.EXIT_TIMEOUT, reason, started_at, finished_at, message, stopped=stopped)
         if reason == "Cancelled":
-            return Outcome(protocol.EXIT_CANCELLED, reason, started_at, finished_at, message, stopped=stopped)
+            return Outcome(exits.EXIT_CANCELLED, reason, started_at, finished_at, message, stopped=stopped)
         return Outcome(exit_code, "Completed" if exit_code == 0 else "Error", started_at, finished_at,
                        "" if exit_code == 0 else f"command exited with code {exit_code}")
 
@@ -340,7 +341,7 @@ def _killpg(pgid: int, signum: int) -> None:
         pass
 
 
-def _stopping(msg: protocol.Stop, pgid: int) -> tuple[str, str, float]:
+def _stopping(msg: wire.Stop, pgid: int) -> tuple[str, str, float]:
     """Act on the supervisor's `stop`: SIGTERM to the group; the reason, the message and when to SIGKILL."""
     if msg.reason == "TimeoutExceeded":  # the step's or the task's timeout, on the supervisor's clock (it may
         reason, message = "TimeoutExceeded", "step timed out (stopped by the supervisor)"  # beat ours)

@@ -18,8 +18,9 @@ import sys
 import threading
 import time
 
-from entrypoint import connecting, environments, protocol
-from entrypoint.options import StepOptions
+from entrypoint import connecting, environments
+from contracts import wire
+from contracts.options import StepOptions
 from entrypoint.running import ChildRunner, spawn
 from entrypoint.teeing import Tee
 from entrypoint.waiting import log, read_verdict, verdict_path
@@ -27,7 +28,7 @@ from entrypoint.waiting import log, read_verdict, verdict_path
 _PROBE_OUTPUT_BYTES = 1024
 
 
-def probe(command: tuple[str, ...], timeout: float) -> protocol.ProbeResult:
+def probe(command: tuple[str, ...], timeout: float) -> wire.ProbeResult:
     """Run an exec probe: success is exit code 0 within the timeout (Kubernetes' rule).  Its stdout and
     stderr (the last kilobyte) are the result's output; on timeout its whole process group is killed."""
     deadline = time.monotonic() + timeout
@@ -37,7 +38,7 @@ def probe(command: tuple[str, ...], timeout: float) -> protocol.ProbeResult:
             pid = spawn(command, environments.clean(), stdin=null.fileno(), stdout=w, stderr=w)
     except OSError as exc:
         os.close(r)
-        return protocol.ProbeResult(ok=False, output=f"probe {command[0]!r}: {exc.strerror}")
+        return wire.ProbeResult(ok=False, output=f"probe {command[0]!r}: {exc.strerror}")
     finally:
         os.close(w)
     try:
@@ -52,8 +53,8 @@ def probe(command: tuple[str, ...], timeout: float) -> protocol.ProbeResult:
             pass
         if status is None:
             os.waitpid(pid, 0)
-        return protocol.ProbeResult(ok=False, output=f"probe timed out after {timeout:g}s")
-    return protocol.ProbeResult(ok=os.waitstatus_to_exitcode(status) == 0,
+        return wire.ProbeResult(ok=False, output=f"probe timed out after {timeout:g}s")
+    return wire.ProbeResult(ok=os.waitstatus_to_exitcode(status) == 0,
                                 output=output.decode("utf-8", errors="replace"))
 
 
@@ -91,22 +92,22 @@ class Sidecar:
         self.lock = threading.Lock()
         self.threads: list[threading.Thread] = []
 
-    def on_message(self, message: protocol.Message) -> None:
-        if isinstance(message, protocol.Probe):
+    def on_message(self, message: wire.Message) -> None:
+        if isinstance(message, wire.Probe):
             thread = threading.Thread(target=self._probe, args=(message,), daemon=True)
             self.threads.append(thread)
             thread.start()
 
-    def _probe(self, message: protocol.Probe) -> None:
+    def _probe(self, message: wire.Probe) -> None:
         result = probe(message.command, message.timeout_seconds)
         with self.lock:
             if self.channel is not None:
                 self.channel.send(result)
 
-    def hello(self) -> protocol.Hello:
-        return protocol.Hello(kind="sidecar", name=self.o.name, index=self.o.index, pid=os.getpid())
+    def hello(self) -> wire.Hello:
+        return wire.Hello(kind="sidecar", name=self.o.name, index=self.o.index, pid=os.getpid())
 
-    def reconnect(self) -> connecting.Channel | protocol.Stop | None:
+    def reconnect(self) -> connecting.Channel | wire.Stop | None:
         """The supervisor went away (or was never there): try once, without waiting; announce again.  Where
         it is gone for good, its `stop` in the verdict file."""
         try:
@@ -120,9 +121,9 @@ class Sidecar:
             self.channel = channel
         return channel
 
-    def last_word(self) -> protocol.Stop | None:
+    def last_word(self) -> wire.Stop | None:
         word = read_verdict(verdict_path(self.o))
-        return word if isinstance(word, protocol.Stop) else None
+        return word if isinstance(word, wire.Stop) else None
 
     def run(self) -> int:
         if self.o.socket:

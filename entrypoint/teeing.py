@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # mypy sees typing and the standard decorator; at run time th
     from collections.abc import Callable
     from dataclasses import dataclass
 else:
-    from entrypoint.freezing import dataclass
+    from contracts.freezing import dataclass
 
 HIGH_WATER = 1 << 16  # bytes a target may hold back before its source pipe stops being read
 _CHUNK = select.PIPE_BUF  # at most this much per write to a pipe that polled writable: never blocks

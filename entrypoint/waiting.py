@@ -15,15 +15,16 @@ import os
 import sys
 import time
 
-from entrypoint import connecting, protocol
-from entrypoint.options import StepOptions
+from entrypoint import connecting
+from contracts import layout, wire
+from contracts.options import StepOptions
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
 if TYPE_CHECKING:  # mypy sees typing and the standard decorator; at run time they cost milliseconds
     from dataclasses import dataclass
     from typing import Literal, Protocol
 else:
-    from entrypoint.freezing import dataclass
+    from contracts.freezing import dataclass
     Protocol = object  # the protocols are for mypy: plain classes at run time
 
 
@@ -50,9 +51,9 @@ class SocketWaiter:
         self.options = options
         self.channel = channel
 
-    def hello(self) -> protocol.Hello:
-        kind: protocol.Kind = "sidecar" if self.options.sidecar else "step"
-        return protocol.Hello(kind=kind, name=self.options.name, index=self.options.index, pid=os.getpid())
+    def hello(self) -> wire.Hello:
+        kind: wire.Kind = "sidecar" if self.options.sidecar else "step"
+        return wire.Hello(kind=kind, name=self.options.name, index=self.options.index, pid=os.getpid())
 
     def reconnect(self) -> bool:
         """After a broken connection: connect again (briefly) and announce again."""
@@ -73,16 +74,16 @@ class SocketWaiter:
                     log("the supervisor is gone; falling back to the file chain")
                     return None
                 continue
-            if isinstance(message, protocol.Start):
+            if isinstance(message, wire.Start):
                 return Verdict("start")
-            if isinstance(message, protocol.Skip):
+            if isinstance(message, wire.Skip):
                 return Verdict("skip", message.reason, message.cancelled)
-            if isinstance(message, protocol.Hold):
+            if isinstance(message, wire.Hold):
                 log(f"held by the supervisor ({message.reason or 'beforeStep'}); "
                     "`entrypoint debug continue` or `fail-continue` to go on")
-            elif isinstance(message, protocol.Ack) and message.verdict == "failed":
+            elif isinstance(message, wire.Ack) and message.verdict == "failed":
                 return Verdict("fail", "marked failed by debug fail-continue")
-            elif isinstance(message, protocol.Stop):
+            elif isinstance(message, wire.Stop):
                 return Verdict("skip", message.reason or "cancelled", cancelled=True)
 
 
@@ -91,17 +92,17 @@ def verdict_path(options: StepOptions) -> str:
     if not (options.socket and options.name):
         return ""
     kind = "sidecar" if options.sidecar else "step"
-    return os.path.join(os.path.dirname(options.socket), protocol.VERDICTS_NAME, f"{kind}-{options.name}")
+    return os.path.join(os.path.dirname(options.socket), layout.VERDICTS_NAME, f"{kind}-{options.name}")
 
 
-def read_verdict(path: str) -> protocol.Message | None:
+def read_verdict(path: str) -> wire.Message | None:
     """The message in a verdict file, if there is one (a file that cannot be read or decoded is none)."""
     if not path:
         return None
     try:
         with open(path, "rb") as f:
-            return protocol.decode(f.read().strip())
-    except (OSError, protocol.ProtocolError):
+            return wire.decode(f.read().strip())
+    except (OSError, wire.ProtocolError):
         return None
 
 
@@ -137,9 +138,9 @@ class FileWaiter:
 
     def check(self, files: list[str]) -> Verdict | None:
         word = read_verdict(self.verdict)
-        if isinstance(word, protocol.Skip):
+        if isinstance(word, wire.Skip):
             return Verdict("skip", word.reason or "skipped by the supervisor", word.cancelled)
-        if isinstance(word, protocol.Ack) and word.verdict == "failed":
+        if isinstance(word, wire.Ack) and word.verdict == "failed":
             return Verdict("fail", "failed by the supervisor before it ran (at a breakpoint)")
         for f in files:
             if os.path.exists(f + ".err"):

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from entrypoint import protocol
+from contracts.layout import DOLL_RUN
 from generator import naming
 from generator.binding import bind
 from generator.errors import GenerateError, quote
@@ -30,7 +30,7 @@ from generator.specs import RawObject, Run
 from generator.substituting import Key, param_variables, walk
 from generator.warning import warn
 from generator.wrapping import RESULTS_DIR, STEPS_DIR, Shared, needs_lookup, wrap_sidecar, wrap_step
-from supervisor.plans import Plan, PlanError, PodIdentity, ProbeSpec, SidecarPlan, validate
+from contracts.plans import Plan, PlanError, PodIdentity, ProbeSpec, SidecarPlan, validate
 
 __all__ = ["GenerateError", "GenerateOptions", "generate", "main"]
 
@@ -233,7 +233,7 @@ def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],
                                for s, w, probe in zip(sidecars, wrapped_sidecars, probes)),
                 pod=PodIdentity(name=pod_name, namespace=run.namespace, task_run=run.name, task=run.task_name),
                 layout=options.layout, timeout_seconds=run.timeout_seconds, breakpoint_on_failure=on_failure,
-                metrics_port=options.metrics_port, run_dir=protocol.DOLL_RUN, steps_dir=STEPS_DIR,
+                metrics_port=options.metrics_port, run_dir=DOLL_RUN, steps_dir=STEPS_DIR,
                 linger_seconds=options.linger_seconds, pushgateway=options.pushgateway)
     try:
         validate(plan)

@@ -27,10 +27,10 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from entrypoint import protocol
-from entrypoint.arguments import Parser
-from entrypoint.options import UsageError
-from supervisor.plans import Plan, PlanError
+from contracts import layout
+from contracts.parsing import Parser
+from contracts.errors import UsageError
+from contracts.plans import Plan, PlanError
 
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _SCRIPT = re.compile(r"^(step|sidecar)-[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -44,10 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     p = Parser(prog="doll init", description="place the wrapper, plan and scripts (init container); reads "
                "DOLL_PLAN, DOLL_STEPS, DOLL_SCRIPT_NAMES, DOLL_SCRIPT_<i>")
     p.add_argument("--source", default="/opt/doll/bin", help="the packaged wrapper in the doll image")
-    p.add_argument("--bin", default=protocol.DOLL_BIN)
-    p.add_argument("--run", default=protocol.DOLL_RUN)
-    p.add_argument("--steps", default=f"{protocol.TEKTON_ROOT}/steps")
-    p.add_argument("--scripts", default=f"{protocol.TEKTON_ROOT}/scripts")
+    p.add_argument("--bin", default=layout.DOLL_BIN)
+    p.add_argument("--run", default=layout.DOLL_RUN)
+    p.add_argument("--steps", default=f"{layout.TEKTON_ROOT}/steps")
+    p.add_argument("--scripts", default=f"{layout.TEKTON_ROOT}/scripts")
     return p
 
 
@@ -164,7 +164,7 @@ def place(env: Mapping[str, str], source: Path, bin_dir: Path, run_dir: Path, st
 
     _copy(source, bin_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    _write(run_dir / protocol.PLAN_NAME, plan_text, 0o644)
+    _write(run_dir / layout.PLAN_NAME, plan_text, 0o644)
     scripts_dir.mkdir(parents=True, exist_ok=True)
     for name, text in scripts:
         _write(scripts_dir / name, text, 0o755)

@@ -6,7 +6,7 @@ from typing import Any
 
 from generator.errors import GenerateError, quote
 from generator.specs import RawObject
-from supervisor.plans import ProbeSpec
+from contracts.plans import ProbeSpec
 
 
 def _port(value: Any, ports: list[RawObject], where: str) -> int:

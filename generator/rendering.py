@@ -12,15 +12,14 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from entrypoint import protocol
-from entrypoint.options import default_socket
+from contracts.layout import DOLL_BIN, DOLL_RUN, PLAN_PATH, SOCKET_PATH
 from generator import naming, shapes
 from generator.errors import GenerateError, quote
 from generator.loading import DNS_LABEL
 from generator.placing import env_parts
 from generator.specs import RawObject, Run
 from generator.wrapping import RESULTS_DIR, SCRIPTS_DIR, STEPS_DIR, VOLUMES, Wrapped
-from supervisor.plans import Plan
+from contracts.plans import Plan
 
 MAX_INIT_ENV_BYTES = 1 << 20  # the init container's env in all: a Pod must stay under 1.5 MiB
 
@@ -65,7 +64,7 @@ def _init(layout: Layout, plan: Plan, steps: list[str], scripts: list[tuple[str,
         "name": "doll-init", "image": layout.image, "imagePullPolicy": "IfNotPresent",
         "command": ["doll", "init"], "env": env, "securityContext": doll_security(),
         "volumeMounts": [{"name": VOLUMES[v], "mountPath": p} for v, p in
-                         (("bin", protocol.DOLL_BIN), ("run", protocol.DOLL_RUN), ("steps", STEPS_DIR),
+                         (("bin", DOLL_BIN), ("run", DOLL_RUN), ("steps", STEPS_DIR),
                           ("scripts", SCRIPTS_DIR))],
     }
 
@@ -73,12 +72,12 @@ def _init(layout: Layout, plan: Plan, steps: list[str], scripts: list[tuple[str,
 def _supervisor(layout: Layout) -> RawObject:
     container: RawObject = {
         "name": "doll-supervisor", "image": layout.image, "imagePullPolicy": "IfNotPresent",
-        "command": ["doll", "supervise", "--plan", f"{protocol.DOLL_RUN}/{protocol.PLAN_NAME}"],
+        "command": ["doll", "supervise", "--plan", PLAN_PATH],
         "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
         "ports": [{"name": "doll-metrics", "containerPort": layout.metrics_port, "protocol": "TCP"}],
         "securityContext": doll_security(),
         "volumeMounts": [
-            {"name": VOLUMES["run"], "mountPath": protocol.DOLL_RUN},
+            {"name": VOLUMES["run"], "mountPath": DOLL_RUN},
             {"name": VOLUMES["steps"], "mountPath": STEPS_DIR, "readOnly": True},
             {"name": VOLUMES["results"], "mountPath": RESULTS_DIR, "readOnly": True},
         ],
@@ -86,7 +85,7 @@ def _supervisor(layout: Layout) -> RawObject:
     if layout.name == "native":
         container["restartPolicy"] = "Always"
         container["startupProbe"] = {
-            "exec": {"command": ["doll", "ctl", "--socket", default_socket(), "status"]},
+            "exec": {"command": ["doll", "ctl", "--socket", SOCKET_PATH, "status"]},
             "periodSeconds": 1, "failureThreshold": 120, "timeoutSeconds": 5}
     return container
 

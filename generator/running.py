@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from generator import podman
-from entrypoint.arguments import Parser
-from entrypoint.options import UsageError
+from contracts.parsing import Parser
+from contracts.errors import UsageError
 from generator.errors import GenerateError
 from generator.images import ImageCommand, Platforms
 from generator.localizing import LocalizeError, localize

@@ -23,7 +23,7 @@ from typing import Any
 from generator import podman
 from generator.progress import Display, RunView, StepView, view_from_status
 from generator.tailing import LogTail
-from supervisor.plans import Plan, PlanError
+from contracts.plans import Plan, PlanError
 from supervisor.states import RunState
 
 

@@ -7,21 +7,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from entrypoint import protocol
-from entrypoint.options import StepOptions, default_socket
+from contracts import layout
+from contracts.options import StepOptions
+from contracts import layout
 from generator import naming
 from generator.errors import GenerateError, quote
 from generator.images import ImageCommand, Platforms
 from generator.merging import merge_lists
 from generator.preparing import Prepared, mount_path
 from generator.specs import RawObject
-from supervisor.plans import StepPlan
+from contracts.plans import StepPlan
 
-STEPS_DIR = f"{protocol.TEKTON_ROOT}/steps"
-SCRIPTS_DIR = f"{protocol.TEKTON_ROOT}/scripts"
-RESULTS_DIR = f"{protocol.TEKTON_ROOT}/results"
-HOME_DIR = f"{protocol.TEKTON_ROOT}/home"
-TERMINATION_PATH = f"{protocol.TEKTON_ROOT}/termination"
+STEPS_DIR = f"{layout.TEKTON_ROOT}/steps"
+SCRIPTS_DIR = f"{layout.TEKTON_ROOT}/scripts"
+RESULTS_DIR = f"{layout.TEKTON_ROOT}/results"
+HOME_DIR = f"{layout.TEKTON_ROOT}/home"
+TERMINATION_PATH = f"{layout.TEKTON_ROOT}/termination"
 WORKSPACE_DIR = "/workspace"
 VOLUMES = {"bin": "doll-bin", "run": "doll-run", "steps": "doll-steps", "results": "doll-results",
            "scripts": "doll-scripts", "home": "doll-home", "workspace": "doll-workspace"}
@@ -106,8 +107,8 @@ def _mounts(prepared: Prepared, name: str | None, workspace_mounts: list[RawObje
     user_paths = {mount_path(m["mountPath"]) for m in own} | set(workspaces)
     mounts: list[RawObject] = [
         *workspace_mounts,
-        {"name": VOLUMES["bin"], "mountPath": protocol.DOLL_BIN, "readOnly": True},
-        {"name": VOLUMES["run"], "mountPath": protocol.DOLL_RUN, "readOnly": True},
+        {"name": VOLUMES["bin"], "mountPath": layout.DOLL_BIN, "readOnly": True},
+        {"name": VOLUMES["run"], "mountPath": layout.DOLL_RUN, "readOnly": True},
         {"name": VOLUMES["scripts"], "mountPath": SCRIPTS_DIR, "readOnly": True},
     ]
     if name is not None:
@@ -131,7 +132,7 @@ def _container(prepared: Prepared, container_name: str, argv: list[str], env: li
                 "args"):
         spec.pop(key, None)
     container: RawObject = {"name": container_name, "image": spec.pop("image"),
-                            "command": [protocol.ENTRYPOINT_PATH], "args": argv}
+                            "command": [layout.ENTRYPOINT_PATH], "args": argv}
     spec.pop("name")
     spec.pop("command", None)
     if "computeResources" in prepared.spec:
@@ -149,7 +150,7 @@ def wrap_step(prepared: Prepared, index: int, previous: str | None, shared: Shar
     command, platform_commands = _command(prepared, script, images)
     directory = step_dir(name)
     options = StepOptions(
-        name=name, index=index, socket=default_socket(),
+        name=name, index=index, socket=layout.SOCKET_PATH,
         wait_files=(f"{step_dir(previous)}/out",) if previous else (),
         post_file=f"{directory}/out", timeout_seconds=prepared.timeout_seconds,
         on_error="continue" if prepared.on_error == "continue" else "stopAndFail",
@@ -161,7 +162,7 @@ def wrap_step(prepared: Prepared, index: int, previous: str | None, shared: Shar
         platform_commands=platform_commands, command=tuple(command),
     )
     doll_env = [{"name": "DOLL_STEP_NAME", "value": name}, {"name": "DOLL_STEP_DIR", "value": directory},
-                {"name": "DOLL_SOCKET", "value": default_socket()}]
+                {"name": "DOLL_SOCKET", "value": layout.SOCKET_PATH}]
     env = merge_lists(merge_lists(list(spec.get("env") or []), shared.template_env, "name"), doll_env, "name")
     container_name = naming.step_container(name)
     container = _container(prepared, container_name, options.to_argv(),
@@ -178,7 +179,7 @@ def wrap_step(prepared: Prepared, index: int, previous: str | None, shared: Shar
 def wrap_sidecar(prepared: Prepared, shared: Shared, images: dict[str, Platforms]) -> Wrapped:
     script = _script("sidecar", prepared)
     command, platform_commands = _command(prepared, script, images)
-    options = StepOptions(name=prepared.name, socket=default_socket(), sidecar=True,
+    options = StepOptions(name=prepared.name, socket=layout.SOCKET_PATH, sidecar=True,
                           platform_commands=platform_commands, command=tuple(command))
     env = merge_lists(list(prepared.spec.get("env") or []), shared.template_env, "name")
     # as in Tekton (pkg/workspace/apply.go), a task's workspaces are mounted into its sidecars too

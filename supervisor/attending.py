@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from entrypoint.protocol import Finished, Hello, Message, Probe, ProbeResult, Stop
-from supervisor.plans import Plan
+from contracts.wire import Finished, Hello, Message, Probe, ProbeResult, Stop
+from contracts.plans import Plan
 from supervisor.serving import Connection
 from supervisor.states import Record, RunState
 from supervisor.verdicts import Verdicts

@@ -21,21 +21,21 @@ import sys
 from collections.abc import Coroutine
 from typing import Any
 
-from entrypoint import protocol
-from entrypoint.arguments import Parser
-from entrypoint.options import UsageError
+from contracts import exits, layout
+from contracts.parsing import Parser
+from contracts.errors import UsageError
 from supervisor.journaling import Journal, JournalError
 from supervisor.logs import Log
 from supervisor.ordering import Runner
-from supervisor.plans import Plan, PlanError
+from contracts.plans import Plan, PlanError
 from supervisor.requesting import KUBE_CLIENTS
 from supervisor.serving import ControlServer
 from supervisor.states import RunState
 
 EXIT_SUCCEEDED, EXIT_FAILED, EXIT_USAGE, EXIT_ERROR = 0, 1, 2, 3
-EXIT_CODES = {"Succeeded": EXIT_SUCCEEDED, "Failed": EXIT_FAILED, "Cancelled": protocol.EXIT_CANCELLED,
-              "TimedOut": protocol.EXIT_TIMEOUT}
-DEFAULT_PLAN = f"{protocol.DOLL_RUN}/{protocol.PLAN_NAME}"
+EXIT_CODES = {"Succeeded": EXIT_SUCCEEDED, "Failed": EXIT_FAILED, "Cancelled": exits.EXIT_CANCELLED,
+              "TimedOut": exits.EXIT_TIMEOUT}
+DEFAULT_PLAN = f"{layout.DOLL_RUN}/{layout.PLAN_NAME}"
 SIDECAR_STOP_SLACK = 5.0  # beyond the longest sidecar grace, to hear that they stopped
 PUBLISH_FLUSH_SECONDS = 5.0
 HTTP_START_SECONDS = 10.0
@@ -73,12 +73,12 @@ async def supervise(plan: Plan, pod: str, log: Log, registry: Any = None, http_h
     from supervisor.probing import PodProber
 
     os.makedirs(plan.run_dir, exist_ok=True)
-    journal, records = Journal.open(os.path.join(plan.run_dir, protocol.JOURNAL_NAME))
+    journal, records = Journal.open(os.path.join(plan.run_dir, layout.JOURNAL_NAME))
     state = RunState.from_plan(plan)
     for rec in records:
         state.apply(rec)
     runner = Runner(plan, state, journal, log)
-    server = ControlServer(os.path.join(plan.run_dir, protocol.SOCKET_NAME), runner, log)
+    server = ControlServer(os.path.join(plan.run_dir, layout.SOCKET_NAME), runner, log)
     await server.start()
     log.info("listening", socket=server.path, resumed=len(records), pod=pod)
     runner.begin()
@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         log.error("supervisor_failed", error=str(exc))
         return EXIT_ERROR
     except KeyboardInterrupt:
-        return protocol.EXIT_CANCELLED
+        return exits.EXIT_CANCELLED
     if plan.layout == "native":
         return EXIT_SUCCEEDED
     return EXIT_CODES.get(outcome, EXIT_ERROR)

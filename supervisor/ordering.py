@@ -20,13 +20,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from entrypoint.protocol import (
+from contracts.wire import (
     Ack, Ctl, Finished, Hello, Hold, Message, Reply, Skip, Start, Started, Stop,
 )
 from supervisor.attending import Sidecars
 from supervisor.journaling import Journal
 from supervisor.logs import Log
-from supervisor.plans import Plan
+from contracts.plans import Plan
 from supervisor.serving import Connection
 from supervisor.states import Record, RunState, StepState
 from supervisor.verdicts import Verdicts

@@ -13,9 +13,9 @@ import ssl
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from entrypoint.protocol import ProbeResult
+from contracts.wire import ProbeResult
 from supervisor import health_checking
-from supervisor.plans import ProbeSpec
+from contracts.plans import ProbeSpec
 
 ExecProbe = Callable[[str, tuple[str, ...], float], Awaitable[ProbeResult]]
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from supervisor import requesting
 from supervisor.logs import Log
-from supervisor.plans import Plan
+from contracts.plans import Plan
 from supervisor.requesting import ApiFailure, PodApi
 from supervisor.states import Record, RunState
 

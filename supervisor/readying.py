@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 
 from supervisor.attending import Sidecars
-from supervisor.plans import SidecarPlan
+from contracts.plans import SidecarPlan
 from supervisor.probing import Prober
 
 WATCH_PERIOD = 1.0

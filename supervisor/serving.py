@@ -1,4 +1,4 @@
-"""The control socket: newline-delimited JSON (entrypoint.protocol) on `<run_dir>/control.sock`.
+"""The control socket: newline-delimited JSON (contracts.wire) on `<run_dir>/control.sock`.
 
 The socket is mode 0660 and belongs to the run directory's group (the Pod's fsGroup), so only the Pod's
 own user or group can talk to it.  Each connection's first message must be a `hello` naming a known
@@ -16,8 +16,8 @@ import os
 import socket
 from typing import Protocol
 
-from entrypoint import protocol
-from entrypoint.protocol import Ctl, Hello, Message, ProtocolError
+from contracts import wire
+from contracts.wire import Ctl, Hello, Message, ProtocolError
 from supervisor.logs import Log
 
 HELLO_TIMEOUT = 10.0
@@ -40,7 +40,7 @@ class Connection:
 
     def send(self, message: Message) -> None:
         if not self._writer.is_closing():
-            self._writer.write(protocol.encode(message))
+            self._writer.write(wire.encode(message))
 
     def close(self) -> None:
         self._writer.close()
@@ -76,7 +76,7 @@ class ControlServer:
                 os.chown(tmp, -1, os.stat(os.path.dirname(self.path) or ".").st_gid)
             sock.listen(128)
             self._server = await asyncio.start_unix_server(self._serve, sock=sock,
-                                                           limit=protocol.MAX_MESSAGE_BYTES + 1)
+                                                           limit=wire.MAX_MESSAGE_BYTES + 1)
             os.replace(tmp, self.path)  # also replaces a socket left by a killed supervisor
         except BaseException:
             sock.close()
@@ -130,7 +130,7 @@ class ControlServer:
                     self._drop(conn, "truncated", f"{len(exc.partial)} bytes without a newline before EOF")
                 return
             except asyncio.LimitOverrunError:
-                self._drop(conn, "oversized", f"a line over {protocol.MAX_MESSAGE_BYTES} bytes")
+                self._drop(conn, "oversized", f"a line over {wire.MAX_MESSAGE_BYTES} bytes")
                 return
             except TimeoutError:
                 self._drop(conn, "half-open", f"no hello within {self._hello_timeout}s")
@@ -139,7 +139,7 @@ class ControlServer:
                 self._drop(conn, "reset", str(exc))
                 return
             try:
-                message = protocol.decode(line)
+                message = wire.decode(line)
             except ProtocolError as exc:
                 self._drop(conn, "garbage", str(exc))
                 if not conn.kind:

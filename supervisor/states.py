@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from supervisor.plans import Plan
+from contracts.plans import Plan
 
 StepPhase = Literal["pending", "held", "released", "running", "done"]
 Outcome = Literal["", "succeeded", "failed", "skipped", "cancelled", "timed_out"]

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import os
 
-from entrypoint import protocol
-from entrypoint.protocol import Ack, Skip, Stop
+from contracts import layout, wire
+from contracts.wire import Ack, Skip, Stop
 from supervisor.logs import Log
 
 
 class Verdicts:
     def __init__(self, run_dir: str, log: Log) -> None:
-        self.dir = os.path.join(run_dir, protocol.VERDICTS_NAME)
+        self.dir = os.path.join(run_dir, layout.VERDICTS_NAME)
         self._log = log
 
     def write(self, kind: str, name: str, message: Skip | Ack | Stop) -> None:
@@ -30,7 +30,7 @@ class Verdicts:
         try:
             os.makedirs(self.dir, mode=0o755, exist_ok=True)
             with open(tmp, "wb") as f:
-                f.write(protocol.encode(message))
+                f.write(wire.encode(message))
             os.replace(tmp, path)
         except OSError as exc:
             self._log.warning("verdict_not_written", name=name, error=str(exc))

@@ -1,4 +1,4 @@
-"""The layering the house style asks for: entrypoint is stdlib-only; entrypoint < supervisor < generator."""
+"""The layering the house style asks for: contracts and entrypoint are stdlib-only; contracts < everything else."""
 
 import ast
 import subprocess
@@ -18,9 +18,16 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
-def test_entrypoint_imports_only_the_standard_library_and_itself() -> None:
-    allowed = set(sys.stdlib_module_names) | {"entrypoint", "__future__"}
+def test_entrypoint_imports_only_the_standard_library_the_contracts_and_itself() -> None:
+    allowed = set(sys.stdlib_module_names) | {"entrypoint", "contracts", "__future__"}
     for path in sorted((ROOT / "entrypoint").rglob("*.py")):
+        outside = _imports(path) - allowed
+        assert not outside, f"{path.relative_to(ROOT)} imports {sorted(outside)}"
+
+
+def test_contracts_import_only_the_standard_library_and_themselves() -> None:
+    allowed = set(sys.stdlib_module_names) | {"contracts", "__future__"}
+    for path in sorted((ROOT / "contracts").rglob("*.py")):
         outside = _imports(path) - allowed
         assert not outside, f"{path.relative_to(ROOT)} imports {sorted(outside)}"
 

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from entrypoint import protocol  # noqa: E402
+from contracts import exits, layout, wire  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
@@ -53,11 +53,11 @@ def main(argv: list[str]) -> int:
     state = {"next": 0, "failed": False, "held": ""}
     events = open(events_path, "a", buffering=1)
 
-    def send(name: str, message: protocol.Message) -> None:
+    def send(name: str, message: wire.Message) -> None:
         conn = conns.get(name)
         if conn is not None:
             try:
-                conn.sendall(protocol.encode(message))
+                conn.sendall(wire.encode(message))
             except OSError:
                 pass
 
@@ -67,57 +67,57 @@ def main(argv: list[str]) -> int:
             if name not in conns or state["held"] == name:
                 return
             if state["failed"]:
-                send(name, protocol.Skip(reason="an earlier step failed"))
+                send(name, wire.Skip(reason="an earlier step failed"))
                 state["next"] += 1
                 continue
             if name in hold:
                 hold.discard(name)
                 state["held"] = name
-                send(name, protocol.Hold(reason="beforeStep"))
+                send(name, wire.Hold(reason="beforeStep"))
                 return
-            send(name, protocol.Start())
+            send(name, wire.Start())
             return
 
-    def handle(conn: socket.socket, message: protocol.Message) -> None:
+    def handle(conn: socket.socket, message: wire.Message) -> None:
         event = dict(message.__dict__)
-        if steps_dir and isinstance(message, protocol.Finished):
+        if steps_dir and isinstance(message, wire.Finished):
             exit_code_file = Path(steps_dir) / f"step-{message.name}" / "exitCode"
             event["exit_code_on_disk"] = exit_code_file.read_text() if exit_code_file.exists() else None
         events.write(json.dumps(event, default=list) + "\n")
-        if isinstance(message, protocol.Hello):
+        if isinstance(message, wire.Hello):
             conns[message.name] = conn
             advance()
-        elif isinstance(message, protocol.Started) and message.name in stop:
+        elif isinstance(message, wire.Started) and message.name in stop:
             timers.append((time.monotonic() + 0.3, message.name))
-        elif isinstance(message, protocol.Finished):
+        elif isinstance(message, wire.Finished):
             if message.exit_code != 0 and message.name not in tolerate:
                 state["failed"] = True
-            send(message.name, protocol.Ack())
+            send(message.name, wire.Ack())
             state["next"] = steps.index(message.name) + 1
             advance()
-        elif isinstance(message, protocol.Ctl):
+        elif isinstance(message, wire.Ctl):
             name = state["held"]
             if message.action == "status":
-                reply = protocol.Reply(ok=True, status={"held": name, "next": state["next"]})
+                reply = wire.Reply(ok=True, status={"held": name, "next": state["next"]})
             elif name and message.action in ("continue", "fail-continue"):
                 state["held"] = ""
                 if message.action == "continue":
-                    send(name, protocol.Start())
+                    send(name, wire.Start())
                 else:
-                    send(name, protocol.Ack(verdict="failed"))
+                    send(name, wire.Ack(verdict="failed"))
                     state["failed"] = True
                     state["next"] += 1
                     advance()
-                reply = protocol.Reply(ok=True, message=f"{name}: {message.action}")
+                reply = wire.Reply(ok=True, message=f"{name}: {message.action}")
             else:
-                reply = protocol.Reply(ok=False, message="nothing is held")
-            conn.sendall(protocol.encode(reply))
+                reply = wire.Reply(ok=False, message="nothing is held")
+            conn.sendall(wire.encode(reply))
 
     timers: list[tuple[float, str]] = []  # (when, step) to stop
     while True:
         for when, name in [t for t in timers if t[0] <= time.monotonic()]:
             timers.remove((when, name))
-            send(name, protocol.Stop(reason="cancelled by the test", grace_seconds=0.5))
+            send(name, wire.Stop(reason="cancelled by the test", grace_seconds=0.5))
         wait = max(0.0, min(t[0] for t in timers) - time.monotonic()) if timers else None
         for key, _ in sel.select(wait):
             if key.fileobj is server:
@@ -134,7 +134,7 @@ def main(argv: list[str]) -> int:
             buffers[conn] += data
             while b"\n" in buffers[conn]:
                 line, buffers[conn] = buffers[conn].split(b"\n", 1)
-                handle(conn, protocol.decode(line))
+                handle(conn, wire.decode(line))
 
 
 if __name__ == "__main__":

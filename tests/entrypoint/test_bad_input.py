@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from entrypoint_helpers import ROOT, finish, run_wrapper, stand_in, step_args, wrapper
 
-from entrypoint import protocol
+from contracts import exits
 
 
 def _recorded_failure(tmp_path: Path, name: str, code: int) -> dict:
@@ -35,63 +35,63 @@ def _one_line(stderr: str) -> str:
 
 def test_an_unknown_option_is_a_usage_error_and_recorded(tmp_path: Path) -> None:
     done = run_wrapper(*step_args(tmp_path, "s", 0), "--bogus", "1", "--", "true")
-    assert done.returncode == protocol.EXIT_USAGE
+    assert done.returncode == exits.EXIT_USAGE
     assert "--bogus" in _one_line(done.stderr)
-    assert "--bogus" in _recorded_failure(tmp_path, "s", protocol.EXIT_USAGE)["message"]
+    assert "--bogus" in _recorded_failure(tmp_path, "s", exits.EXIT_USAGE)["message"]
 
 
 @pytest.mark.parametrize("argv", [["--"], []])
 def test_nothing_after_the_separator_is_a_usage_error(tmp_path: Path, argv: list[str]) -> None:
     done = run_wrapper(*step_args(tmp_path, "s", 0), *argv)
-    assert done.returncode == protocol.EXIT_USAGE
+    assert done.returncode == exits.EXIT_USAGE
     line = _one_line(done.stderr)
     assert "nothing to run after `--`" in line or "missing `--`" in line
-    _recorded_failure(tmp_path, "s", protocol.EXIT_USAGE)
+    _recorded_failure(tmp_path, "s", exits.EXIT_USAGE)
 
 
 def test_a_bad_value_names_the_flag_and_the_value(tmp_path: Path) -> None:
     done = run_wrapper(*step_args(tmp_path, "s", 0), "--timeout-seconds", "-3", "--", "true")
-    assert done.returncode == protocol.EXIT_USAGE
+    assert done.returncode == exits.EXIT_USAGE
     assert "--timeout-seconds: -3" in _one_line(done.stderr)
 
 
 def test_a_missing_command_exits_127_and_is_recorded(tmp_path: Path) -> None:
     done = run_wrapper(*step_args(tmp_path, "s", 0), "--", "/no/such/command", "arg")
-    assert done.returncode == protocol.EXIT_NOT_FOUND
+    assert done.returncode == exits.EXIT_NOT_FOUND
     assert "'/no/such/command': not found" in _one_line(done.stderr)
-    _recorded_failure(tmp_path, "s", protocol.EXIT_NOT_FOUND)
+    _recorded_failure(tmp_path, "s", exits.EXIT_NOT_FOUND)
 
 
 def test_a_command_that_is_not_executable_exits_126_and_is_recorded(tmp_path: Path) -> None:
     script = tmp_path / "script.sh"
     script.write_text("#!/bin/sh\necho hi\n")
     done = run_wrapper(*step_args(tmp_path, "s", 0), "--", str(script))
-    assert done.returncode == protocol.EXIT_NOT_EXECUTABLE
+    assert done.returncode == exits.EXIT_NOT_EXECUTABLE
     assert "cannot be executed" in _one_line(done.stderr)
-    _recorded_failure(tmp_path, "s", protocol.EXIT_NOT_EXECUTABLE)
+    _recorded_failure(tmp_path, "s", exits.EXIT_NOT_EXECUTABLE)
 
 
 def test_a_socket_path_that_is_not_a_socket_is_a_wrapper_error(tmp_path: Path) -> None:
     not_a_socket = tmp_path / "plain-file"
     not_a_socket.write_text("")
     done = run_wrapper(*step_args(tmp_path, "s", 0, socket=str(not_a_socket)), "--", "true")
-    assert done.returncode == protocol.EXIT_WRAPPER_ERROR
+    assert done.returncode == exits.EXIT_WRAPPER_ERROR
     assert "is not a socket" in _one_line(done.stderr)
-    _recorded_failure(tmp_path, "s", protocol.EXIT_WRAPPER_ERROR)
+    _recorded_failure(tmp_path, "s", exits.EXIT_WRAPPER_ERROR)
 
 
 def test_a_socket_path_too_long_is_a_wrapper_error(tmp_path: Path) -> None:
     done = run_wrapper(*step_args(tmp_path, "s", 0, socket="/tmp/" + "x" * 120), "--", "true")
-    assert done.returncode == protocol.EXIT_WRAPPER_ERROR
+    assert done.returncode == exits.EXIT_WRAPPER_ERROR
     assert "longer than 107 bytes" in _one_line(done.stderr)
 
 
 def test_a_usage_error_still_reaches_a_reachable_supervisor(tmp_path: Path) -> None:
     with stand_in(["s"]) as sup:
         proc = wrapper(*step_args(tmp_path, "s", 0, socket=sup.socket), "--no-such-flag", "--", "true")
-        assert finish([proc]) == [protocol.EXIT_USAGE]
+        assert finish([proc]) == [exits.EXIT_USAGE]
         finished = [e for e in sup.events() if e["op"] == "finished"]
-    assert finished and finished[0]["exit_code"] == protocol.EXIT_USAGE
+    assert finished and finished[0]["exit_code"] == exits.EXIT_USAGE
     assert "--no-such-flag" in finished[0]["message"]
 
 
@@ -115,10 +115,10 @@ def test_the_command_for_this_platform_is_chosen_from_platform_commands(tmp_path
 def test_no_command_for_this_platform_fails_the_step_and_names_the_platforms(tmp_path: Path) -> None:
     commands = json.dumps({"linux/s390x-not-here": ["true"], "windows/amd64": ["true"]})
     done = run_wrapper(*step_args(tmp_path, "s", 0), "--platform-commands", commands, "--")
-    assert done.returncode == protocol.EXIT_WRAPPER_ERROR
+    assert done.returncode == exits.EXIT_WRAPPER_ERROR
     line = _one_line(done.stderr)
     assert "no command for this machine's platform (linux/" in line and "windows/amd64" in line
-    _recorded_failure(tmp_path, "s", protocol.EXIT_WRAPPER_ERROR)
+    _recorded_failure(tmp_path, "s", exits.EXIT_WRAPPER_ERROR)
 
 
 def test_a_tee_file_that_cannot_be_opened_fails_the_step_when_its_turn_comes(tmp_path: Path) -> None:
@@ -126,43 +126,43 @@ def test_a_tee_file_that_cannot_be_opened_fails_the_step_when_its_turn_comes(tmp
     not_a_dir.write_text("")
     done = run_wrapper(*step_args(tmp_path, "s", 0), "--stdout-path", str(not_a_dir / "stdout"), "--",
                        "sh", "-c", f"echo ran > {tmp_path / 'ran'}")
-    assert done.returncode == protocol.EXIT_WRAPPER_ERROR
+    assert done.returncode == exits.EXIT_WRAPPER_ERROR
     assert "--stdout-path: cannot open" in _one_line(done.stderr)
     assert not (tmp_path / "ran").exists()
-    _recorded_failure(tmp_path, "s", protocol.EXIT_WRAPPER_ERROR)
+    _recorded_failure(tmp_path, "s", exits.EXIT_WRAPPER_ERROR)
 
 
 def test_a_tee_that_is_a_fifo_nobody_reads_fails_the_step_instead_of_hanging_it(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "fifo")
     done = run_wrapper(*step_args(tmp_path, "s", 0), "--stdout-path", str(tmp_path / "fifo"), "--",
                        "sh", "-c", f"echo ran > {tmp_path / 'ran'}", timeout=10)
-    assert done.returncode == protocol.EXIT_WRAPPER_ERROR
+    assert done.returncode == exits.EXIT_WRAPPER_ERROR
     assert "--stdout-path: cannot open" in _one_line(done.stderr)
     assert not (tmp_path / "ran").exists()
-    _recorded_failure(tmp_path, "s", protocol.EXIT_WRAPPER_ERROR)
+    _recorded_failure(tmp_path, "s", exits.EXIT_WRAPPER_ERROR)
 
 
 @pytest.mark.parametrize("value", ["inf", "nan"])
 @pytest.mark.parametrize("flag", ["--timeout-seconds", "--grace-seconds", "--poll-seconds"])
 def test_a_duration_that_is_not_finite_is_a_usage_error(tmp_path: Path, flag: str, value: str) -> None:
     done = run_wrapper(*step_args(tmp_path, "s", 0), flag, value, "--", "true")
-    assert done.returncode == protocol.EXIT_USAGE
+    assert done.returncode == exits.EXIT_USAGE
     assert f"{flag}: {value}" in _one_line(done.stderr)
-    _recorded_failure(tmp_path, "s", protocol.EXIT_USAGE)
+    _recorded_failure(tmp_path, "s", exits.EXIT_USAGE)
 
 
 def test_an_abbreviated_option_is_unknown_not_guessed(tmp_path: Path) -> None:
     done = run_wrapper(*step_args(tmp_path, "s", 0), "--time", "0.5", "--", "true")
-    assert done.returncode == protocol.EXIT_USAGE
+    assert done.returncode == exits.EXIT_USAGE
     assert "--time" in _one_line(done.stderr)
 
 
 @pytest.mark.parametrize("argv", [[""], ["", "x"]])
 def test_an_empty_command_name_is_not_found_and_recorded(tmp_path: Path, argv: list[str]) -> None:
     done = run_wrapper(*step_args(tmp_path, "s", 0), "--", *argv)
-    assert done.returncode == protocol.EXIT_NOT_FOUND
+    assert done.returncode == exits.EXIT_NOT_FOUND
     assert "not found" in _one_line(done.stderr)
-    _recorded_failure(tmp_path, "s", protocol.EXIT_NOT_FOUND)
+    _recorded_failure(tmp_path, "s", exits.EXIT_NOT_FOUND)
 
 
 def test_a_wrapper_started_with_stdout_closed_exits_with_its_steps_code(tmp_path: Path) -> None:

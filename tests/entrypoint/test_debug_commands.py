@@ -9,7 +9,7 @@ from pathlib import Path
 
 from entrypoint_helpers import finish, run_wrapper, stand_in, step_args, wait_for, wrapper
 
-from entrypoint import protocol
+from contracts import exits
 
 
 def _debug(*args: str, **env: str) -> tuple[int, str, str]:
@@ -37,7 +37,7 @@ def test_fail_continue_before_the_step_marks_it_failed_without_running_it(tmp_pa
     proc = wrapper(*step_args(tmp_path, "s", 0, breakpoint_before=""), "--", "sh", "-c", f"touch {ran}")
     wait_for((step_dir / "breakpoint").exists, what="the step to hold")
     assert _debug("fail-continue", DOLL_STEP_DIR=str(step_dir))[0] == 0
-    assert finish([proc]) == [protocol.EXIT_DEBUG_FAILED]
+    assert finish([proc]) == [exits.EXIT_DEBUG_FAILED]
     assert not ran.exists()
     assert json.loads((step_dir / "out.err").read_text())["reason"] == "Error"
 
@@ -72,9 +72,9 @@ def test_continue_on_a_step_that_is_not_held_is_refused(tmp_path: Path) -> None:
 def test_debug_without_a_step_says_what_is_missing() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOLL_")}
     done = run_wrapper("debug", "status", env=env)
-    assert done.returncode == protocol.EXIT_WRAPPER_ERROR and "DOLL_STEP_DIR" in done.stderr
+    assert done.returncode == exits.EXIT_WRAPPER_ERROR and "DOLL_STEP_DIR" in done.stderr
     done = run_wrapper("debug", "resume", env=env)
-    assert done.returncode == protocol.EXIT_USAGE and "resume" in done.stderr
+    assert done.returncode == exits.EXIT_USAGE and "resume" in done.stderr
 
 
 def test_debug_goes_through_the_supervisor_when_it_answers(tmp_path: Path) -> None:
@@ -98,7 +98,7 @@ def test_fail_continue_through_the_supervisor_fails_the_step_and_skips_the_rest(
                  for i, n in enumerate(["a", "b"])]
         wait_for(lambda: ("hello", "a") in sup.ops(), what="a's hello")
         assert _debug("fail-continue", DOLL_SOCKET=sup.socket, DOLL_STEP_NAME="a")[0] == 0
-        assert finish(procs) == [protocol.EXIT_DEBUG_FAILED, protocol.EXIT_SKIPPED]
+        assert finish(procs) == [exits.EXIT_DEBUG_FAILED, exits.EXIT_SKIPPED]
 
 
 def test_sigterm_while_held_on_failure_still_records_the_failure(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from entrypoint_helpers import ROOT
 
-from entrypoint import protocol
+from contracts import exits
 
 pytestmark = pytest.mark.podman
 BUSYBOX_IMAGE = "localhost/doll-test-busybox:latest"
@@ -114,9 +114,9 @@ def test_packaged_wrapper_reports_a_missing_command_in_the_empty_image(bundle: P
     done = podman_run(bundle, SCRATCH_IMAGE, "--name", "s", "--post-file", "/steps/out", "--step-dir", "/steps",
                       "--", "/bin/sh", "-c", "true", volumes=(f"{steps}:/steps",))
     assert isinstance(done, subprocess.CompletedProcess)
-    assert done.returncode == protocol.EXIT_NOT_FOUND
+    assert done.returncode == exits.EXIT_NOT_FOUND
     assert done.stderr.strip().endswith("command '/bin/sh': not found")
-    assert json.loads((steps / "out.err").read_text())["exit_code"] == protocol.EXIT_NOT_FOUND
+    assert json.loads((steps / "out.err").read_text())["exit_code"] == exits.EXIT_NOT_FOUND
 
 
 def test_packaged_wrappers_in_two_containers_follow_the_file_chain(bundle: Path, images: None,

@@ -11,7 +11,8 @@ import pytest
 
 from entrypoint_helpers import finish, run_wrapper, stand_in, step_args, wrapper
 
-from entrypoint import protocol, results
+from entrypoint import results
+from contracts import exits, layout
 
 
 def test_results_are_written_into_the_termination_message_in_tektons_format(tmp_path: Path) -> None:
@@ -42,16 +43,16 @@ def test_results_over_4096_bytes_fail_the_step_but_reach_the_supervisor_in_full(
     with stand_in(["big"]) as sup:
         proc = wrapper(*step_args(tmp_path, "big", 0, socket=sup.socket, results_dir=str(rdir)),
                        "--result", "blob", "--", "sh", "-c", f"head -c 5000 /dev/zero | tr '\\0' x > {rdir}/blob")
-        assert finish([proc]) == [protocol.EXIT_RESULTS_TOO_LARGE]
+        assert finish([proc]) == [exits.EXIT_RESULTS_TOO_LARGE]
         finished = [e for e in sup.events() if e["op"] == "finished"][0]
     assert finished["results"]["blob"] == "x" * 5000
-    assert finished["exit_code"] == protocol.EXIT_RESULTS_TOO_LARGE and finished["reason"] == "Error"
+    assert finished["exit_code"] == exits.EXIT_RESULTS_TOO_LARGE and finished["reason"] == "Error"
     assert "over Kubernetes' limit of 4096" in finished["message"]
     text = (tmp_path / "step-big" / "termination").read_text()
-    assert len(text.encode()) <= protocol.TERMINATION_MESSAGE_LIMIT
+    assert len(text.encode()) <= layout.TERMINATION_MESSAGE_LIMIT
     term = {e["key"]: e["value"] for e in json.loads(text)}
     assert "blob" not in term and "over Kubernetes' limit" in term["Message"]
-    assert term["ExitCode"] == str(protocol.EXIT_RESULTS_TOO_LARGE)
+    assert term["ExitCode"] == str(exits.EXIT_RESULTS_TOO_LARGE)
     assert (tmp_path / "step-big" / "out.err").exists()
 
 
@@ -59,11 +60,11 @@ def test_results_that_just_fit_are_kept(tmp_path: Path) -> None:
     rdir = tmp_path / "results"
     rdir.mkdir()
     overhead = len(results.render({"r": ""}, 0.0, 0, "Completed").text.encode())
-    room = protocol.TERMINATION_MESSAGE_LIMIT - overhead
+    room = layout.TERMINATION_MESSAGE_LIMIT - overhead
     done = run_wrapper(*step_args(tmp_path, "s", 0, results_dir=str(rdir)), "--result", "r", "--",
                        "sh", "-c", f"head -c {room} /dev/zero | tr '\\0' y > {rdir}/r")
     assert done.returncode == 0
-    assert len((tmp_path / "step-s" / "termination").read_bytes()) == protocol.TERMINATION_MESSAGE_LIMIT
+    assert len((tmp_path / "step-s" / "termination").read_bytes()) == layout.TERMINATION_MESSAGE_LIMIT
 
 
 def test_results_too_large_from_a_failing_child_record_the_childs_code_everywhere(tmp_path: Path) -> None:
@@ -87,10 +88,10 @@ def test_a_result_that_is_not_a_regular_file_fails_the_step_and_is_recorded(tmp_
     else:
         os.mkfifo(rdir / "r")  # opening it to read would block for ever
     done = run_wrapper(*step_args(tmp_path, "s", 0, results_dir=str(rdir)), "--result", "r", "--", "true")
-    assert done.returncode == protocol.EXIT_WRAPPER_ERROR
+    assert done.returncode == exits.EXIT_WRAPPER_ERROR
     assert "result 'r'" in done.stderr and "is not a regular file" in done.stderr
     record = json.loads((tmp_path / "step-s" / "out.err").read_text())
-    assert record["exit_code"] == protocol.EXIT_WRAPPER_ERROR and "not a regular file" in record["message"]
+    assert record["exit_code"] == exits.EXIT_WRAPPER_ERROR and "not a regular file" in record["message"]
     # and the chain goes on: the next step, waiting for this one's post file, hears of the failure
     nxt = run_wrapper(*step_args(tmp_path, "t", 1, prev="s"), "--", "true")
-    assert nxt.returncode == protocol.EXIT_SKIPPED
+    assert nxt.returncode == exits.EXIT_SKIPPED

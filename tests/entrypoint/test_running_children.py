@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from entrypoint_helpers import ROOT, finish, run_wrapper, step_args, wait_for, wrapper
 
-from entrypoint import protocol
+from contracts import exits
 
 
 def _alive(pid: int) -> bool:
@@ -77,7 +77,7 @@ def test_step_timeout_kills_child_and_grandchildren(tmp_path: Path) -> None:
     start = time.monotonic()
     done = run_wrapper(*step_args(tmp_path, "slow", 0, timeout_seconds="0.5", grace_seconds="0.3"), "--",
                        "sh", "-c", f"sleep 60 & echo $! > {pids}; sh -c 'trap \"\" TERM; sleep 60' & wait")
-    assert done.returncode == protocol.EXIT_TIMEOUT
+    assert done.returncode == exits.EXIT_TIMEOUT
     assert time.monotonic() - start < 10
     assert not _alive(int(pids.read_text()))
     record = json.loads((tmp_path / "step-slow" / "out.err").read_text())
@@ -138,7 +138,7 @@ def test_the_command_is_looked_for_along_the_path_as_exec_does(tmp_path: Path) -
     done = run_wrapper("--name", "s", "--", "tool", env=env)
     assert (done.returncode, done.stdout) == (0, "from-second\n")
     missing = run_wrapper("--name", "s", "--", "no-such-tool", env=env)
-    assert missing.returncode == protocol.EXIT_NOT_FOUND
+    assert missing.returncode == exits.EXIT_NOT_FOUND
     assert missing.stderr.strip().endswith("command 'no-such-tool': not found")
 
 
@@ -147,7 +147,7 @@ def test_a_file_that_is_no_program_cannot_be_executed(tmp_path: Path) -> None:
     garbage.write_bytes(b"\x00\x01 not a program\n")
     garbage.chmod(0o755)
     done = run_wrapper("--name", "s", "--", str(garbage))
-    assert done.returncode == protocol.EXIT_NOT_EXECUTABLE
+    assert done.returncode == exits.EXIT_NOT_EXECUTABLE
     assert done.stderr.strip().endswith(f"command {str(garbage)!r}: cannot be executed: Exec format error")
 
 
@@ -171,7 +171,7 @@ def test_a_step_that_does_not_run_leaves_no_tee_files(tmp_path: Path) -> None:
     (tmp_path / "step-a" / "out.err").write_text("{}")
     out = tmp_path / "o" / "stdout"
     done = run_wrapper(*step_args(tmp_path, "b", 1, "a"), "--stdout-path", str(out), "--", "echo", "ran")
-    assert done.returncode == protocol.EXIT_SKIPPED
+    assert done.returncode == exits.EXIT_SKIPPED
     assert not out.parent.exists()
 
 
@@ -236,7 +236,7 @@ def test_a_stdout_nobody_reads_does_not_stall_the_timeout_with_a_tee(tmp_path: P
         start = time.monotonic()
         proc = wrapper("--name", "s", "--stdout-path", str(tmp_path / "tee"), "--timeout-seconds", "1",
                        "--grace-seconds", "1", "--", "yes", stdout=stuck)
-        assert finish([proc], timeout=15) == [protocol.EXIT_TIMEOUT]
+        assert finish([proc], timeout=15) == [exits.EXIT_TIMEOUT]
         assert time.monotonic() - start < 6
     finally:
         os.close(stuck)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from entrypoint_helpers import finish, short_dir, wait_for, wrapper
 
-from entrypoint import protocol
+from contracts import exits, wire
 
 
 class _Side:
@@ -21,11 +21,11 @@ class _Side:
         self.conn = conn
         self.file = conn.makefile("rb")
 
-    def send(self, message: protocol.Message) -> None:
-        self.conn.sendall(protocol.encode(message))
+    def send(self, message: wire.Message) -> None:
+        self.conn.sendall(wire.encode(message))
 
-    def receive(self) -> protocol.Message:
-        return protocol.decode(self.file.readline())
+    def receive(self) -> wire.Message:
+        return wire.decode(self.file.readline())
 
     def close(self) -> None:
         self.file.close()
@@ -59,20 +59,20 @@ def test_a_sidecar_answers_probes_and_stops_on_the_supervisors_word(tmp_path: Pa
         conn, _ = server.accept()
         side = _Side(conn)
         hello = side.receive()
-        assert isinstance(hello, protocol.Hello) and (hello.kind, hello.name) == ("sidecar", "db")
+        assert isinstance(hello, wire.Hello) and (hello.kind, hello.name) == ("sidecar", "db")
         wait_for(pid_file.exists, what="the sidecar to start without waiting")
-        side.send(protocol.Probe(command=("sh", "-c", f"test -e {ready}")))
-        assert side.receive() == protocol.ProbeResult(ok=False, output="")
+        side.send(wire.Probe(command=("sh", "-c", f"test -e {ready}")))
+        assert side.receive() == wire.ProbeResult(ok=False, output="")
         ready.write_text("")
-        side.send(protocol.Probe(command=("sh", "-c", f"echo up; test -e {ready}")))
-        assert side.receive() == protocol.ProbeResult(ok=True, output="up\n")
-        side.send(protocol.Probe(command=("/no/such/probe",)))
+        side.send(wire.Probe(command=("sh", "-c", f"echo up; test -e {ready}")))
+        assert side.receive() == wire.ProbeResult(ok=True, output="up\n")
+        side.send(wire.Probe(command=("/no/such/probe",)))
         result = side.receive()
-        assert isinstance(result, protocol.ProbeResult) and not result.ok and "/no/such/probe" in result.output
-        side.send(protocol.Probe(command=("sleep", "5"), timeout_seconds=0.2))
+        assert isinstance(result, wire.ProbeResult) and not result.ok and "/no/such/probe" in result.output
+        side.send(wire.Probe(command=("sleep", "5"), timeout_seconds=0.2))
         result = side.receive()
-        assert isinstance(result, protocol.ProbeResult) and "timed out" in result.output
-        side.send(protocol.Stop(reason="steps done", grace_seconds=0.3))
+        assert isinstance(result, wire.ProbeResult) and "timed out" in result.output
+        side.send(wire.Stop(reason="steps done", grace_seconds=0.3))
         assert finish([proc]) == [0]  # it ignored SIGTERM: killed after the grace, still a clean stop
         conn.close()
 
@@ -88,15 +88,15 @@ def test_a_sidecar_reconnects_and_announces_itself_again_after_the_supervisor_we
                      "--", "sh", "-c", "while :; do sleep 0.05; done") as (server, proc):
         conn, _ = server.accept()
         first = _Side(conn)
-        assert isinstance(first.receive(), protocol.Hello)
+        assert isinstance(first.receive(), wire.Hello)
         first.close()  # the supervisor's connection is gone (a restart keeps the listening socket here)
         conn, _ = server.accept()
         side = _Side(conn)
         hello = side.receive()
-        assert isinstance(hello, protocol.Hello) and (hello.kind, hello.name) == ("sidecar", "db")
-        side.send(protocol.Probe(command=("true",)))
-        assert side.receive() == protocol.ProbeResult(ok=True, output="")
-        side.send(protocol.Stop(reason="done", grace_seconds=0.5))
+        assert isinstance(hello, wire.Hello) and (hello.kind, hello.name) == ("sidecar", "db")
+        side.send(wire.Probe(command=("true",)))
+        assert side.receive() == wire.ProbeResult(ok=True, output="")
+        side.send(wire.Stop(reason="done", grace_seconds=0.5))
         assert finish([proc]) == [0]
         conn.close()
 
@@ -108,17 +108,17 @@ def test_a_running_step_reconnects_so_a_restarted_supervisor_can_still_stop_it(t
                      "--", "sh", "-c", "while :; do sleep 0.05; done") as (server, proc):
         conn, _ = server.accept()
         side = _Side(conn)
-        assert isinstance(side.receive(), protocol.Hello)
-        side.send(protocol.Start())
-        assert isinstance(side.receive(), protocol.Started)
+        assert isinstance(side.receive(), wire.Hello)
+        side.send(wire.Start())
+        assert isinstance(side.receive(), wire.Started)
         side.close()
         conn, _ = server.accept()
         side = _Side(conn)
-        assert isinstance(side.receive(), protocol.Hello)
-        side.send(protocol.Start())  # answered from its state: the step is running
-        side.send(protocol.Stop(reason="cancelled", grace_seconds=0.5))
+        assert isinstance(side.receive(), wire.Hello)
+        side.send(wire.Start())  # answered from its state: the step is running
+        side.send(wire.Stop(reason="cancelled", grace_seconds=0.5))
         finished = side.receive()
-        assert isinstance(finished, protocol.Finished) and finished.reason == "Cancelled"
-        side.send(protocol.Ack())
-        assert finish([proc]) == [protocol.EXIT_CANCELLED]
+        assert isinstance(finished, wire.Finished) and finished.reason == "Cancelled"
+        side.send(wire.Ack())
+        assert finish([proc]) == [exits.EXIT_CANCELLED]
         conn.close()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from entrypoint_helpers import catches, finish, short_dir, stand_in, step_args, wait_for, wrapper
 
-from entrypoint import protocol
+from contracts import exits
 
 
 def _steps(tmp_path: Path, sock: str, names: list[str], scripts: dict[str, str], **extra: str) -> list:
@@ -65,9 +65,9 @@ def test_a_failure_makes_the_supervisor_skip_the_rest(tmp_path: Path) -> None:
     with stand_in(names) as sup:
         codes = finish(_steps(tmp_path, sup.socket, names, {"b": "exit 4"}))
         finished = [e for e in sup.events() if e["op"] == "finished"]
-    assert codes == [0, 4, protocol.EXIT_SKIPPED]
+    assert codes == [0, 4, exits.EXIT_SKIPPED]
     assert [(e["name"], e["exit_code"], e["reason"]) for e in finished] == [
-        ("a", 0, "Completed"), ("b", 4, "Error"), ("c", protocol.EXIT_SKIPPED, "Skipped")]
+        ("a", 0, "Completed"), ("b", 4, "Error"), ("c", exits.EXIT_SKIPPED, "Skipped")]
     assert (tmp_path / "step-c" / "out.err").exists()
 
 
@@ -75,7 +75,7 @@ def test_stop_from_the_supervisor_cancels_the_running_step(tmp_path: Path) -> No
     with stand_in(["a"], "--stop", "a") as sup:
         proc = wrapper(*step_args(tmp_path, "a", 0, socket=sup.socket), "--", "sh", "-c",
                        f"trap 'echo term > {tmp_path / 'got'}; exit 0' TERM; sleep 30 & wait")
-        assert finish([proc]) == [protocol.EXIT_CANCELLED]
+        assert finish([proc]) == [exits.EXIT_CANCELLED]
         finished = [e for e in sup.events() if e["op"] == "finished"][0]
     assert finished["reason"] == "Cancelled" and (tmp_path / "got").read_text() == "term\n"
 
@@ -114,7 +114,7 @@ def test_sigterm_while_waiting_records_the_step_as_cancelled(tmp_path: Path) -> 
     proc = wrapper(*step_args(tmp_path, "b", 1, "a"), "--", "sh", "-c", f"echo ran > {tmp_path / 'ran'}")
     time.sleep(0.4)
     proc.send_signal(signal.SIGTERM)
-    assert finish([proc]) == [protocol.EXIT_CANCELLED]
+    assert finish([proc]) == [exits.EXIT_CANCELLED]
     assert not (tmp_path / "ran").exists()
     assert json.loads((tmp_path / "step-b" / "out.err").read_text())["reason"] == "Cancelled"
     assert not os.path.exists(tmp_path / "step-b" / "out")
@@ -130,9 +130,9 @@ def test_sigterm_while_the_first_connection_is_tried_records_the_step_as_cancell
         time.sleep(0.2)  # trying to connect by now
         sent = time.monotonic()
         proc.send_signal(signal.SIGTERM)
-        assert finish([proc]) == [protocol.EXIT_CANCELLED]
+        assert finish([proc]) == [exits.EXIT_CANCELLED]
         assert time.monotonic() - sent < 3
     assert not (tmp_path / "ran").exists()
     record = json.loads((tmp_path / "step-a" / "out.err").read_text())
-    assert (record["reason"], record["exit_code"]) == ("Cancelled", protocol.EXIT_CANCELLED)
-    assert (tmp_path / "step-a" / "exitCode").read_text() == str(protocol.EXIT_CANCELLED)
+    assert (record["reason"], record["exit_code"]) == ("Cancelled", exits.EXIT_CANCELLED)
+    assert (tmp_path / "step-a" / "exitCode").read_text() == str(exits.EXIT_CANCELLED)

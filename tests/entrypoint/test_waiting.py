@@ -9,7 +9,7 @@ from pathlib import Path
 
 from entrypoint_helpers import catches, finish, run_wrapper, step_args, wait_for, wrapper
 
-from entrypoint import protocol
+from contracts import exits
 
 
 def _chain(tmp_path: Path, names: list[str], scripts: dict[str, str], **extra: str) -> list[int]:
@@ -50,13 +50,13 @@ def test_second_step_waits_for_first_to_exit(tmp_path: Path) -> None:
 def test_a_failed_step_skips_the_rest_through_err_files(tmp_path: Path) -> None:
     names = ["ok", "bad", "after", "last"]
     codes = _chain(tmp_path, names, {"bad": "exit 7"})
-    assert codes == [0, 7, protocol.EXIT_SKIPPED, protocol.EXIT_SKIPPED]
+    assert codes == [0, 7, exits.EXIT_SKIPPED, exits.EXIT_SKIPPED]
     assert (tmp_path / "log").read_text().split() == ["ok"]
     assert (tmp_path / "step-bad" / "out.err").exists() and not (tmp_path / "step-bad" / "out").exists()
     for n in ("after", "last"):
         record = json.loads((tmp_path / f"step-{n}" / "out.err").read_text())
-        assert record["reason"] == "Skipped" and record["exit_code"] == protocol.EXIT_SKIPPED
-        assert (tmp_path / f"step-{n}" / "exitCode").read_text() == str(protocol.EXIT_SKIPPED)
+        assert record["reason"] == "Skipped" and record["exit_code"] == exits.EXIT_SKIPPED
+        assert (tmp_path / f"step-{n}" / "exitCode").read_text() == str(exits.EXIT_SKIPPED)
 
 
 def test_on_error_continue_lets_the_next_step_run(tmp_path: Path) -> None:

@@ -8,9 +8,9 @@ import re
 import pytest
 from generated import container, gen, pod_of, validate_strictly, wrapped_command
 
-from entrypoint.options import from_argv
+from contracts.options import from_argv
 from generator.errors import GenerateError
-from supervisor.plans import Plan
+from contracts.plans import Plan
 
 RUN = """
 apiVersion: tekton.dev/v1

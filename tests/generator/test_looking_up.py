@@ -125,7 +125,7 @@ def test_credentials_come_from_a_pull_secret_file_through_the_cli(images: Images
     assert result.returncode == 0, result.stderr
     pod = json.loads(result.stdout)
     step = [c for c in pod["spec"]["containers"] if c["name"] == "step-run"][0]
-    from entrypoint.options import from_argv
+    from contracts.options import from_argv
     options = from_argv(step["args"])
     assert options.command == ()
     assert options.platform_commands == {"linux/amd64": ["/amd64/tool", "--fast"],

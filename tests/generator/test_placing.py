@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from generated import container, pod_of
 
-from supervisor.plans import Plan
+from contracts.plans import Plan
 
 DOLL = str(Path(sys.executable).with_name("doll"))
 RUN = """

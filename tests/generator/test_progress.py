@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from generator.progress import final_table, view_from_status
-from supervisor.plans import Plan, StepPlan
+from contracts.plans import Plan, StepPlan
 from supervisor.states import RunState
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from generated import container, gen, pod_of, wrapped_command
 
-from entrypoint.options import from_argv
+from contracts.options import from_argv
 from generator.errors import GenerateError
 from generator.images import ImageCommand, Platforms
-from supervisor.plans import Plan
+from contracts.plans import Plan
 
 RUN = """
 apiVersion: tekton.dev/v1beta1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from entrypoint import protocol
+from contracts import exits
 from supervisor_rig import PY, ROOT, Pod, wait_for
 
 
@@ -69,7 +69,7 @@ def test_entrypoint_debug_fail_continue_in_the_held_step_fails_it_and_skips_the_
     assert pod.finish() == 1
     assert pod.order() == ["a"]
     assert _finished(pod, "a")["outcome"] == "failed"
-    assert wrappers[1].returncode == protocol.EXIT_SKIPPED
+    assert wrappers[1].returncode == exits.EXIT_SKIPPED
 
 
 def test_a_hold_nobody_answers_times_out_and_fails_the_step(pod: Pod) -> None:
@@ -80,7 +80,7 @@ def test_a_hold_nobody_answers_times_out_and_fails_the_step(pod: Pod) -> None:
     assert pod.order() == ["a"]
     b = _finished(pod, "b")
     assert b["outcome"] == "failed" and b["message"] == "hold timed out" and b["started_at"] is None
-    assert wrappers[1].returncode != 0 and wrappers[2].returncode == protocol.EXIT_SKIPPED
+    assert wrappers[1].returncode != 0 and wrappers[2].returncode == exits.EXIT_SKIPPED
     unheld = next(r for r in pod.journal() if r["ev"] == "unheld")
     assert unheld["decision"] == "timeout"
 
@@ -96,7 +96,7 @@ def test_continuing_a_step_that_is_not_held_is_refused_with_a_reason(pod: Pod) -
     unknown = pod.ctl("fail", "zz")
     assert unknown.returncode == 1 and "'zz' is not in the plan" in unknown.stderr
     assert pod.ctl("cancel").returncode == 0
-    assert pod.finish() == protocol.EXIT_CANCELLED
+    assert pod.finish() == exits.EXIT_CANCELLED
 
 
 def test_a_step_that_times_out_is_held_on_failure_as_in_file_mode(pod: Pod) -> None:
@@ -108,4 +108,4 @@ def test_a_step_that_times_out_is_held_on_failure_as_in_file_mode(pod: Pod) -> N
     assert pod.ctl("fail", "b").returncode == 0
     assert pod.finish() == 1
     assert pod.order() == ["a", "b"]
-    assert [w.returncode for w in wrappers] == [0, protocol.EXIT_TIMEOUT, protocol.EXIT_SKIPPED]
+    assert [w.returncode for w in wrappers] == [0, exits.EXIT_TIMEOUT, exits.EXIT_SKIPPED]

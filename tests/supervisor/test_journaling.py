@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from supervisor.journaling import Journal
-from supervisor.plans import Plan
+from contracts.plans import Plan
 from supervisor.states import RunState
 from supervisor_rig import ROOT, Pod
 

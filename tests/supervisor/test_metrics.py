@@ -5,7 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, generate_latest
 
 from supervisor.metrics import RunCollector
-from supervisor.plans import Plan
+from contracts.plans import Plan
 from supervisor.states import RunState
 
 

@@ -7,7 +7,8 @@ import selectors
 import signal
 import time
 
-from entrypoint import connecting, protocol
+from entrypoint import connecting
+from contracts import exits, wire
 from supervisor import ordering
 from supervisor_rig import Pod, wait_for
 
@@ -51,7 +52,7 @@ def test_a_failed_step_skips_the_rest_with_reason_skipped_and_no_start_time(pod:
     wrappers = pod.steps({"a": "true", "b": "exit 3", "c": "true"})
     assert pod.finish() == 1
     assert pod.order() == ["a", "b"]
-    assert [w.returncode for w in wrappers] == [0, 3, protocol.EXIT_SKIPPED]
+    assert [w.returncode for w in wrappers] == [0, 3, exits.EXIT_SKIPPED]
     done = _finished(pod)
     assert done["b"]["outcome"] == "failed" and done["b"]["exit_code"] == 3
     skipped = next(r for r in pod.journal() if r["ev"] == "skipped")
@@ -77,7 +78,7 @@ def test_a_step_over_its_timeout_is_stopped_and_the_rest_skipped(pod: Pod) -> No
     assert pod.finish(timeout=20) == 1
     a = _finished(pod)["a"]
     assert a["outcome"] == "timed_out" and a["reason"] == "TimeoutExceeded"
-    assert a["exit_code"] == protocol.EXIT_TIMEOUT  # the wrapper's too: the supervisor's clock said so
+    assert a["exit_code"] == exits.EXIT_TIMEOUT  # the wrapper's too: the supervisor's clock said so
     assert a["finished_at"] - a["started_at"] < 15  # stopped, not its 30 s
     assert pod.order() == ["a"]
 
@@ -86,7 +87,7 @@ def test_the_task_timeout_stops_the_running_step_and_exits_124(pod: Pod) -> None
     pod.plan(["a", "b"], timeout_seconds=0.8)
     pod.supervise()
     pod.steps({"a": "sleep 30", "b": "true"})
-    assert pod.finish(timeout=20) == protocol.EXIT_TIMEOUT
+    assert pod.finish(timeout=20) == exits.EXIT_TIMEOUT
     assert (_finished(pod)["a"]["reason"], _finished(pod)["a"]["exit_code"]) == ("TimeoutExceeded", 124)
     assert pod.journal()[-1]["outcome"] == "TimedOut"
     assert pod.order() == ["a"]
@@ -98,9 +99,9 @@ def test_sigterm_cancels_the_running_step_and_skips_the_rest(pod: Pod) -> None:
     wrappers = pod.steps({"a": "true", "b": "sleep 30", "c": "true"})
     wait_for(lambda: pod.order() == ["a", "b"], what="b to start")
     sup.send_signal(signal.SIGTERM)
-    assert pod.finish(timeout=20) == protocol.EXIT_CANCELLED
+    assert pod.finish(timeout=20) == exits.EXIT_CANCELLED
     assert _finished(pod)["b"]["outcome"] == "cancelled"
-    assert wrappers[2].returncode == protocol.EXIT_CANCELLED  # skipped because of the cancel
+    assert wrappers[2].returncode == exits.EXIT_CANCELLED  # skipped because of the cancel
     skipped = [r for r in pod.journal() if r["ev"] == "skipped"]
     assert [r["step"] for r in skipped] == ["c"] and skipped[0]["cancelled"]
     assert pod.journal()[-1]["outcome"] == "Cancelled"
@@ -113,7 +114,7 @@ def test_doll_ctl_cancel_stops_the_run(pod: Pod) -> None:
     wait_for(lambda: pod.order() == ["a"], what="a to start")
     done = pod.ctl("cancel")
     assert done.returncode == 0, done.stderr
-    assert pod.finish(timeout=20) == protocol.EXIT_CANCELLED
+    assert pod.finish(timeout=20) == exits.EXIT_CANCELLED
     assert pod.order() == ["a"]
     assert pod.ctl("cancel").returncode != 0  # nobody there any more, or already cancelled
 
@@ -124,7 +125,7 @@ def test_a_cancel_before_any_wrapper_connected_skips_everything_and_ends(pod: Po
     pod.wait_socket()
     wait_for(lambda: any(r["ev"] == "released" for r in pod.journal()), what="a's release")
     assert pod.ctl("cancel").returncode == 0
-    assert pod.finish(timeout=20) == protocol.EXIT_CANCELLED
+    assert pod.finish(timeout=20) == exits.EXIT_CANCELLED
     assert [(r["step"], r["cancelled"]) for r in pod.journal() if r["ev"] == "skipped"] == [("a", True), ("b", True)]
     assert pod.order() == []
 
@@ -153,7 +154,7 @@ def test_a_step_whose_wrapper_dies_without_reporting_fails_and_the_rest_are_skip
 def _wrapper(pod: Pod, name: str, index: int) -> connecting.Channel:
     """A step's wrapper played over the real socket, with the wrapper's own Channel: connected, hello said."""
     channel = connecting.connect(pod.socket, 5.0, 0.0)
-    assert channel is not None and channel.send(protocol.Hello(kind="step", name=name, index=index, pid=os.getpid()))
+    assert channel is not None and channel.send(wire.Hello(kind="step", name=name, index=index, pid=os.getpid()))
     return channel
 
 
@@ -165,11 +166,11 @@ def test_a_hand_off_starts_the_next_step_first_and_acks_the_finished_one_after_a
     pod.wait_socket()
     a, b = _wrapper(pod, "a", 0), _wrapper(pod, "b", 1)
     try:
-        assert isinstance(a.receive(timeout=10), protocol.Start)
+        assert isinstance(a.receive(timeout=10), wire.Start)
         now = time.time()
-        a.send(protocol.Started(name="a", started_at=now))
+        a.send(wire.Started(name="a", started_at=now))
         sent = time.monotonic()
-        a.send(protocol.Finished(name="a", exit_code=0, reason="Completed", started_at=now, finished_at=time.time()))
+        a.send(wire.Finished(name="a", exit_code=0, reason="Completed", started_at=now, finished_at=time.time()))
         arrivals: list[tuple[str, type]] = []
         with selectors.DefaultSelector() as sel:
             sel.register(a, selectors.EVENT_READ, "a")
@@ -182,11 +183,11 @@ def test_a_hand_off_starts_the_next_step_first_and_acks_the_finished_one_after_a
                     arrivals.append((key.data, type(channel.receive(timeout=10))))
                     sel.unregister(channel)
         acked = time.monotonic()
-        assert arrivals == [("b", protocol.Start), ("a", protocol.Ack)]
+        assert arrivals == [("b", wire.Start), ("a", wire.Ack)]
         assert acked - sent >= ordering.HANDOFF_QUIET_SECONDS
-        b.send(protocol.Finished(name="b", exit_code=0, reason="Completed", started_at=time.time(),
+        b.send(wire.Finished(name="b", exit_code=0, reason="Completed", started_at=time.time(),
                                  finished_at=time.time()))
-        assert isinstance(b.receive(timeout=10), protocol.Ack)  # the last step: nothing to wait for
+        assert isinstance(b.receive(timeout=10), wire.Ack)  # the last step: nothing to wait for
         assert pod.finish() == 0
     finally:
         a.close()

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from entrypoint.protocol import ProbeResult
+from contracts.wire import ProbeResult
 from supervisor import health_checking
-from supervisor.plans import ProbeSpec
+from contracts.plans import ProbeSpec
 from supervisor.probing import PodProber
 from supervisor_rig import free_port
 

@@ -22,7 +22,7 @@ import pytest
 
 from fake_kube_api import FakeApi
 from supervisor.logs import Log
-from supervisor.plans import Plan
+from contracts.plans import Plan
 from supervisor.publishing import FAILING_AFTER, Publisher
 from supervisor.requesting import KUBE_CLIENTS, RETRY_AFTER_LIMIT, retry_after, server_url
 from supervisor.states import RunState

@@ -10,11 +10,11 @@ import socket
 import stat
 from pathlib import Path
 
-from entrypoint import protocol
+from contracts import wire
 from supervisor.journaling import Journal
 from supervisor.logs import Log
 from supervisor.ordering import Runner
-from supervisor.plans import Plan
+from contracts.plans import Plan
 from supervisor.serving import ControlServer
 from supervisor.states import RunState
 from supervisor_rig import Pod, wait_for
@@ -46,9 +46,9 @@ def test_garbage_oversized_unknown_and_hello_less_peers_are_dropped_and_the_run_
     pod.steps({"a": "sleep 1", "b": "true"})
     wait_for(lambda: pod.order() == ["a"], what="a to start")
     assert _talk(pod.socket, b"this is not json\n") == b""
-    assert _talk(pod.socket, b"x" * (protocol.MAX_MESSAGE_BYTES + 10)) == b""
-    assert _talk(pod.socket, protocol.encode(protocol.Hello(kind="step", name="zz"))) == b""
-    assert _talk(pod.socket, protocol.encode(protocol.Started(name="a", started_at=1.0))) == b""
+    assert _talk(pod.socket, b"x" * (wire.MAX_MESSAGE_BYTES + 10)) == b""
+    assert _talk(pod.socket, wire.encode(wire.Hello(kind="step", name="zz"))) == b""
+    assert _talk(pod.socket, wire.encode(wire.Started(name="a", started_at=1.0))) == b""
     assert _talk(pod.socket, b'{"op":"hello","kind":"step","name":7}\n') == b""
     _, metrics = pod.http("/metrics")
     for why in ("garbage", "oversized", "unknown", "no-hello"):
@@ -78,9 +78,9 @@ def test_a_second_hello_for_a_running_step_does_not_start_it_again(pod: Pod) -> 
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:  # a reconnect, as a wrapper would
         s.settimeout(5)
         s.connect(pod.socket)
-        s.sendall(protocol.encode(protocol.Hello(kind="step", name="a", index=0)))
-        answer = protocol.decode(s.makefile("rb").readline())
-    assert isinstance(answer, protocol.Start)  # answered from the state: it is running, carry on
+        s.sendall(wire.encode(wire.Hello(kind="step", name="a", index=0)))
+        answer = wire.decode(s.makefile("rb").readline())
+    assert isinstance(answer, wire.Start)  # answered from the state: it is running, carry on
     assert pod.finish() == 0
     assert pod.order() == ["a", "b"]
     assert [r["step"] for r in pod.journal() if r["ev"] == "released"] == ["a", "b"]

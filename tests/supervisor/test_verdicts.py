@@ -10,7 +10,7 @@ import signal
 
 import pytest
 
-from entrypoint import protocol
+from contracts import exits, layout, wire
 from supervisor_rig import Pod, wait_for
 
 LATE = ("--socket-wait-seconds", "1", "--reconnect-seconds", "0.3")  # find the supervisor gone quickly
@@ -30,8 +30,8 @@ def test_a_step_failed_at_its_breakpoint_before_its_container_started_does_not_r
     assert sup.wait(20) == 1 and a.wait(10) == 0
     b = pod.step("b", 1, "true", prev="a", extra=LATE)  # b's and c's containers start only now
     c = pod.step("c", 2, "true", prev="b", extra=LATE)
-    assert b.wait(20) == protocol.EXIT_DEBUG_FAILED
-    assert c.wait(20) == protocol.EXIT_SKIPPED
+    assert b.wait(20) == exits.EXIT_DEBUG_FAILED
+    assert c.wait(20) == exits.EXIT_SKIPPED
     assert pod.order() == ["a"]
     assert json.loads((pod.steps_dir / "step-b" / "out.err").read_text())["started_at"] is None
 
@@ -44,7 +44,7 @@ def test_a_step_failed_at_its_breakpoint_hears_it_when_it_says_hello_afterwards(
     assert pod.ctl("fail", "b").returncode == 0
     wait_for(lambda: any(r["ev"] == "run_finished" for r in pod.journal()), what="the end of the run")
     b = pod.step("b", 1, "true", prev="a")
-    assert b.wait(20) == protocol.EXIT_DEBUG_FAILED  # told over the socket: a bare ack left it waiting
+    assert b.wait(20) == exits.EXIT_DEBUG_FAILED  # told over the socket: a bare ack left it waiting
     assert pod.order() == ["a"]
     sup.send_signal(signal.SIGTERM)
     assert sup.wait(10) == 0
@@ -55,9 +55,9 @@ def test_a_run_cancelled_before_any_container_started_runs_nothing_when_they_do(
     sup = pod.supervise()
     pod.wait_socket()
     assert pod.ctl("cancel").returncode == 0
-    assert sup.wait(20) == protocol.EXIT_CANCELLED
+    assert sup.wait(20) == exits.EXIT_CANCELLED
     late = pod.steps({"a": "true", "b": "true"}, extra=LATE)
-    assert [w.wait(20) for w in late] == [protocol.EXIT_CANCELLED, protocol.EXIT_CANCELLED]
+    assert [w.wait(20) for w in late] == [exits.EXIT_CANCELLED, exits.EXIT_CANCELLED]
     assert pod.order() == []
 
 
@@ -73,15 +73,15 @@ def test_a_sidecar_whose_container_starts_after_the_run_does_not_start(pod: Pod)
 
 
 def test_a_sidecar_running_without_a_supervisor_stops_on_its_verdict(pod: Pod) -> None:
-    # the verdict is written here as the supervisor writes it (protocol.VERDICTS_NAME, sidecar-<name>, one `stop`):
+    # the verdict is written here as the supervisor writes it (layout.VERDICTS_NAME, sidecar-<name>, one `stop`):
     # a sidecar that has lost its supervisor for good cannot be reached any other way
     pod.plan(["a"], sidecars=[{"name": "side", "container": "sidecar-side"}])
     pidfile = pod.root / "side.pid"
     side = pod.sidecar("side", ["sh", "-c", f"echo $$ > {pidfile}; exec sleep 60"], extra=("--socket-wait-seconds", "0"))
     pid = int(wait_for(lambda: pidfile.exists() and pidfile.read_text().strip(), what="the sidecar running"))
-    verdicts = pod.run_dir / protocol.VERDICTS_NAME
+    verdicts = pod.run_dir / layout.VERDICTS_NAME
     verdicts.mkdir()
-    (verdicts / "sidecar-side").write_bytes(protocol.encode(protocol.Stop(reason="the run is over", grace_seconds=5)))
+    (verdicts / "sidecar-side").write_bytes(wire.encode(wire.Stop(reason="the run is over", grace_seconds=5)))
     assert side.wait(10) == 0  # stopped (SIGTERM to its group), as on the supervisor's word
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
@@ -92,7 +92,7 @@ def test_a_step_and_a_sidecar_of_the_same_name_each_keep_their_own_verdict(pod: 
     sup = pod.supervise()
     pod.wait_socket()
     assert pod.ctl("cancel").returncode == 0  # skips both steps, then stops the sidecar: two verdicts for "foo"
-    assert sup.wait(20) == protocol.EXIT_CANCELLED
+    assert sup.wait(20) == exits.EXIT_CANCELLED
     late = pod.steps({"foo": "true", "bar": "true"}, extra=LATE)
-    assert [w.wait(20) for w in late] == [protocol.EXIT_CANCELLED, protocol.EXIT_CANCELLED]
+    assert [w.wait(20) for w in late] == [exits.EXIT_CANCELLED, exits.EXIT_CANCELLED]
     assert pod.order() == []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from entrypoint.options import UsageError
+from contracts.errors import UsageError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
 if TYPE_CHECKING:

@@ -29,19 +29,10 @@ if TYPE_CHECKING:  # mypy sees typing and the standard decorator; at run time th
     from dataclasses import dataclass, field  # wrapper start (annotations are strings; see freezing)
     from typing import Any, Literal
 else:
-    from entrypoint.freezing import dataclass, field
+    from contracts.freezing import dataclass, field
 
+from contracts.errors import InputError
 
-# --- exit codes of the wrapper (the child's own code passes through; 128+N when killed by signal N) ---
-EXIT_USAGE = 120  # bad options or nothing after `--`
-EXIT_CANCELLED = 121  # the run was cancelled before or while this step ran
-EXIT_SKIPPED = 122  # skipped because an earlier step failed
-EXIT_RESULTS_TOO_LARGE = 123  # results do not fit the 4096-byte termination message
-EXIT_TIMEOUT = 124  # the step's timeout expired (GNU timeout's convention)
-EXIT_WRAPPER_ERROR = 125  # the wrapper itself failed (unusable socket path, I/O error)
-EXIT_NOT_EXECUTABLE = 126  # the command exists but cannot be executed (shell convention)
-EXIT_NOT_FOUND = 127  # the command does not exist (shell convention)
-EXIT_DEBUG_FAILED = 1  # `debug fail-continue` marked the step failed (Tekton's convention)
 
 # --- reasons, as Tekton spells them ---
 if TYPE_CHECKING:
@@ -50,21 +41,6 @@ REASONS: tuple[str, ...] = ("Completed", "Error", "Skipped", "TimeoutExceeded", 
 
 # --- limits ---
 MAX_MESSAGE_BYTES = 1 << 20  # one line; longer lines are dropped by the reader
-TERMINATION_MESSAGE_LIMIT = 4096  # Kubernetes' limit for /dev/termination-log
-
-# --- well-known paths inside the Pod (the generator mounts them, the wrapper and supervisor use them) ---
-DOLL_BIN = "/doll/bin"  # the wrapper executable lives here, read-only for steps
-ENTRYPOINT_PATH = DOLL_BIN + "/entrypoint"
-DOLL_RUN = "/doll/run"  # shared emptyDir: control socket, plan, journal, per-step state
-SOCKET_NAME = "control.sock"
-PLAN_NAME = "plan.json"
-JOURNAL_NAME = "journal.jsonl"
-# <run dir>/verdicts/<kind>-<name> (step-build, sidecar-db: a step and a sidecar may share a name): the
-# supervisor's last word to a wrapper it may not be there to tell, one message line: `skip` or `ack` with
-# verdict "failed" for a step that will not run, `stop` for a sidecar once a classic run is over.  A wrapper
-# that finds no supervisor heeds it before the file chain.
-VERDICTS_NAME = "verdicts"
-TEKTON_ROOT = "/tekton"
 
 if TYPE_CHECKING:
     Kind = Literal["step", "sidecar", "ctl"]
@@ -206,7 +182,7 @@ _TYPES: dict[str, type] = {
 }
 
 
-class ProtocolError(ValueError):
+class ProtocolError(InputError, ValueError):
     """A line that is not a valid message; the reader drops it and logs this text."""
 
 

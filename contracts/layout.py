@@ -1,0 +1,89 @@
+"""The Pod's layout, defined once: every path, volume and container name doll uses inside the Pod.
+
+The generator mounts these, `doll init` fills them, the wrapper and the supervisor read and write them.
+Standard library only and cheap to import: the wrapper imports this module.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DOLL_BIN", "ENTRYPOINT_PATH", "DOLL_RUN", "SOCKET_NAME", "SOCKET_PATH", "PLAN_NAME", "PLAN_PATH",
+    "JOURNAL_NAME", "VERDICTS_NAME", "TEKTON_ROOT", "STEPS_DIR", "SCRIPTS_DIR", "RESULTS_DIR", "HOME_DIR",
+    "WORKSPACE_DIR", "TERMINATION_PATH", "TERMINATION_MESSAGE_LIMIT", "VOLUMES", "INIT_CONTAINER",
+    "SUPERVISOR_CONTAINER", "POST_FILE", "FAILED_SUFFIX", "EXIT_CODE_FILE", "STEP_RESULTS_DIR",
+    "step_dir_name", "step_dir", "post_file", "verdict_name", "verdict_path", "script_name",
+    "step_container", "sidecar_container",
+]
+
+# --- doll's own volumes ---
+DOLL_BIN = "/doll/bin"  # the wrapper executable lives here, read-only for steps
+ENTRYPOINT_PATH = DOLL_BIN + "/entrypoint"
+DOLL_RUN = "/doll/run"  # shared emptyDir: control socket, plan, journal, verdicts; rw only for the supervisor
+SOCKET_NAME = "control.sock"
+SOCKET_PATH = f"{DOLL_RUN}/{SOCKET_NAME}"
+PLAN_NAME = "plan.json"
+PLAN_PATH = f"{DOLL_RUN}/{PLAN_NAME}"
+JOURNAL_NAME = "journal.jsonl"
+# <run dir>/verdicts/<kind>-<name> (step-build, sidecar-db: a step and a sidecar may share a name): the
+# supervisor's last word to a wrapper it may not be there to tell, one message line: `skip` or `ack` with
+# verdict "failed" for a step that will not run, `stop` for a sidecar once a classic run is over.  A wrapper
+# that finds no supervisor heeds it before the file chain.
+VERDICTS_NAME = "verdicts"
+
+# --- Tekton's in-Pod conventions ---
+TEKTON_ROOT = "/tekton"
+STEPS_DIR = f"{TEKTON_ROOT}/steps"  # step-<name>/ (exitCode, out / out.err, results/) and <index> -> step-<name>
+SCRIPTS_DIR = f"{TEKTON_ROOT}/scripts"  # step-<name> / sidecar-<name>, written by init
+RESULTS_DIR = f"{TEKTON_ROOT}/results"  # task results
+HOME_DIR = f"{TEKTON_ROOT}/home"
+TERMINATION_PATH = f"{TEKTON_ROOT}/termination"
+WORKSPACE_DIR = "/workspace"  # Tekton's implicit shared workspace (the steps' default workingDir)
+TERMINATION_MESSAGE_LIMIT = 4096  # Kubernetes' limit for a container's termination message
+
+# the Pod's volumes (emptyDir), by role; a user volume named doll-* is refused
+VOLUMES = {"bin": "doll-bin", "run": "doll-run", "steps": "doll-steps", "results": "doll-results",
+           "scripts": "doll-scripts", "home": "doll-home", "workspace": "doll-workspace"}
+INIT_CONTAINER = "doll-init"
+SUPERVISOR_CONTAINER = "doll-supervisor"
+
+# --- a step's directory: <steps dir>/step-<name>/ ---
+POST_FILE = "out"  # the post file: the step's record, what the next step waits for in the file chain
+FAILED_SUFFIX = ".err"  # out.err: the step failed and the failure cascades
+EXIT_CODE_FILE = "exitCode"
+STEP_RESULTS_DIR = "results"  # step results: step-<name>/results/<result>
+
+
+def step_dir_name(name: str) -> str:
+    return f"step-{name}"
+
+
+def step_dir(steps_dir: str, name: str) -> str:
+    return f"{steps_dir}/{step_dir_name(name)}"
+
+
+def post_file(steps_dir: str, name: str) -> str:
+    """The step's post file (`out`); `out.err` (+ FAILED_SUFFIX) when its failure cascades."""
+    return f"{step_dir(steps_dir, name)}/{POST_FILE}"
+
+
+def verdict_name(kind: str, name: str) -> str:
+    """`step-build`, `sidecar-db`: a step and a sidecar may share a name."""
+    return f"{kind}-{name}"
+
+
+def verdict_path(run_dir: str, kind: str, name: str) -> str:
+    return f"{run_dir}/{VERDICTS_NAME}/{verdict_name(kind, name)}"
+
+
+def script_name(kind: str, name: str) -> str:
+    """A step's or sidecar's script in SCRIPTS_DIR: `step-build`, `sidecar-db`."""
+    return f"{kind}-{name}"
+
+
+def step_container(name: str) -> str:
+    """The container name of a step, before doll's length fitting (generator naming)."""
+    return f"step-{name}"
+
+
+def sidecar_container(name: str) -> str:
+    return f"sidecar-{name}"
