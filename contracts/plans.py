@@ -1,0 +1,264 @@
+"""The plan the generator hands the supervisor: defined here, once, and read by both sides.
+
+The generator writes it as JSON (`Plan.to_json`) into the Pod (init container -> /doll/run/plan.json,
+or the DOLL_PLAN environment variable); the supervisor reads it with `Plan.from_json`, which validates
+it and raises `PlanError("steps[2].name: missing")` on the first problem.  Standard library only.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from typing import Any, Literal
+
+from contracts.layout import DOLL_RUN, STEPS_DIR
+from contracts.errors import InputError
+
+PLAN_VERSION = 1
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+ProbeKind = Literal["httpGet", "tcpSocket", "grpc", "exec"]
+OnError = Literal["continue", "stopAndFail"]
+Layout = Literal["native", "classic"]
+
+
+class PlanError(InputError, ValueError):
+    """A malformed or inconsistent plan; the text names the field: `steps[2].name: missing`."""
+
+
+@dataclass(frozen=True)
+class ProbeSpec:
+    """A Kubernetes readinessProbe, reduced to what the supervisor runs from inside the Pod."""
+
+    kind: ProbeKind
+    port: int | None = None  # httpGet, tcpSocket, grpc
+    host: str = "127.0.0.1"  # the Pod shares one network namespace
+    path: str = "/"  # httpGet
+    scheme: Literal["HTTP", "HTTPS"] = "HTTP"
+    headers: tuple[tuple[str, str], ...] = ()
+    service: str = ""  # grpc health service name
+    command: tuple[str, ...] = ()  # exec: run by the sidecar's own wrapper, inside its container
+    initial_delay_seconds: float = 0.0
+    period_seconds: float = 0.05  # doll polls fast by default (Kubernetes' default is 10 s)
+    timeout_seconds: float = 1.0
+    failure_threshold: int = 3  # consecutive failures after the sidecar was ready -> not ready
+    success_threshold: int = 1
+
+
+@dataclass(frozen=True)
+class SidecarPlan:
+    name: str
+    container: str  # the container's name in the Pod
+    probe: ProbeSpec | None = None  # None: ready as soon as its wrapper says hello
+    ready_timeout_seconds: float = 600.0  # never ready by then -> the task fails
+    stop_grace_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    name: str
+    index: int
+    container: str
+    timeout_seconds: float | None = None
+    on_error: OnError = "stopAndFail"
+    results: tuple[str, ...] = ()
+    breakpoint_before: bool = False
+
+
+@dataclass(frozen=True)
+class PodIdentity:
+    name: str = ""  # Pod name; empty when unknown (then read from the environment: POD_NAME / HOSTNAME)
+    namespace: str = ""
+    task_run: str = ""
+    task: str = ""
+
+
+@dataclass(frozen=True)
+class Plan:
+    steps: tuple[StepPlan, ...]
+    sidecars: tuple[SidecarPlan, ...] = ()
+    pod: PodIdentity = field(default_factory=PodIdentity)
+    layout: Layout = "classic"
+    timeout_seconds: float | None = None  # the whole task
+    breakpoint_on_failure: bool = False
+    hold_timeout_seconds: float = 3600.0
+    run_dir: str = DOLL_RUN
+    metrics_port: int = 9090
+    linger_seconds: float = 60.0  # after the end, serve metrics until one scrape or this long
+    pushgateway: str = ""  # optional Pushgateway URL
+    publish_to_api: bool = True  # annotations and Events through the Kubernetes API, best effort
+    steps_dir: str = STEPS_DIR  # step-<name>/out[.err]: post files the supervisor reconciles from
+    version: int = PLAN_VERSION
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Plan:
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise PlanError(f"plan: not JSON: {exc}") from None
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Plan:
+        plan = _build(data)
+        validate(plan)
+        return plan
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+def _obj(data: Any, where: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise PlanError(f"{where}: expected an object, got {type(data).__name__}")
+    return data
+
+
+def _default(cls: type, key: str) -> Any:
+    """The dataclass's own default for `key` (the one place defaults are written), else ... (required)."""
+    for f in fields(cls):
+        if f.name == key:
+            if f.default is not MISSING:
+                return f.default
+            if f.default_factory is not MISSING:
+                return f.default_factory()
+    return ...
+
+
+def _get(data: dict[str, Any], key: str, where: str, types: tuple[type, ...], cls: type | None = None) -> Any:
+    """`data[key]` if it is one of `types`; missing: `cls`'s default for it, or PlanError if it has none."""
+    if key not in data:
+        default = ... if cls is None else _default(cls, key)
+        if default is ...:
+            raise PlanError(f"{where}{key}: missing")
+        return default
+    value = data[key]
+    if isinstance(value, bool) and bool not in types:
+        raise PlanError(f"{where}{key}: expected {types[0].__name__}, got {value!r}")
+    if not isinstance(value, types):
+        raise PlanError(f"{where}{key}: expected {types[0].__name__}, got {value!r}")
+    return value
+
+
+_NUM = (int, float)
+_OPT_NUM = (int, float, type(None))
+
+
+def _probe(data: Any, where: str) -> ProbeSpec:
+    d = _obj(data, where.rstrip("."))
+    kind = _get(d, "kind", where, (str,))
+    if kind not in ("httpGet", "tcpSocket", "grpc", "exec"):
+        raise PlanError(f"{where}kind: unknown {kind!r}")
+    headers = _get(d, "headers", where, (list,), ProbeSpec)
+    return ProbeSpec(
+        kind=kind,
+        port=_get(d, "port", where, (int, type(None)), ProbeSpec),
+        host=_get(d, "host", where, (str,), ProbeSpec),
+        path=_get(d, "path", where, (str,), ProbeSpec),
+        scheme=_get(d, "scheme", where, (str,), ProbeSpec),
+        headers=tuple((str(h[0]), str(h[1])) for h in headers),
+        service=_get(d, "service", where, (str,), ProbeSpec),
+        command=tuple(str(c) for c in _get(d, "command", where, (list,), ProbeSpec)),
+        initial_delay_seconds=float(_get(d, "initial_delay_seconds", where, _NUM, ProbeSpec)),
+        period_seconds=float(_get(d, "period_seconds", where, _NUM, ProbeSpec)),
+        timeout_seconds=float(_get(d, "timeout_seconds", where, _NUM, ProbeSpec)),
+        failure_threshold=_get(d, "failure_threshold", where, (int,), ProbeSpec),
+        success_threshold=_get(d, "success_threshold", where, (int,), ProbeSpec),
+    )
+
+
+def _build(data: Any) -> Plan:
+    d = _obj(data, "plan")
+    version = _get(d, "version", "", (int,), Plan)
+    if version != PLAN_VERSION:
+        raise PlanError(f"version: unsupported {version!r} (this supervisor reads {PLAN_VERSION})")
+    steps = []
+    for i, raw in enumerate(_get(d, "steps", "", (list,))):
+        w = f"steps[{i}]."
+        s = _obj(raw, w[:-1])
+        steps.append(StepPlan(
+            name=_get(s, "name", w, (str,)),
+            index=_get(s, "index", w, (int,)),
+            container=_get(s, "container", w, (str,)),
+            timeout_seconds=_get(s, "timeout_seconds", w, _OPT_NUM, StepPlan),
+            on_error=_get(s, "on_error", w, (str,), StepPlan),
+            results=tuple(_get(s, "results", w, (list,), StepPlan)),
+            breakpoint_before=_get(s, "breakpoint_before", w, (bool,), StepPlan),
+        ))
+    sidecars = []
+    for i, raw in enumerate(_get(d, "sidecars", "", (list,), Plan)):
+        w = f"sidecars[{i}]."
+        s = _obj(raw, w[:-1])
+        probe = _get(s, "probe", w, (dict, type(None)), SidecarPlan)
+        sidecars.append(SidecarPlan(
+            name=_get(s, "name", w, (str,)),
+            container=_get(s, "container", w, (str,)),
+            probe=None if probe is None else _probe(probe, w + "probe."),
+            ready_timeout_seconds=float(_get(s, "ready_timeout_seconds", w, _NUM, SidecarPlan)),
+            stop_grace_seconds=float(_get(s, "stop_grace_seconds", w, _NUM, SidecarPlan)),
+        ))
+    pod = _obj(_get(d, "pod", "", (dict,)), "pod") if "pod" in d else {}
+    return Plan(
+        steps=tuple(steps),
+        sidecars=tuple(sidecars),
+        pod=PodIdentity(**{k: _get(pod, k, "pod.", (str,), PodIdentity)
+                           for k in ("name", "namespace", "task_run", "task")}),
+        layout=_get(d, "layout", "", (str,), Plan),
+        timeout_seconds=_get(d, "timeout_seconds", "", _OPT_NUM, Plan),
+        breakpoint_on_failure=_get(d, "breakpoint_on_failure", "", (bool,), Plan),
+        hold_timeout_seconds=float(_get(d, "hold_timeout_seconds", "", _NUM, Plan)),
+        run_dir=_get(d, "run_dir", "", (str,), Plan),
+        metrics_port=_get(d, "metrics_port", "", (int,), Plan),
+        linger_seconds=float(_get(d, "linger_seconds", "", _NUM, Plan)),
+        pushgateway=_get(d, "pushgateway", "", (str,), Plan),
+        publish_to_api=_get(d, "publish_to_api", "", (bool,), Plan),
+        steps_dir=_get(d, "steps_dir", "", (str,), Plan),
+        version=version,
+    )
+
+
+def validate(plan: Plan) -> None:
+    """Consistency checks across fields; raise PlanError naming the first bad one."""
+    if not plan.steps:
+        raise PlanError("steps: empty (a task needs at least one step)")
+    if plan.layout not in ("native", "classic"):
+        raise PlanError(f"layout: unknown {plan.layout!r}")
+    seen: set[str] = set()
+    for i, step in enumerate(plan.steps):
+        if step.index != i:
+            raise PlanError(f"steps[{i}].index: {step.index} (steps must be numbered 0, 1, 2, ... in order)")
+        if not _DNS_LABEL.match(step.name):
+            raise PlanError(f"steps[{i}].name: {step.name!r} is not a DNS-1123 label")
+        if step.name in seen:
+            raise PlanError(f"steps[{i}].name: duplicate {step.name!r}")
+        seen.add(step.name)
+        if step.on_error not in ("continue", "stopAndFail"):
+            raise PlanError(f"steps[{i}].on_error: unknown {step.on_error!r}")
+        if step.timeout_seconds is not None and step.timeout_seconds <= 0:
+            raise PlanError(f"steps[{i}].timeout_seconds: {step.timeout_seconds} (must be > 0)")
+    names: set[str] = set()
+    for i, sidecar in enumerate(plan.sidecars):
+        if not _DNS_LABEL.match(sidecar.name):
+            raise PlanError(f"sidecars[{i}].name: {sidecar.name!r} is not a DNS-1123 label")
+        if sidecar.name in names:
+            raise PlanError(f"sidecars[{i}].name: duplicate {sidecar.name!r}")
+        names.add(sidecar.name)
+        probe = sidecar.probe
+        if probe is not None:
+            if probe.kind == "exec" and not probe.command:
+                raise PlanError(f"sidecars[{i}].probe.command: missing for an exec probe")
+            if probe.kind != "exec" and not (probe.port and 0 < probe.port < 65536):
+                raise PlanError(f"sidecars[{i}].probe.port: {probe.port!r} (must be 1-65535)")
+            if probe.period_seconds <= 0:
+                raise PlanError(f"sidecars[{i}].probe.period_seconds: {probe.period_seconds} (must be > 0)")
+    if plan.timeout_seconds is not None and plan.timeout_seconds <= 0:
+        raise PlanError(f"timeout_seconds: {plan.timeout_seconds} (must be > 0)")
+    if plan.linger_seconds < 0:
+        raise PlanError(f"linger_seconds: {plan.linger_seconds} (must be >= 0)")
+    if plan.pushgateway and not plan.pushgateway.startswith(("http://", "https://")):
+        raise PlanError(f"pushgateway: {plan.pushgateway!r} (must be an http:// or https:// URL)")
+    if not 0 < plan.metrics_port < 65536:
+        raise PlanError(f"metrics_port: {plan.metrics_port} (must be 1-65535)")
