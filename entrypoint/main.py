@@ -10,9 +10,12 @@ import os
 import sys
 import time
 
-from entrypoint import connecting, protocol, results
-from entrypoint.options import UsageError, from_argv
-from entrypoint.recording import FileRecorder, Record
+from entrypoint import connecting, results
+from contracts import exits, wire
+from contracts.errors import UsageError
+from contracts.options import from_argv
+from contracts.records import StepRecord
+from entrypoint.recording import FileRecorder
 
 # flags whose values let a step with bad options still be recorded as failed
 _SALVAGED = ("--name", "--index", "--socket", "--post-file", "--step-dir", "--termination-path")
@@ -38,7 +41,7 @@ def record_failure(argv: list[str], code: int, message: str) -> None:
     name = got.get("--name", "")
     now = time.time()
     termination = results.render({}, now, code, "Error").text
-    record = Record(name=name, exit_code=code, reason="Error", started_at=None, finished_at=now, failed=True,
+    record = StepRecord(name=name, exit_code=code, reason="Error", started_at=None, finished_at=now, failed=True,
                     message=message, termination=termination)
     try:
         FileRecorder(got.get("--step-dir", ""), got.get("--termination-path", ""),
@@ -54,9 +57,9 @@ def record_failure(argv: list[str], code: int, message: str) -> None:
     if channel is None:
         return
     index = got.get("--index", "-1")
-    channel.send(protocol.Hello(kind="step", name=name, index=int(index) if index.isdigit() else -1,
+    channel.send(wire.Hello(kind="step", name=name, index=int(index) if index.isdigit() else -1,
                                 pid=os.getpid()))
-    channel.send(protocol.Finished(name=name, exit_code=code, reason="Error", started_at=None,
+    channel.send(wire.Finished(name=name, exit_code=code, reason="Error", started_at=None,
                                    finished_at=now, message=message))
     channel.receive(timeout=1.0)
     channel.close()
@@ -72,8 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         message = f"usage: {exc}"
         print(f"entrypoint: {message}", file=sys.stderr)
-        record_failure(args, protocol.EXIT_USAGE, message)
-        return protocol.EXIT_USAGE
+        record_failure(args, exits.EXIT_USAGE, message)
+        return exits.EXIT_USAGE
     if options.sidecar:
         from entrypoint import sidecars
         return sidecars.main(options)

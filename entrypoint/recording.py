@@ -7,35 +7,20 @@ cascades.  Its content is the record as one JSON object (so `--wait-file-content
 
 from __future__ import annotations
 
-import json
 import os
 
+from contracts import layout
+from contracts.records import StepRecord, post_json
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
-if TYPE_CHECKING:  # mypy sees typing and the standard decorator; at run time they cost milliseconds
-    from dataclasses import dataclass, field
+if TYPE_CHECKING:  # mypy sees typing; at run time it costs milliseconds
     from typing import Protocol
 else:
-    from entrypoint.freezing import dataclass, field
     Protocol = object  # the protocols are for mypy: plain classes at run time
 
 
-@dataclass(frozen=True)
-class Record:
-    """The step's outcome as recorded in the post file, exitCode and termination message."""
-
-    name: str
-    exit_code: int  # the step's own code (the child's, or the wrapper's EXIT_*)
-    reason: str
-    started_at: float | None
-    finished_at: float
-    failed: bool  # True: `.err` (the next steps are skipped); onError continue records False
-    results: dict[str, str] = field(default_factory=dict)
-    message: str = ""
-    termination: str = ""  # the rendered termination message
-
-
 class PostWriter(Protocol):
-    def write(self, record: Record, early: bool = False) -> None:
+    def write(self, record: StepRecord, early: bool = False) -> None:
         """Make the record durable where the supervisor, the next step and Kubernetes look.
 
         early=True writes only what must exist before the supervisor hears of the exit (it may release the
@@ -58,12 +43,12 @@ class FileRecorder:
         self.termination_path = termination_path
         self.post_file = post_file
 
-    def write(self, record: Record, early: bool = False) -> None:
+    def write(self, record: StepRecord, early: bool = False) -> None:
         """Write everything it can; raise the first OSError at the end (after trying the rest)."""
         errors: list[OSError] = []
         writes: list[tuple[str, bytes]] = []
         if self.step_dir:
-            writes.append((os.path.join(self.step_dir, "exitCode"), str(record.exit_code).encode()))
+            writes.append((os.path.join(self.step_dir, layout.EXIT_CODE_FILE), str(record.exit_code).encode()))
         full = not early
         if self.termination_path and full:  # in place: it is usually a file Kubernetes mounted (no rename over it)
             try:
@@ -73,17 +58,15 @@ class FileRecorder:
             except OSError as exc:
                 errors.append(exc)
         if self.post_file and full:
-            fields = dict(record.__dict__)  # the fields in order (dataclasses.asdict, without importing it)
-            fields.pop("termination")
-            post_path = self.post_file + (".err" if record.failed else "")
-            writes.append((post_path, json.dumps(fields, separators=(",", ":")).encode() + b"\n"))
+            post_path = self.post_file + (layout.FAILED_SUFFIX if record.failed else "")
+            writes.append((post_path, post_json(record)))
         for path, content in writes:
             try:
                 write_atomically(path, content)
             except OSError as exc:
                 errors.append(exc)
         if self.post_file and full:  # after a hold's verdict only the post file that is true is left
-            stale = self.post_file + ("" if record.failed else ".err")
+            stale = self.post_file + ("" if record.failed else layout.FAILED_SUFFIX)
             try:
                 os.unlink(stale)
             except FileNotFoundError:

@@ -12,9 +12,12 @@ import sys
 import time
 from types import FrameType
 
-from entrypoint import connecting, environments, protocol, results
-from entrypoint.options import StepOptions
-from entrypoint.recording import FileRecorder, PostWriter, Record
+from entrypoint import connecting, environments, results
+from contracts import exits, wire
+from contracts.options import StepOptions
+from contracts.outcome import Judgement, judge
+from contracts.records import StepRecord
+from entrypoint.recording import FileRecorder, PostWriter
 from entrypoint.running import ChildRunner, Outcome, Runner
 from entrypoint.teeing import Tee
 from entrypoint.waiting import FileWaiter, SocketWaiter, Verdict, log
@@ -82,21 +85,21 @@ class Step:
         except Terminated as exc:
             verdict = Verdict("skip", str(exc), cancelled=True)
         except connecting.SocketPathError as exc:
-            return Outcome(protocol.EXIT_WRAPPER_ERROR, "Error", None, time.time(), str(exc))
+            return Outcome(exits.EXIT_WRAPPER_ERROR, "Error", None, time.time(), str(exc))
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         if verdict.action == "start" and not command:
             message = (f"no command for this machine's platform ({_platform()}); the image has one for: "
                        + ", ".join(sorted(self.o.platform_commands)))
-            return Outcome(protocol.EXIT_WRAPPER_ERROR, "Error", None, time.time(), message)
+            return Outcome(exits.EXIT_WRAPPER_ERROR, "Error", None, time.time(), message)
         if verdict.action == "start":
             return self.runner.run(command, env, self._live_channel())
         if verdict.action == "fail":
-            return Outcome(protocol.EXIT_DEBUG_FAILED, "Error", None, time.time(), verdict.reason)
+            return Outcome(exits.EXIT_DEBUG_FAILED, "Error", None, time.time(), verdict.reason)
         if verdict.cancelled:
-            return Outcome(protocol.EXIT_CANCELLED, "Cancelled", None, time.time(), verdict.reason)
-        return Outcome(protocol.EXIT_SKIPPED, "Skipped", None, time.time(), verdict.reason)
+            return Outcome(exits.EXIT_CANCELLED, "Cancelled", None, time.time(), verdict.reason)
+        return Outcome(exits.EXIT_SKIPPED, "Skipped", None, time.time(), verdict.reason)
 
     def wait(self) -> Verdict:
         verdict: Verdict | None = None
@@ -125,7 +128,7 @@ class Step:
     def _started(self, started_at: float) -> None:
         channel = self._live_channel()
         if channel is not None:
-            channel.send(protocol.Started(name=self.o.name, started_at=started_at))
+            channel.send(wire.Started(name=self.o.name, started_at=started_at))
 
     def _reconnect(self) -> connecting.Channel | None:
         """While the child runs: reach a supervisor that went away again, so `stop` works."""
@@ -155,16 +158,16 @@ class Step:
         if unreadable:
             log(f"step {self.o.name}: {unreadable}")
             if exit_code == 0:
-                exit_code, reason, message = protocol.EXIT_WRAPPER_ERROR, "Error", unreadable
+                exit_code, reason, message = exits.EXIT_WRAPPER_ERROR, "Error", unreadable
         continued = self.o.on_error == "continue"
         # rendered now only to check that the results fit (without any it always does), else after the report
         termination = results.render(found, outcome.started_at, exit_code, reason, continued) if found else None
         if termination is not None and not termination.fits:
             log(f"step {self.o.name}: {termination.message}")
             if exit_code == 0:
-                exit_code, reason, message = protocol.EXIT_RESULTS_TOO_LARGE, "Error", termination.message
+                exit_code, reason, message = exits.EXIT_RESULTS_TOO_LARGE, "Error", termination.message
         self._record(outcome, exit_code, reason, message, found, "", early=True)
-        finished = protocol.Finished(name=self.o.name, exit_code=exit_code, reason=reason,
+        finished = wire.Finished(name=self.o.name, exit_code=exit_code, reason=reason,
                                      started_at=outcome.started_at, finished_at=outcome.finished_at,
                                      results=found, message=message)
         previous = {sig: signal.signal(sig, _raise_terminated) for sig in CANCELLING}
@@ -185,20 +188,23 @@ class Step:
         if decision == "succeeded":
             exit_code, reason, message = 0, "Completed", "marked succeeded by debug continue"
         elif decision == "failed" and exit_code == 0:
-            exit_code, reason, message = protocol.EXIT_DEBUG_FAILED, "Error", "marked failed by debug fail-continue"
+            exit_code, reason, message = exits.EXIT_DEBUG_FAILED, "Error", "marked failed by debug fail-continue"
         if decision or termination is None:
             termination = results.render(found, outcome.started_at, exit_code, reason, continued)
         if not self._record(outcome, exit_code, reason, message, found, termination.text):
-            return exit_code or protocol.EXIT_WRAPPER_ERROR
-        tolerated = continued and reason in ("Error", "TimeoutExceeded")
-        return 0 if tolerated else exit_code
+            return exit_code or exits.EXIT_WRAPPER_ERROR
+        return self._judge(reason, exit_code).wrapper_exit_code(exit_code)
+
+    def _judge(self, reason: str, exit_code: int) -> Judgement:
+        """The outcome rule on this step's own end (a wrapper told to stop was stopped by the run's cancel: a
+        step's own timeout is TimeoutExceeded)."""
+        return judge(reason, exit_code, self.o.on_error, run_cancelled=True)
 
     def _record(self, outcome: Outcome, exit_code: int, reason: str, message: str, found: dict[str, str],
                 termination: str, early: bool = False) -> bool:
         """Write the record where the next step, the supervisor and Kubernetes look; False if that failed."""
-        tolerated = self.o.on_error == "continue" and reason in ("Error", "TimeoutExceeded")
-        record = Record(name=self.o.name, exit_code=exit_code, reason=reason, started_at=outcome.started_at,
-                        finished_at=outcome.finished_at, failed=exit_code != 0 and not tolerated,
+        record = StepRecord(name=self.o.name, exit_code=exit_code, reason=reason, started_at=outcome.started_at,
+                            finished_at=outcome.finished_at, failed=self._judge(reason, exit_code).cascades(exit_code),
                         results=found, message=message, termination=termination)
         try:
             self.recorder.write(record, early)
@@ -207,7 +213,7 @@ class Step:
             return False
         return True
 
-    def report(self, finished: protocol.Finished) -> str:
+    def report(self, finished: wire.Finished) -> str:
         """Send `finished` to the supervisor and wait for its ack; returns the ack's verdict ("" if none)."""
         channel = self._live_channel()
         if channel is None and self.o.socket:
@@ -232,10 +238,10 @@ class Step:
                     log("no ack from the supervisor; recording anyway")
                 self.supervised = False  # gone: file-mode breakpoints apply again
                 return ""
-            if isinstance(message, protocol.Ack):
+            if isinstance(message, wire.Ack):
                 channel.close()
                 return message.verdict
-            if isinstance(message, protocol.Hold):
+            if isinstance(message, wire.Hold):
                 held = True
                 log(f"held by the supervisor ({message.reason or 'onFailure'}); "
                     "`entrypoint debug continue` or `fail-continue` to go on")

@@ -1,0 +1,70 @@
+"""The outcome rule, defined once: how a step ended (outcome and Tekton's reason), and what that means.
+
+The wrapper judges its own end (the exit code it returns, whether its failure cascades to `out.err`), the
+supervisor judges what a wrapper reports (and what a post file says), and the run's state applies the same
+rule when it replays its journal.  Standard library only: the wrapper imports this module.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
+if TYPE_CHECKING:  # mypy sees typing and the standard decorator; at run time they cost milliseconds
+    from dataclasses import dataclass
+    from typing import Literal
+
+    StepOutcome = Literal["succeeded", "failed", "skipped", "cancelled", "timed_out"]
+else:
+    from contracts.freezing import dataclass
+
+__all__ = ["Judgement", "judge", "fails_run", "STEP_OUTCOMES"]
+
+STEP_OUTCOMES: tuple[str, ...] = ("succeeded", "failed", "skipped", "cancelled", "timed_out")
+_FAILURES = ("failed", "timed_out")
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """How a step ended: its outcome, Tekton's reason, and whether `onError: continue` tolerates it."""
+
+    outcome: StepOutcome
+    reason: str  # Completed, Error, Skipped, TimeoutExceeded, Cancelled
+    tolerated: bool  # a failure that onError: continue lets the run go on from
+
+    @property
+    def fails_run(self) -> bool:
+        """The rest of the steps are skipped and the task fails."""
+        return self.outcome in _FAILURES and not self.tolerated
+
+    def cascades(self, exit_code: int) -> bool:
+        """The step's post file is `out.err`: in the file chain the next steps are skipped."""
+        return exit_code != 0 and not self.tolerated
+
+    def wrapper_exit_code(self, exit_code: int) -> int:
+        """What the step's container exits with: a tolerated failure exits 0, as Tekton's entrypoint does."""
+        return 0 if self.tolerated else exit_code
+
+
+def judge(reason: str, exit_code: int | None, on_error: str = "stopAndFail", stopping: str = "",
+          run_cancelled: bool = False) -> Judgement:
+    """The outcome of a step that ended with `reason` and `exit_code`.
+
+    `stopping`: why the supervisor asked its wrapper to stop, if it did (TimeoutExceeded, Cancelled...);
+    `run_cancelled`: the run itself is being cancelled (a stopped step is then cancelled, not failed).
+    """
+    outcome: StepOutcome
+    if stopping == "TimeoutExceeded" or reason == "TimeoutExceeded":
+        outcome, reason = "timed_out", "TimeoutExceeded"
+    elif stopping or reason == "Cancelled":
+        outcome, reason = ("cancelled" if run_cancelled else "failed"), "Cancelled"
+    elif reason == "Skipped":
+        outcome = "skipped"
+    elif exit_code == 0:
+        outcome, reason = "succeeded", "Completed"
+    else:
+        outcome, reason = "failed", "Error"
+    return Judgement(outcome, reason, on_error == "continue" and outcome in _FAILURES)
+
+
+def fails_run(outcome: str, on_error: str) -> bool:
+    """Whether a step recorded with `outcome` fails the run (a replayed journal's `finished` record)."""
+    return outcome in _FAILURES and on_error != "continue"
