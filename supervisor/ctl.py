@@ -13,9 +13,11 @@ import socket
 import sys
 from typing import Any
 
-from entrypoint import protocol
-from entrypoint.arguments import Parser
-from entrypoint.options import UsageError, default_socket
+from contracts import wire
+from contracts.channel import Channel
+from contracts.parsing import Parser
+from contracts.errors import UsageError
+from contracts import layout
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 REPLY_SECONDS = 10.0
@@ -23,7 +25,7 @@ REPLY_SECONDS = 10.0
 
 def _parser() -> argparse.ArgumentParser:
     p = Parser(prog="doll ctl", description="talk to a running doll supervisor")
-    p.add_argument("--socket", default=default_socket(), help="the control socket (default %(default)s)")
+    p.add_argument("--socket", default=layout.SOCKET_PATH, help="the control socket (default %(default)s)")
     p.add_argument("--json", action="store_true", help="print the supervisor's answer as JSON")
     common = Parser(add_help=False)  # the same flags are accepted after the action too
     common.add_argument("--socket", default=argparse.SUPPRESS)
@@ -37,22 +39,21 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def ask(path: str, ctl: protocol.Ctl, timeout: float = REPLY_SECONDS) -> protocol.Reply:
+def ask(path: str, ctl: wire.Ctl, timeout: float = REPLY_SECONDS) -> wire.Reply:
     """One request, one reply; OSError when nobody answers."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    channel = Channel(sock, path, who="doll ctl")
+    try:
         sock.settimeout(timeout)
         sock.connect(path)
-        sock.sendall(protocol.encode(ctl))
-        buffer = b""
-        while b"\n" not in buffer:
-            chunk = sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("the supervisor closed the connection without answering")
-            buffer += chunk
-            if len(buffer) > protocol.MAX_MESSAGE_BYTES:
-                raise ConnectionError("the supervisor's answer is too long")
-    reply = protocol.decode(buffer.split(b"\n", 1)[0])
-    if not isinstance(reply, protocol.Reply):
+        if not channel.send(ctl):
+            raise ConnectionError("the supervisor closed the connection")
+        reply = channel.receive(timeout)
+    finally:
+        channel.close()
+    if reply is None:
+        raise ConnectionError(f"no answer within {timeout:g}s, or the connection was closed")
+    if not isinstance(reply, wire.Reply):
         raise ConnectionError(f"the supervisor answered {reply.op!r}, not a reply")
     return reply
 
@@ -91,10 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"doll ctl: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    ctl = protocol.Ctl(action=ns.action, step=getattr(ns, "step", ""))
+    ctl = wire.Ctl(action=ns.action, step=getattr(ns, "step", ""))
     try:
         reply = ask(ns.socket, ctl)
-    except (OSError, protocol.ProtocolError) as exc:
+    except (OSError, wire.ProtocolError) as exc:
         print(f"doll ctl: --socket {ns.socket}: no supervisor answered: {exc}", file=sys.stderr)
         return EXIT_UNREACHABLE
     if ns.json:
