@@ -6,11 +6,11 @@ EXIT_WRAPPER_ERROR; either way one line on stderr and the step recorded as faile
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 
-from entrypoint import connecting, results
+from entrypoint import results
+from entrypoint.session import Session
 from contracts import exits, wire
 from contracts.errors import UsageError
 from contracts.options import from_argv
@@ -50,19 +50,13 @@ def record_failure(argv: list[str], code: int, message: str) -> None:
         print(f"entrypoint: cannot record the failure: {exc}", file=sys.stderr)
     if not (name and got.get("--socket")):
         return
-    try:
-        channel = connecting.connect(got["--socket"], 0.0, 0.0)
-    except connecting.SocketPathError:
-        return
-    if channel is None:
-        return
     index = got.get("--index", "-1")
-    channel.send(wire.Hello(kind="step", name=name, index=int(index) if index.isdigit() else -1,
-                                pid=os.getpid()))
-    channel.send(wire.Finished(name=name, exit_code=code, reason="Error", started_at=None,
-                                   finished_at=now, message=message))
-    channel.receive(timeout=1.0)
-    channel.close()
+    channel = Session(got["--socket"], "step", name, int(index) if index.isdigit() else -1).reconnect(0.0)
+    if channel is not None:
+        channel.send(wire.Finished(name=name, exit_code=code, reason="Error", started_at=None, finished_at=now,
+                                   message=message))
+        channel.receive(timeout=1.0)
+        channel.close()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,6 +18,9 @@ from collections.abc import Callable, Iterable, Sequence
 
 from entrypoint import connecting
 from contracts import exits, wire
+from entrypoint.processes import (
+    FORWARDED, drain_signals, drained_signals, killpg, noop, pidfd, reap, reap_orphans, spawn, terminate,
+)
 from entrypoint.teeing import Tee, Tees
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
@@ -31,51 +34,9 @@ else:
     from contracts.freezing import dataclass
     Protocol = object  # the protocols are for mypy: plain classes at run time
 
-# every catchable asynchronous signal but SIGCHLD (ours), SIGPIPE (about our own stdout) and SIGURG (noise)
-FORWARDED = tuple(getattr(signal, name) for name in (
-    "SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGWINCH", "SIGALRM", "SIGCONT",
-    "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGIO", "SIGPWR")
-    if hasattr(signal, name))
-# reset to their defaults in the child: what the wrapper catches (exec resets those anyway) and what Python
-# ignores (SIGPIPE, SIGXFSZ; ignored signals would stay ignored across exec)
-_CHILD_DEFAULTS = tuple(dict.fromkeys((*FORWARDED, signal.SIGCHLD, signal.SIGPIPE, signal.SIGXFSZ)))
 _CAUGHT = (*FORWARDED, signal.SIGCHLD)  # the wrapper's own handlers while it runs a child
 RECONNECT_SECONDS = 1.0
 _LONGEST_WAIT = 86400.0  # seconds: the loop re-checks its deadlines at least daily
-
-
-def spawn(command: Sequence[str], env: dict[str, str], stdin: int | None = None, stdout: int | None = None,
-          stderr: int | None = None) -> int:
-    """Start `command` in its own process group with `env`, the given fds as its stdin / stdout / stderr, no
-    blocked signals and default dispositions; its pid.  A name without a slash is looked for in the PATH of
-    `env`, as exec does (and subprocess did): every existing candidate in turn, the first error other than
-    "not there" wins.  Raises OSError (ENOENT: nowhere to be found)."""
-    name = command[0]
-    if not name:  # posix_spawn would raise ValueError; an image's `ENTRYPOINT [""]` can leave one
-        raise FileNotFoundError(errno.ENOENT, "empty command name", name)
-    if "/" in name:
-        candidates = [name]
-    else:  # skip what is not there before spawning: a failed spawn costs a clone, a stat microseconds
-        candidates = [path for path in (os.path.join(d, name) for d in os.get_exec_path(env)) if _exists(path)]
-    actions = [(os.POSIX_SPAWN_DUP2, fd, target) for fd, target in ((stdin, 0), (stdout, 1), (stderr, 2))
-               if fd is not None]
-    error: OSError | None = None
-    for path in candidates:
-        try:
-            return os.posix_spawn(path, list(command), env, file_actions=actions, setpgroup=0, setsigmask=(),
-                                  setsigdef=_CHILD_DEFAULTS)
-        except OSError as exc:
-            if error is None and exc.errno not in (errno.ENOENT, errno.ENOTDIR):
-                error = exc
-    raise error or FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), name)
-
-
-def _exists(path: str) -> bool:
-    try:
-        os.stat(path)
-    except OSError:
-        return False
-    return True
 
 
 @dataclass(frozen=True)
@@ -148,7 +109,7 @@ class ChildRunner:
         self._sel.register(r, selectors.EVENT_READ, "signal")
         self.tees.prepare(self._sel)
         self._deferred = tuple(deferred)
-        probe = _pidfd(os.getpid())
+        probe = pidfd(os.getpid())
         if probe >= 0:
             os.close(probe)
         self._pidfds = probe >= 0
@@ -158,7 +119,7 @@ class ChildRunner:
 
     def _catch(self, signals: Iterable[int]) -> None:
         for sig in signals:
-            self._handlers[sig] = signal.signal(sig, _noop)
+            self._handlers[sig] = signal.signal(sig, noop)
 
     def close(self) -> None:
         """Give back the signal handlers and the wake-up fd, close the pipes and files (again: a no-op).  After
@@ -187,8 +148,7 @@ class ChildRunner:
     def _run(self, command: Sequence[str], env: dict[str, str], channel: connecting.Channel | None) -> Outcome:
         sel = self._sel
         assert sel is not None
-        wake_r = self._wake[0]
-        _drain_signals(wake_r)  # signals that came before the child existed are not for it
+        drain_signals(self._wake[0])  # signals that came before the child existed are not for it
         self._catch(self._deferred)  # a deferred signal still pending runs its own handler first
         # opened once SIGTERM is caught: one that comes while a slow file opens goes to the child, which
         # then ends and is recorded (under SIG_DFL it would end the wrapper with nothing recorded)
@@ -203,142 +163,125 @@ class ChildRunner:
             what = "not found" if code == exits.EXIT_NOT_FOUND else f"cannot be executed: {exc.strerror}"
             return Outcome(code, "Error", started_at, time.time(), f"command {command[0]!r}: {what}")
         self.tees.spawned()
-        pgid = pid  # the child leads its own process group
-        pidfd = _pidfd(pid) if self._pidfds else -1
-        if pidfd >= 0:
-            sel.register(pidfd, selectors.EVENT_READ, "child")
+        child = _Child(pid, sel, self.timeout_seconds)
+        child.pidfd = pidfd(pid) if self._pidfds else -1
+        if child.pidfd >= 0:
+            sel.register(child.pidfd, selectors.EVENT_READ, "child")
         elif self._pidfds:  # refused after all: SIGCHLD (the loop reaps before it first waits)
             self._catch((signal.SIGCHLD,))
         if self.on_started is not None:
             self.on_started(started_at)
-        if channel is not None and not channel.closed:
-            sel.register(channel.sock, selectors.EVENT_READ, "channel")
-        timeout_at = None if self.timeout_seconds is None else time.monotonic() + self.timeout_seconds
-        kill_at: float | None = None
-        reason: str | None = None  # set when we end the child: TimeoutExceeded / Cancelled
-        message = ""
-        stopped = False
-        retry_at: float | None = None
+        child.attach(channel)
         if self.reconnect is not None and (channel is None or channel.closed):
-            retry_at = time.monotonic() + RECONNECT_SECONDS
-        while (status := _reap(pid)) is None:
+            child.retry_at = time.monotonic() + RECONNECT_SECONDS
+        status = self._watch(child)
+        return self._ended(child, status, started_at, time.time())
+
+    def _watch(self, child: _Child) -> int:
+        """The loop, until the child has ended: its wait status."""
+        while (status := reap(child.pid)) is None:
             now = time.monotonic()
-            if retry_at is not None and now >= retry_at and self.reconnect is not None:
+            if child.retry_at is not None and now >= child.retry_at and self.reconnect is not None:
                 fresh = self.reconnect()
-                retry_at = None if fresh is not None else now + RECONNECT_SECONDS
+                child.retry_at = None if fresh is not None else now + RECONNECT_SECONDS
                 if isinstance(fresh, wire.Stop):
-                    if reason is None:
-                        stopped = True
-                        reason, message, kill_at = _stopping(fresh, pgid)
+                    child.stop(fresh)
                 elif fresh is not None:
-                    channel = fresh
-                    sel.register(channel.sock, selectors.EVENT_READ, "channel")
-            if timeout_at is not None and now >= timeout_at:
-                timeout_at = None
-                reason, message = "TimeoutExceeded", f"step timed out after {self.timeout_seconds:g}s"
-                kill_at = _terminate(pgid, self.grace_seconds)
-            if kill_at is not None and now >= kill_at:
-                _killpg(pgid, signal.SIGKILL)
-                kill_at = None
-            deadlines = [t for t in (timeout_at, kill_at, retry_at) if t is not None]
-            # bounded: a timeout of weeks (840h) or a huge grace is more than epoll can wait at once
-            wait = min(max(0.0, min(deadlines) - now), _LONGEST_WAIT) if deadlines else None
-            for key, _ in sel.select(wait):
-                if key.data == "signal":
-                    for signum in _drain_signals(wake_r):
-                        if signum == signal.SIGCHLD:
-                            if self.reap_orphans:
-                                _reap_orphans(pid)
-                            continue
-                        _killpg(pgid, signum)
-                        if signum == signal.SIGTERM and kill_at is None:
-                            kill_at = time.monotonic() + self.grace_seconds
-                elif key.data == "output":
-                    self.tees.readable(key.fd)
-                elif key.data == "room":
-                    self.tees.writable(key.fd)
-                elif key.data == "channel" and channel is not None:
-                    alive = channel.feed()
-                    while (msg := channel.pending()) is not None:
-                        if isinstance(msg, wire.Stop):
-                            if reason is None:
-                                stopped = True
-                                reason, message, kill_at = _stopping(msg, pgid)
-                        elif self.on_message is not None:
-                            self.on_message(msg)
-                    if not alive:
-                        sel.unregister(channel.sock)
-                        if self.reconnect is not None:
-                            retry_at = time.monotonic() + min(RECONNECT_SECONDS, 0.05)
-        finished_at = time.time()
-        _killpg(pgid, signal.SIGKILL)  # leftovers of the group
-        if pidfd >= 0:
-            sel.unregister(pidfd)
-            os.close(pidfd)
-        if channel is not None:
-            try:
-                sel.unregister(channel.sock)
-            except (KeyError, ValueError):
-                pass
-        self.tees.drain(_drained_signals)
+                    child.attach(fresh)
+            if child.timeout_at is not None and now >= child.timeout_at:
+                child.timeout_at = None
+                child.reason, child.message = "TimeoutExceeded", f"step timed out after {self.timeout_seconds:g}s"
+                child.kill_at = terminate(child.pid, self.grace_seconds)
+            if child.kill_at is not None and now >= child.kill_at:
+                killpg(child.pid, signal.SIGKILL)
+                child.kill_at = None
+            for key, _ in child.sel.select(child.wait(now)):
+                self._readable(child, key.data, key.fd)
+        return status
+
+    def _readable(self, child: _Child, what: str, fd: int) -> None:
+        """One ready file of the loop: a signal, the child's output, room in a tee, the supervisor."""
+        if what == "signal":
+            for signum in drain_signals(fd):
+                if signum == signal.SIGCHLD:
+                    if self.reap_orphans:
+                        reap_orphans(child.pid)
+                    continue
+                killpg(child.pid, signum)
+                if signum == signal.SIGTERM and child.kill_at is None:
+                    child.kill_at = time.monotonic() + self.grace_seconds
+        elif what == "output":
+            self.tees.readable(fd)
+        elif what == "room":
+            self.tees.writable(fd)
+        elif what == "channel" and child.channel is not None:
+            alive = child.channel.feed()
+            while (msg := child.channel.pending()) is not None:
+                if isinstance(msg, wire.Stop):
+                    child.stop(msg)
+                elif self.on_message is not None:
+                    self.on_message(msg)
+            if not alive:
+                child.sel.unregister(child.channel.sock)
+                if self.reconnect is not None:
+                    child.retry_at = time.monotonic() + min(RECONNECT_SECONDS, 0.05)
+
+    def _ended(self, child: _Child, status: int, started_at: float, finished_at: float) -> Outcome:
+        """Clean up after the child (what is left of its group, its pidfd, the tees): how it ended."""
+        killpg(child.pid, signal.SIGKILL)  # leftovers of the group
+        child.detach()
+        self.tees.drain(drained_signals)
         code = os.waitstatus_to_exitcode(status)
         exit_code = 128 - code if code < 0 else code
-        if reason == "TimeoutExceeded":
-            return Outcome(exits.EXIT_TIMEOUT, reason, started_at, finished_at, message, stopped=stopped)
-        if reason == "Cancelled":
-            return Outcome(exits.EXIT_CANCELLED, reason, started_at, finished_at, message, stopped=stopped)
+        if child.reason == "TimeoutExceeded":
+            return Outcome(exits.EXIT_TIMEOUT, child.reason, started_at, finished_at, child.message, child.stopped)
+        if child.reason == "Cancelled":
+            return Outcome(exits.EXIT_CANCELLED, child.reason, started_at, finished_at, child.message, child.stopped)
         return Outcome(exit_code, "Completed" if exit_code == 0 else "Error", started_at, finished_at,
                        "" if exit_code == 0 else f"command exited with code {exit_code}")
 
 
-def _pidfd(pid: int) -> int:
-    """A pidfd for `pid`, or -1 where there are none (Linux < 5.3, or a seccomp profile without pidfd_open)."""
-    try:
-        return os.pidfd_open(pid)
-    except OSError:
-        return -1
+class _Child:
+    """The running child as the loop sees it (it leads its own process group: pid = pgid), and when the loop
+    must act next: the step's timeout, the SIGKILL after a grace, the next try to reach the supervisor."""
 
+    def __init__(self, pid: int, sel: selectors.BaseSelector, timeout_seconds: float | None) -> None:
+        self.pid, self.sel = pid, sel
+        self.pidfd = -1
+        self.channel: connecting.Channel | None = None
+        self.timeout_at = None if timeout_seconds is None else time.monotonic() + timeout_seconds
+        self.kill_at: float | None = None
+        self.retry_at: float | None = None
+        self.reason: str | None = None  # set when the wrapper ends the child: TimeoutExceeded / Cancelled
+        self.message = ""
+        self.stopped = False  # ended because the supervisor said stop
 
-def _reap(pid: int) -> int | None:
-    """The child's wait status once it has ended (its pidfd or SIGCHLD wakes the loop that asks), else None."""
-    done, status = os.waitpid(pid, os.WNOHANG)
-    return status if done else None
+    def attach(self, channel: connecting.Channel | None) -> None:
+        if channel is not None and not channel.closed:
+            self.channel = channel
+            self.sel.register(channel.sock, selectors.EVENT_READ, "channel")
 
+    def detach(self) -> None:
+        if self.pidfd >= 0:
+            self.sel.unregister(self.pidfd)
+            os.close(self.pidfd)
+        if self.channel is not None:
+            try:
+                self.sel.unregister(self.channel.sock)
+            except (KeyError, ValueError):
+                pass
 
-def _reap_orphans(child: int) -> None:
-    """Reap every ended process but `child` (whose status the loop wants): orphans reparented to PID 1."""
-    while True:
-        try:  # WNOWAIT: look without reaping, so the child's own status is left for `_reap`
-            info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-        except ChildProcessError:
-            return
-        if info is None or info.si_pid == child:
-            return
-        try:
-            os.waitpid(info.si_pid, 0)
-        except ChildProcessError:
-            pass
+    def stop(self, msg: wire.Stop) -> None:
+        """The supervisor's `stop` (the first one counts)."""
+        if self.reason is None:
+            self.stopped = True
+            self.reason, self.message, self.kill_at = _stopping(msg, self.pid)
 
-
-def _noop(signum: int, frame: object) -> None:
-    """Python-level handler so the signal is caught; the loop reads it from the wake-up fd."""
-
-
-def _drain_signals(fd: int) -> list[int]:
-    data = b""
-    try:
-        while chunk := os.read(fd, 512):
-            data += chunk
-    except (BlockingIOError, InterruptedError):
-        pass
-    return list(data)
-
-
-def _killpg(pgid: int, signum: int) -> None:
-    try:
-        os.killpg(pgid, signum)
-    except (ProcessLookupError, PermissionError):
-        pass
+    def wait(self, now: float) -> float | None:
+        """How long the loop may sleep; bounded: a timeout of weeks (840h) or a huge grace is more than epoll
+        can wait at once."""
+        deadlines = [t for t in (self.timeout_at, self.kill_at, self.retry_at) if t is not None]
+        return min(max(0.0, min(deadlines) - now), _LONGEST_WAIT) if deadlines else None
 
 
 def _stopping(msg: wire.Stop, pgid: int) -> tuple[str, str, float]:
@@ -347,16 +290,4 @@ def _stopping(msg: wire.Stop, pgid: int) -> tuple[str, str, float]:
         reason, message = "TimeoutExceeded", "step timed out (stopped by the supervisor)"  # beat ours)
     else:
         reason, message = "Cancelled", f"stopped by the supervisor: {msg.reason}".rstrip(": ")
-    return reason, message, _terminate(pgid, msg.grace_seconds)
-
-
-def _terminate(pgid: int, grace: float) -> float:
-    _killpg(pgid, signal.SIGTERM)
-    _killpg(pgid, signal.SIGCONT)  # a stopped process cannot act on SIGTERM
-    return time.monotonic() + grace
-
-
-def _drained_signals(key: selectors.SelectorKey) -> None:
-    """While the tees drain after the child: signals have no child left to go to."""
-    if key.data == "signal":
-        _drain_signals(key.fd)
+    return reason, message, terminate(pgid, msg.grace_seconds)

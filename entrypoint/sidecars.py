@@ -21,9 +21,11 @@ import time
 from entrypoint import connecting, environments
 from contracts import wire
 from contracts.options import StepOptions
-from entrypoint.running import ChildRunner, spawn
+from entrypoint.processes import spawn
+from entrypoint.running import ChildRunner
 from entrypoint.teeing import Tee
-from entrypoint.waiting import log, read_verdict, verdict_path
+from entrypoint.session import Session, log
+from entrypoint.waiting import read_verdict, verdict_path
 
 _PROBE_OUTPUT_BYTES = 1024
 
@@ -88,8 +90,9 @@ def _wait_until(pid: int, deadline: float) -> int | None:
 class Sidecar:
     def __init__(self, options: StepOptions) -> None:
         self.o = options
-        self.channel: connecting.Channel | None = None
-        self.lock = threading.Lock()
+        self.session = Session(options.socket, "sidecar", options.name, options.index, options.socket_wait_seconds,
+                               options.reconnect_seconds)
+        self.lock = threading.Lock()  # the probe threads send on the channel a reconnect may replace
         self.threads: list[threading.Thread] = []
 
     def on_message(self, message: wire.Message) -> None:
@@ -101,24 +104,18 @@ class Sidecar:
     def _probe(self, message: wire.Probe) -> None:
         result = probe(message.command, message.timeout_seconds)
         with self.lock:
-            if self.channel is not None:
-                self.channel.send(result)
-
-    def hello(self) -> wire.Hello:
-        return wire.Hello(kind="sidecar", name=self.o.name, index=self.o.index, pid=os.getpid())
+            channel = self.session.channel
+            if channel is not None:
+                channel.send(result)
 
     def reconnect(self) -> connecting.Channel | wire.Stop | None:
         """The supervisor went away (or was never there): try once, without waiting; announce again.  Where
         it is gone for good, its `stop` in the verdict file."""
-        try:
-            channel = connecting.connect(self.o.socket, 0.0, 0.0)
-        except connecting.SocketPathError:
-            channel = None
-        if channel is None or not channel.send(self.hello()):
+        with self.lock:
+            channel = self.session.reconnect(0.0)
+        if channel is None:
             return self.last_word()
         log(f"sidecar {self.o.name}: reconnected to the supervisor")
-        with self.lock:
-            self.channel = channel
         return channel
 
     def last_word(self) -> wire.Stop | None:
@@ -128,26 +125,22 @@ class Sidecar:
     def run(self) -> int:
         if self.o.socket:
             try:
-                self.channel = connecting.connect(self.o.socket, self.o.socket_wait_seconds,
-                                                  self.o.reconnect_seconds)
+                self.session.open()
             except connecting.SocketPathError as exc:
                 log(f"sidecar {self.o.name}: {exc}; running without a supervisor")
-            if self.channel is not None:
-                self.channel.send(self.hello())
-            elif self.last_word() is not None:
+            if self.session.channel is None and self.last_word() is not None:
                 log(f"sidecar {self.o.name}: the run is over (the supervisor's verdict); not starting")
                 return 0
-            else:
+            if self.session.channel is None:
                 log(f"sidecar {self.o.name}: no supervisor at {self.o.socket}; running without one")
         runner = ChildRunner(self.o.timeout_seconds, self.o.grace_seconds,
                              Tee(self.o.stdout_path, self.o.stderr_path), on_message=self.on_message,
                              reconnect=self.reconnect if self.o.socket else None)
-        outcome = runner.run(self.o.command, environments.clean(), self.channel)
+        outcome = runner.run(self.o.command, environments.clean(), self.session.channel)
         for thread in self.threads:
             thread.join(timeout=5.0)
         with self.lock:
-            if self.channel is not None:
-                self.channel.close()
+            self.session.close()
         if outcome.exit_code != 0 and outcome.message:
             log(f"sidecar {self.o.name}: {outcome.message}")
         return 0 if outcome.stopped else outcome.exit_code

@@ -20,9 +20,9 @@ from contracts.records import StepRecord
 from entrypoint.recording import FileRecorder, PostWriter
 from entrypoint.running import ChildRunner, Outcome, Runner
 from entrypoint.teeing import Tee
-from entrypoint.waiting import FileWaiter, SocketWaiter, Verdict, log
+from entrypoint.session import Session, Verdict, log
+from entrypoint.waiting import FileWaiter
 
-_ACK_SECONDS = 30.0
 # what ends a step's wait before its child runs (and a hold or an ack wait after it ran)
 CANCELLING = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 _MACHINES = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le", "s390x": "s390x"}
@@ -54,12 +54,12 @@ class Step:
     def __init__(self, options: StepOptions, runner: Runner | None = None,
                  recorder: PostWriter | None = None) -> None:
         self.o = options
-        self.channel: connecting.Channel | None = None
-        self.supervised = False  # a supervisor answered at some point
+        self.session = Session(options.socket, "step", options.name, options.index, options.socket_wait_seconds,
+                               options.reconnect_seconds)
         self.runner = runner or ChildRunner(options.timeout_seconds, options.grace_seconds,
                                             Tee(options.stdout_path, options.stderr_path),
-                                            on_started=self._started,
-                                            reconnect=self._reconnect if options.socket else None,
+                                            on_started=self.session.started,
+                                            reconnect=self.session.while_running if options.socket else None,
                                             reap_orphans=True)
         self.recorder = recorder or FileRecorder(options.step_dir, options.termination_path, options.post_file)
 
@@ -94,7 +94,7 @@ class Step:
                        + ", ".join(sorted(self.o.platform_commands)))
             return Outcome(exits.EXIT_WRAPPER_ERROR, "Error", None, time.time(), message)
         if verdict.action == "start":
-            return self.runner.run(command, env, self._live_channel())
+            return self.runner.run(command, env, self.session.live())
         if verdict.action == "fail":
             return Outcome(exits.EXIT_DEBUG_FAILED, "Error", None, time.time(), verdict.reason)
         if verdict.cancelled:
@@ -104,14 +104,11 @@ class Step:
     def wait(self) -> Verdict:
         verdict: Verdict | None = None
         if self.o.socket:
-            self.channel = connecting.connect(self.o.socket, self.o.socket_wait_seconds, self.o.reconnect_seconds)
-            if self.channel is None:
+            self.session.open()
+            if self.session.channel is None:
                 log(f"no supervisor at {self.o.socket}; falling back to the file chain")
             else:
-                waiter = SocketWaiter(self.o, self.channel)
-                verdict = waiter.wait()
-                self.channel = waiter.channel
-                self.supervised = verdict is not None
+                verdict = self.session.wait_turn()
         if verdict is None:
             verdict = FileWaiter(self.o).wait()
             assert verdict is not None  # no timeout: waits as long as the chain takes
@@ -121,27 +118,6 @@ class Step:
                 if holding.hold(self.o.step_dir, "beforeStep", self.o.poll_seconds) == "fail-continue":
                     verdict = Verdict("fail", "marked failed by debug fail-continue")
         return verdict
-
-    def _live_channel(self) -> connecting.Channel | None:
-        return self.channel if self.channel is not None and not self.channel.closed else None
-
-    def _started(self, started_at: float) -> None:
-        channel = self._live_channel()
-        if channel is not None:
-            channel.send(wire.Started(name=self.o.name, started_at=started_at))
-
-    def _reconnect(self) -> connecting.Channel | None:
-        """While the child runs: reach a supervisor that went away again, so `stop` works."""
-        if not self.supervised:
-            return None  # none ever answered: this step runs on the file chain only
-        try:
-            channel = connecting.connect(self.o.socket, 0.0, 0.0)
-        except connecting.SocketPathError:
-            return None
-        if channel is None or not channel.send(SocketWaiter(self.o, channel).hello()):
-            return None
-        self.channel, self.supervised = channel, True
-        return channel
 
     def finish(self, outcome: Outcome) -> int:
         """Record the outcome, then report it.
@@ -172,9 +148,9 @@ class Step:
                                      results=found, message=message)
         previous = {sig: signal.signal(sig, _raise_terminated) for sig in CANCELLING}
         try:  # a terminating signal while held or waiting for the ack: record what we have, then exit
-            decision = self.report(finished)
+            decision = self.session.report(finished)
             if decision == "" and exit_code != 0 and reason in ("Error", "TimeoutExceeded") \
-                    and self.o.breakpoint_on_failure and self.o.step_dir and not self.supervised:
+                    and self.o.breakpoint_on_failure and self.o.step_dir and not self.session.supervised:
                 from entrypoint import holding
 
                 decision = "succeeded" if holding.hold(self.o.step_dir, "onFailure", self.o.poll_seconds) \
@@ -212,39 +188,6 @@ class Step:
             log(f"step {self.o.name}: cannot record the outcome: {exc}")
             return False
         return True
-
-    def report(self, finished: wire.Finished) -> str:
-        """Send `finished` to the supervisor and wait for its ack; returns the ack's verdict ("" if none)."""
-        channel = self._live_channel()
-        if channel is None and self.o.socket:
-            wait = self.o.reconnect_seconds if self.supervised else 0.0
-            try:
-                channel = connecting.connect(self.o.socket, wait, wait)
-            except connecting.SocketPathError:
-                channel = None
-            if channel is not None:
-                waiter = SocketWaiter(self.o, channel)
-                channel.send(waiter.hello())
-                channel.receive(timeout=self.o.reconnect_seconds or 1.0)  # its answer to the new hello
-            self.channel = channel
-        if channel is None or not channel.send(finished):
-            return ""
-        self.supervised = True
-        held = False
-        while True:
-            message = channel.receive(timeout=None if held else _ACK_SECONDS)
-            if message is None:
-                if not channel.closed:
-                    log("no ack from the supervisor; recording anyway")
-                self.supervised = False  # gone: file-mode breakpoints apply again
-                return ""
-            if isinstance(message, wire.Ack):
-                channel.close()
-                return message.verdict
-            if isinstance(message, wire.Hold):
-                held = True
-                log(f"held by the supervisor ({message.reason or 'onFailure'}); "
-                    "`entrypoint debug continue` or `fail-continue` to go on")
 
 
 def main(options: StepOptions) -> int:

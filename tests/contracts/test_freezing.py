@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 MODULES = ["contracts.wire", "contracts.options", "contracts.records", "contracts.outcome", "entrypoint.recording", "entrypoint.results", "entrypoint.running",
-           "entrypoint.teeing", "entrypoint.waiting"]
+           "entrypoint.teeing", "entrypoint.session"]
 
 
 def _standard(name: str) -> types.ModuleType:
