@@ -11,18 +11,17 @@ import base64
 import hashlib
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 
 from generator.images.caching import Cache
 from generator.images.credentials import Credentials, from_docker_config, from_pull_secret
 from generator.errors import GenerateError
-from generator.images.sources import ImageCommand, Platforms
+from generator.images.sources import ImageCommand, Platforms, RegistryOptions
 from generator.images.references import Reference, parse
 
-if TYPE_CHECKING:
-    from generator.tekton.generating import GenerateOptions
+__all__ = ["RegistrySource"]
 
 INDEX_TYPES = ("application/vnd.oci.image.index.v1+json",
                "application/vnd.docker.distribution.manifest.list.v2+json")
@@ -48,12 +47,12 @@ class RegistrySource:
         self.requests: list[str] = []  # "GET url -> 200", for tests and the benchmark
 
     @classmethod
-    def from_options(cls, options: GenerateOptions) -> RegistrySource:
+    def from_options(cls, options: RegistryOptions) -> RegistrySource:
         credentials = from_docker_config(options.docker_config)
         if options.pull_secret:
             credentials.update(from_pull_secret(options.pull_secret))
         return cls(Cache(options.cache_dir, options.cache_ttl_seconds), credentials,
-                   options.insecure_registries, options.lookup_timeout_seconds)
+                   options.insecure_registries, options.timeout_seconds)
 
     async def close(self) -> None:
         if self.session is not None:

@@ -1,20 +1,19 @@
-"""Where an image's entrypoint and cmd come from when a step gives neither command nor script.
+"""Where an image's entrypoint and cmd come from when a step gives neither command nor script: the face.
 
 `ImageConfigSource` is the swappable part: the registry (registry.RegistrySource), an offline mapping
-file (MappingSource), or nothing (NoSource: refuse with a clear line).
+file (mapping.MappingSource), or nothing (NoSource: refuse with a clear line); choosing.source_for picks
+one from what the command line gave.  `RegistryOptions` is all the registry needs to know.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-import yaml
+from generator.errors import GenerateError
 
-from generator.errors import GenerateError, quote
+__all__ = ["ImageCommand", "ImageConfigSource", "NoSource", "Platforms", "RegistryOptions", "dump"]
 
 
 @dataclass(frozen=True)
@@ -35,74 +34,22 @@ class ImageConfigSource(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class RegistryOptions:
+    """What a registry lookup needs from the command line (`doll generate`'s options, `doll run`'s)."""
+
+    cache_dir: str = ""  # default: $XDG_CACHE_HOME/doll/images
+    cache_ttl_seconds: float = 3600.0  # a tag's digest is trusted this long
+    docker_config: str = ""  # default: $DOCKER_CONFIG/config.json or ~/.docker/config.json
+    pull_secret: str = ""  # a kubernetes.io/dockerconfigjson Secret (YAML/JSON file)
+    insecure_registries: tuple[str, ...] = ()  # host:port spoken to over plain http
+    timeout_seconds: float = 10.0
+
+
 class NoSource:
     async def lookup(self, image: str) -> Platforms:
         raise GenerateError(f"image {image}: has no command or script and image lookup is off "
                             "(--no-registry-lookup); give its entrypoint with --image-map FILE")
-
-
-def _strings(value: Any, where: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise GenerateError(f"{where}: expected a list of strings, got {quote(value)}")
-    return tuple(value)
-
-
-def _command(value: Any, where: str) -> ImageCommand:
-    if not isinstance(value, dict):
-        raise GenerateError(f"{where}: expected an object with entrypoint and cmd")
-    for key in value:
-        if key not in ("entrypoint", "cmd"):
-            raise GenerateError(f"{where}.{key}: unknown (entrypoint, cmd)")
-    return ImageCommand(_strings(value.get("entrypoint"), f"{where}.entrypoint"),
-                        _strings(value.get("cmd"), f"{where}.cmd"))
-
-
-class MappingSource:
-    """An offline file, YAML or JSON: `IMAGE: {entrypoint: [...], cmd: [...]}` or
-    `IMAGE: {platforms: {linux/amd64: {entrypoint: ..., cmd: ...}, ...}}`."""
-
-    def __init__(self, mapping: Mapping[str, Platforms], fallback: ImageConfigSource | None = None) -> None:
-        self.mapping = dict(mapping)
-        self.fallback = fallback
-
-    @classmethod
-    def from_file(cls, path: str, fallback: ImageConfigSource | None = None) -> MappingSource:
-        try:
-            data = yaml.load(Path(path).read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        except OSError as exc:
-            raise GenerateError(f"{path}: cannot read the image map: {exc.strerror}") from None
-        except yaml.YAMLError as exc:
-            raise GenerateError(f"{path}: malformed YAML: {str(exc).splitlines()[0]}") from None
-        if not isinstance(data, dict):
-            raise GenerateError(f"{path}: expected an object of image -> {{entrypoint, cmd}}")
-        mapping: dict[str, Platforms] = {}
-        for image, value in data.items():
-            where = f"{path}: {image}"
-            if isinstance(value, dict) and "platforms" in value:
-                platforms = value["platforms"]
-                if not isinstance(platforms, dict) or len(value) != 1:
-                    raise GenerateError(f"{where}.platforms: expected an object of platform -> command")
-                mapping[str(image)] = {str(p): _command(c, f"{where}.platforms.{p}") for p, c in platforms.items()}
-            else:
-                mapping[str(image)] = {"": _command(value, where)}
-        return cls(mapping, fallback)
-
-    async def close(self) -> None:
-        """Close the fallback (the registry's HTTP session), if it has anything to close."""
-        close = getattr(self.fallback, "close", None)
-        if close is not None:
-            await close()
-
-    async def lookup(self, image: str) -> Platforms:
-        if image in self.mapping:
-            return self.mapping[image]
-        if self.fallback is not None:
-            return await self.fallback.lookup(image)
-        raise GenerateError(f"image {image}: has no command or script and is not in the image map")
 
 
 def dump(platforms: Platforms) -> str:

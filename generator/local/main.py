@@ -32,14 +32,13 @@ from generator.local import podman
 from entrypoint.arguments import Parser
 from entrypoint.options import UsageError
 from generator.errors import GenerateError
-from generator.images.sources import ImageCommand, Platforms
+from generator.images.sources import ImageCommand, Platforms, RegistryOptions
 from generator.local.localizing import LocalizeError, localize
 from generator.local.progress import Display, RunView, StepView, final_table
 from generator.warning import printed
 from generator.local.pod_watching import Watching
 
 if TYPE_CHECKING:
-    from generator.tekton.generating import GenerateOptions
     from generator.images.registry import RegistrySource
 
 EXIT_SUCCEEDED, EXIT_FAILED, EXIT_USAGE, EXIT_PODMAN, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -216,7 +215,7 @@ class LocalImages:
     that need it (the last thing generating does, once the input is known good); the registry for an
     image that is not there, or when podman cannot answer."""
 
-    def __init__(self, options: GenerateOptions) -> None:
+    def __init__(self, options: RegistryOptions) -> None:
         self.options = options
         self.registry: RegistrySource | None = None
 
@@ -356,7 +355,7 @@ def running(options: RunOptions, out: Any) -> int:
         generate_options = GenerateOptions(layout="classic", image=options.image or DEFAULT_IMAGE, name=options.name,
                                            linger_seconds=options.linger_seconds)
         generate_options = dataclasses.replace(generate_options, image_map=options.image_map) if options.image_map \
-            else dataclasses.replace(generate_options, image_source=LocalImages(generate_options))
+            else dataclasses.replace(generate_options, image_source=LocalImages(RegistryOptions()))
         pod = generate(options.sources, options.params, generate_options)[0]
         port = options.metrics_port or free_port()
         local = localize(pod, run_dir, port)

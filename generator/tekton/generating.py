@@ -20,7 +20,8 @@ from entrypoint import protocol
 from generator.tekton import naming
 from generator.tekton.binding import bind
 from generator.errors import GenerateError, quote
-from generator.images.sources import ImageConfigSource, NoSource, Platforms
+from generator.images.choosing import source_for
+from generator.images.sources import ImageConfigSource, Platforms, RegistryOptions
 from generator.tekton.loading import DNS_LABEL, RESULT_NAME, RESULT_RULE, load
 from generator.tekton.preparing import Prepared, prepare_sidecars, prepare_steps
 from generator.tekton.probes import probe_spec
@@ -33,6 +34,7 @@ from generator.tekton.wrapping import RESULTS_DIR, STEPS_DIR, Shared, needs_look
 from supervisor.plans import Plan, PlanError, PodIdentity, ProbeSpec, SidecarPlan, validate
 
 __all__ = ["GenerateError", "GenerateOptions", "generate"]
+
 
 @dataclass(frozen=True)
 class GenerateOptions:
@@ -55,18 +57,18 @@ class GenerateOptions:
     default_timeout_seconds: float | None = 3600.0  # a run that gives no timeout gets Tekton's default, 60 min
     image_source: ImageConfigSource | None = None  # replaces map + registry (e.g. `podman image inspect`)
 
+    def registry_options(self) -> RegistryOptions | None:
+        """What the registry lookup needs; None when it is off."""
+        if not self.registry_lookup:
+            return None
+        return RegistryOptions(self.cache_dir, self.cache_ttl_seconds, self.docker_config, self.pull_secret,
+                               self.insecure_registries, self.lookup_timeout_seconds)
+
 
 def _source(options: GenerateOptions) -> ImageConfigSource:
     if options.image_source is not None:
         return options.image_source
-    registry: ImageConfigSource | None = None
-    if options.registry_lookup:
-        from generator.images.registry import RegistrySource
-        registry = RegistrySource.from_options(options)
-    if options.image_map:
-        from generator.images.sources import MappingSource
-        return MappingSource.from_file(options.image_map, registry)
-    return registry or NoSource()
+    return source_for(options.image_map, options.registry_options())
 
 
 async def _lookup_all(source: ImageConfigSource, wanted: dict[str, str]) -> dict[str, Platforms]:
