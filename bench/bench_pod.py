@@ -35,10 +35,9 @@ os.environ.setdefault("CONTAINERS_CONF", str(ROOT / "scripts" / "containers.conf
 
 from entrypoint.options import from_argv  # noqa: E402
 from generator.local import podman  # noqa: E402
-from generator.tekton.generating import GenerateOptions, generate  # noqa: E402
-from generator.local.localizing import localize  # noqa: E402
-from generator.local.main import free_port  # noqa: E402
+from generator.local.localizing import free_port, localize  # noqa: E402
 from generator.local.pod_watching import JournalWatch, fetching  # noqa: E402
+from generator.tekton.generating import GenerateOptions, generate  # noqa: E402
 
 BUSYBOX = "localhost/doll-busybox:1"
 

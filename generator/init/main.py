@@ -27,17 +27,20 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from contracts.errors import EXIT_USAGE, DollError, InputError, exit_code_for
 from entrypoint import protocol
-from generator.init.env_values import joined
 from entrypoint.arguments import Parser
 from entrypoint.options import UsageError
+from generator.init.env_values import joined
 from supervisor.plans import Plan, PlanError
+
+__all__ = ["InitError", "main", "place"]
 
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _SCRIPT = re.compile(r"^(step|sidecar)-[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
-class InitError(Exception):
+class InitError(InputError):
     """One line naming what is wrong; main() prints it and exits 2."""
 
 
@@ -151,14 +154,10 @@ def place(env: Mapping[str, str], source: Path, bin_dir: Path, run_dir: Path, st
 def main(argv: list[str]) -> int:
     try:
         ns = _parser().parse_args(argv)  # one line, no abbreviations (--sour is not --source)
-    except UsageError as exc:
-        print(f"doll init: {exc}", file=sys.stderr)
-        return 2
-    try:
         place(os.environ, Path(ns.source), Path(ns.bin), Path(ns.run), Path(ns.steps), Path(ns.scripts))
-    except InitError as exc:
+    except (DollError, UsageError) as exc:
         print(f"doll init: {exc}", file=sys.stderr)
-        return 2
+        return exit_code_for(exc) if isinstance(exc, DollError) else EXIT_USAGE
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"doll init: {where}{exc.strerror or exc}", file=sys.stderr)

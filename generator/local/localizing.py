@@ -30,11 +30,15 @@ from __future__ import annotations
 
 import copy
 import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from contracts.errors import InputError
 from generator.warning import warn
+
+__all__ = ["LocalPod", "LocalizeError", "free_port", "localize"]
 
 TERMINATION_DEFAULT = "/dev/termination-log"
 SUPERVISOR_CONTAINER = "doll-supervisor"
@@ -42,7 +46,7 @@ MAX_ANNOTATION_BYTES = 63  # podman 4.3 kube play refuses a Pod with a longer an
 PODMAN_VOLUMES = ("hostPath", "emptyDir", "configMap", "secret", "persistentVolumeClaim")  # what kube play runs
 
 
-class LocalizeError(ValueError):
+class LocalizeError(InputError):
     """The Pod cannot run under podman; one line."""
 
 
@@ -53,6 +57,14 @@ class LocalPod:
     volumes: dict[str, Path]  # Kubernetes volume name (an emptyDir) -> its host directory
     termination_files: dict[str, Path]  # container name -> host file behind its terminationMessagePath
     metrics_host_port: int | None  # where the supervisor's metrics port is published on 127.0.0.1
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1, for the supervisor's published metrics port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
 
 
 def _mkdir(path: Path, owner: int | None = None) -> None:

@@ -11,14 +11,18 @@ import subprocess
 from dataclasses import dataclass
 from typing import Any
 
+from contracts.errors import EXIT_ENVIRONMENT, DollError
+
 INSTALL_HINT = ("install it with `sudo apt-get install podman runc` (Debian/Ubuntu) or see "
                 "https://podman.io/docs/installation; on hosts whose cgroups crun refuses, point "
                 "CONTAINERS_CONF at doll's scripts/containers.conf")
 _NOISE = ("failed to connect to syslog",)  # printed by podman 4.3 on hosts with no syslog; harmless
 
 
-class PodmanError(RuntimeError):
-    """A podman command failed; the text is one line."""
+class PodmanError(DollError):
+    """A podman command failed; the text is one line.  `doll run` exits 3."""
+
+    exit_code = EXIT_ENVIRONMENT
 
 
 @dataclass(frozen=True)

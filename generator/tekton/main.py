@@ -5,30 +5,24 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, NoReturn
+from typing import Any
 
 import yaml
 
-from generator.errors import GenerateError
+from entrypoint.arguments import Parser
+from generator.errors import REPORTED, GenerateError, exit_status
 from generator.tekton.durations import seconds
 from generator.tekton.generating import GenerateOptions, generate
 from generator.warning import printed
 
 PROG = "doll generate"
 
-
-class _Parser(argparse.ArgumentParser):
-    """One-line errors, and no abbreviations: `--names` is an unknown option, not `--namespace`."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(allow_abbrev=False, **kwargs)
-
-    def error(self, message: str) -> NoReturn:
-        raise GenerateError(message)
+__all__ = ["PROG", "main", "render"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description="Turn a Tekton Task or TaskRun (tekton.dev/v1, v1beta1) into a "
+    """One-line errors, and no abbreviations: `--names` is an unknown option, not `--namespace`."""
+    p = Parser(prog=PROG, description="Turn a Tekton Task or TaskRun (tekton.dev/v1, v1beta1) into a "
                 "self-driving Pod spec for kubectl apply.")
     p.add_argument("files", nargs="*", metavar="FILE", help="Task/TaskRun YAML files; `-` or none: stdin")
     p.add_argument("-f", "--filename", dest="more_files", action="append", default=[], metavar="FILE")
@@ -112,8 +106,8 @@ def main(argv: list[str]) -> int:
                 pull_secret=ns.pull_secret, insecure_registries=tuple(ns.insecure_registry),
                 default_timeout_seconds=seconds(ns.timeout, "--timeout"))
             text = render(generate(sources, _params(ns.param), options), ns.output)
-        except GenerateError as exc:
+        except REPORTED as exc:
             print(f"{PROG}: {' '.join(str(exc).split())}", file=sys.stderr)
-            return 2
+            return exit_status(exc)
     sys.stdout.write(text)
     return 0
