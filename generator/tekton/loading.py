@@ -96,43 +96,13 @@ def load(sources: Sequence[tuple[str, str]], cli_params: Mapping[str, str], run_
     if len(runs) > 1:
         raise GenerateError(f"{runs[1][1]}: a second TaskRun (give doll one TaskRun at a time)")
     if not runs:
-        if len(tasks) != 1:
-            raise GenerateError(f"{tasks[1][1]}: a second Task and no TaskRun saying which one to run")
-        doc, where = tasks[0]
-        meta = _metadata(doc, where)
-        name = _name(meta, where)
-        return Run(task=_spec(doc, where), task_where=f"{where}: spec", task_name=name, run_where="",
-                   name=run_name or f"{name}-run-{_suffix()}", namespace="", uid=str(uuid.uuid4()), params=cli,
-                   labels=_strings(meta, "labels", where), annotations=_strings(meta, "annotations", where))
+        return _bare_task(tasks, cli, run_name)
     doc, where = runs[0]
     meta, spec = _metadata(doc, where), _spec(doc, where)
-    for key in spec:
-        if key in WARN_RUN_FIELDS:
-            warn(f"{where}: spec.{key}: {WARN_RUN_FIELDS[key]}")
-        elif key == "status":
-            raise GenerateError(f"{where}: spec.status: {quote(spec[key])} is not supported (doll starts the run)")
-        elif key not in RUN_FIELDS:
-            raise GenerateError(f"{where}: spec.{key}: not supported by doll")
-    name = run_name or _name(meta, where, required=False)
-    if not name:
-        prefix = meta.get("generateName")
-        if not isinstance(prefix, str) or not prefix:
-            raise GenerateError(f"{where}: metadata.name: missing (and no generateName)")
-        name = prefix + _suffix()
-    if not DNS_SUBDOMAIN.match(name):
-        raise GenerateError(f"{where}: metadata.name: {quote(name)} is not a DNS-1123 name")
+    _check_run_fields(spec, where)
+    name = _run_name(meta, where, run_name)
     task, task_where, task_name, task_meta = _task(spec, where, tasks)
-    params = spec.get("params", [])
-    if not isinstance(params, list):
-        raise GenerateError(f"{where}: spec.params: expected a list")
-    given: list[ParamValue] = []
-    for i, p in enumerate(params):
-        pw = f"{where}: spec.params[{i}]"
-        if not isinstance(p, dict) or not isinstance(p.get("name"), str) or not p.get("name"):
-            raise GenerateError(f"{pw}.name: missing")
-        if "value" not in p:
-            raise GenerateError(f"{pw}.value: missing")
-        given.append(ParamValue(p["name"], p["value"], pw))
+    given = _given_params(spec, where)
     overridden = {p.name for p in cli}
     workspaces = spec.get("workspaces", [])
     if not isinstance(workspaces, list):
@@ -162,6 +132,56 @@ def load(sources: Sequence[tuple[str, str]], cli_params: Mapping[str, str], run_
         pod_template=pod_template, service_account=sa, timeout_seconds=timeout, timeout_given="timeout" in spec,
         debug=debug,
     )
+
+
+def _bare_task(tasks: list[tuple[RawObject, str]], cli: tuple[ParamValue, ...], run_name: str) -> Run:
+    """A Task and no TaskRun: run it as if a TaskRun named it, with the -p params only."""
+    if len(tasks) != 1:
+        raise GenerateError(f"{tasks[1][1]}: a second Task and no TaskRun saying which one to run")
+    doc, where = tasks[0]
+    meta = _metadata(doc, where)
+    name = _name(meta, where)
+    return Run(task=_spec(doc, where), task_where=f"{where}: spec", task_name=name, run_where="",
+               name=run_name or f"{name}-run-{_suffix()}", namespace="", uid=str(uuid.uuid4()), params=cli,
+               labels=_strings(meta, "labels", where), annotations=_strings(meta, "annotations", where))
+
+
+def _check_run_fields(spec: RawObject, where: str) -> None:
+    for key in spec:
+        if key in WARN_RUN_FIELDS:
+            warn(f"{where}: spec.{key}: {WARN_RUN_FIELDS[key]}")
+        elif key == "status":
+            raise GenerateError(f"{where}: spec.status: {quote(spec[key])} is not supported (doll starts the run)")
+        elif key not in RUN_FIELDS:
+            raise GenerateError(f"{where}: spec.{key}: not supported by doll")
+
+
+def _run_name(meta: RawObject, where: str, run_name: str) -> str:
+    """--name, else metadata.name, else generateName and a random suffix."""
+    name = run_name or _name(meta, where, required=False)
+    if not name:
+        prefix = meta.get("generateName")
+        if not isinstance(prefix, str) or not prefix:
+            raise GenerateError(f"{where}: metadata.name: missing (and no generateName)")
+        name = prefix + _suffix()
+    if not DNS_SUBDOMAIN.match(name):
+        raise GenerateError(f"{where}: metadata.name: {quote(name)} is not a DNS-1123 name")
+    return name
+
+
+def _given_params(spec: RawObject, where: str) -> list[ParamValue]:
+    params = spec.get("params", [])
+    if not isinstance(params, list):
+        raise GenerateError(f"{where}: spec.params: expected a list")
+    given: list[ParamValue] = []
+    for i, p in enumerate(params):
+        pw = f"{where}: spec.params[{i}]"
+        if not isinstance(p, dict) or not isinstance(p.get("name"), str) or not p.get("name"):
+            raise GenerateError(f"{pw}.name: missing")
+        if "value" not in p:
+            raise GenerateError(f"{pw}.value: missing")
+        given.append(ParamValue(p["name"], p["value"], pw))
+    return given
 
 
 def _strings(meta: RawObject, key: str, where: str) -> dict[str, str]:
