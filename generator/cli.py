@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib
 import sys
 
+__all__ = ["SUBCOMMANDS", "USAGE", "main"]
+
 # subcommand -> (module, function taking argv and returning an exit code, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "generate": ("generator.tekton.main", "main", "turn a Tekton Task/TaskRun into a self-driving Pod spec"),

@@ -20,6 +20,8 @@ from typing import Any
 
 from generator.images.sources import ImageCommand, Platforms
 
+__all__ = ["Cache", "default_dir"]
+
 
 def default_dir() -> str:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")

@@ -16,6 +16,8 @@ from generator.errors import GenerateError
 from generator.images.references import DOCKER_HUB
 from generator.warning import warn
 
+__all__ = ["Credentials", "from_config", "from_docker_config", "from_pull_secret"]
+
 Credentials = dict[str, tuple[str, str]]  # registry host -> (username, password)
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from generator.errors import GenerateError
 
+__all__ = ["DOCKER_HUB", "Reference", "parse"]
+
 DOCKER_HUB = "registry-1.docker.io"
 _DIGEST = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
 _REPO = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")

@@ -15,11 +15,11 @@ from typing import Any
 
 import aiohttp
 
+from generator.errors import GenerateError
 from generator.images.caching import Cache
 from generator.images.credentials import Credentials, from_docker_config, from_pull_secret
-from generator.errors import GenerateError
-from generator.images.sources import ImageCommand, Platforms, RegistryOptions
 from generator.images.references import Reference, parse
+from generator.images.sources import ImageCommand, Platforms, RegistryOptions
 
 __all__ = ["RegistrySource"]
 

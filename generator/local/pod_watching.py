@@ -26,6 +26,9 @@ from generator.local.tailing import LogTail
 from supervisor.plans import Plan, PlanError
 from supervisor.states import RunState
 
+__all__ = ["END_GRACE_SECONDS", "JournalWatch", "POLL_SECONDS", "PodWatch", "Watching", "fetching",
+           "fetching_status"]
+
 
 def fetching(port: int, path: str, timeout: float = 1.0) -> bytes | None:
     """GET http://127.0.0.1:PORT/PATH, or None when nothing answers (yet)."""

@@ -13,6 +13,9 @@ from typing import Any
 
 from contracts.errors import EXIT_ENVIRONMENT, DollError
 
+__all__ = ["ContainerState", "INSTALL_HINT", "PodmanError", "checking_podman", "image_exists", "inspecting",
+           "logs", "playing", "pod_containers", "pod_exists", "podman", "removing_pod"]
+
 INSTALL_HINT = ("install it with `sudo apt-get install podman runc` (Debian/Ubuntu) or see "
                 "https://podman.io/docs/installation; on hosts whose cgroups crun refuses, point "
                 "CONTAINERS_CONF at doll's scripts/containers.conf")

@@ -12,6 +12,9 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, TextIO
 
+__all__ = ["Display", "RESULT_SHOWN_CHARS", "RunView", "SidecarView", "StepView", "final_table", "task_results",
+           "view_from_status"]
+
 
 @dataclass(frozen=True)
 class StepView:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+__all__ = ["LogTail", "sortable"]
+
 
 def sortable(stamp: str) -> str:
     """An RFC 3339 time whose fraction Go trimmed (`.1677+00:00`) padded to 9 digits, so times sort as text."""

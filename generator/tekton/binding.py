@@ -13,6 +13,8 @@ from generator.tekton.specs import RawObject, Run
 from generator.tekton.substituting import Key, Variables, string, walk
 from generator.warning import warn
 
+__all__ = ["Bound", "DECL_FIELDS", "SOURCES", "bind"]
+
 SOURCES = ("emptyDir", "configMap", "secret", "persistentVolumeClaim", "projected", "csi")
 DECL_FIELDS = ("name", "description", "mountPath", "readOnly", "optional")
 

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from entrypoint import protocol
-from generator.tekton import naming
-from generator.tekton.binding import bind
 from generator.errors import GenerateError, quote
 from generator.images.choosing import source_for
 from generator.images.sources import ImageConfigSource, Platforms, RegistryOptions
+from generator.tekton import naming
+from generator.tekton.binding import bind
 from generator.tekton.loading import DNS_LABEL, RESULT_NAME, RESULT_RULE, load
 from generator.tekton.preparing import Prepared, prepare_sidecars, prepare_steps
 from generator.tekton.probes import probe_spec
@@ -29,8 +29,8 @@ from generator.tekton.rendering import Layout, check_pod_template, render, volum
 from generator.tekton.resolving import resolve
 from generator.tekton.specs import RawObject, Run
 from generator.tekton.substituting import Key, param_variables, walk
-from generator.warning import warn
 from generator.tekton.wrapping import RESULTS_DIR, STEPS_DIR, Shared, needs_lookup, wrap_sidecar, wrap_step
+from generator.warning import warn
 from supervisor.plans import Plan, PlanError, PodIdentity, ProbeSpec, SidecarPlan, validate
 
 __all__ = ["GenerateError", "GenerateOptions", "generate"]

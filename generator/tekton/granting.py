@@ -13,6 +13,8 @@ from __future__ import annotations
 from generator.tekton import naming
 from generator.tekton.specs import RawObject
 
+__all__ = ["grant"]
+
 
 def grant(pod_name: str, namespace: str, service_account: str, labels: dict[str, str]) -> list[RawObject]:
     """[ServiceAccount], Role and RoleBinding; no ServiceAccount when the TaskRun names its own."""

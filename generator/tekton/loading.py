@@ -9,10 +9,13 @@ from typing import Any
 
 import yaml
 
-from generator.tekton.durations import seconds
 from generator.errors import GenerateError, quote
+from generator.tekton.durations import seconds
 from generator.tekton.specs import ParamValue, RawObject, Run
 from generator.warning import warn
+
+__all__ = ["API_VERSIONS", "DNS_LABEL", "DNS_SUBDOMAIN", "RESULT_NAME", "RESULT_RULE", "RUN_FIELDS",
+           "WARN_RUN_FIELDS", "load", "parse"]
 
 API_VERSIONS = ("tekton.dev/v1", "tekton.dev/v1beta1")
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")

@@ -10,6 +10,8 @@ from typing import Any
 
 from generator.tekton.specs import RawObject
 
+__all__ = ["merge", "merge_lists"]
+
 _MERGE_KEYS = {"env": "name", "volumeMounts": "mountPath", "volumeDevices": "devicePath", "ports": "containerPort"}
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
+__all__ = ["PREFIX", "fit", "pod", "sidecar_container", "step_container", "workspace_volume"]
+
 PREFIX = "doll-"
 
 

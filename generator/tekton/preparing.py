@@ -10,14 +10,17 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from generator.errors import GenerateError, quote
 from generator.tekton import shapes
 from generator.tekton.durations import seconds
-from generator.errors import GenerateError, quote
 from generator.tekton.loading import DNS_LABEL, RESULT_NAME, RESULT_RULE
 from generator.tekton.merging import merge
 from generator.tekton.specs import RawObject
 from generator.tekton.substituting import EXPANDABLE, Key, walk
 from generator.warning import warn
+
+__all__ = ["Prepared", "RESERVED", "SIDECAR_FIELDS", "STEP_FIELDS", "TEMPLATE_FIELDS", "check_not_reserved",
+           "mount_path", "prepare_sidecars", "prepare_steps"]
 
 STEP_FIELDS = {"name", "image", "command", "args", "workingDir", "env", "envFrom", "computeResources",
                "resources", "volumeMounts", "volumeDevices", "imagePullPolicy", "securityContext", "script",

@@ -8,6 +8,8 @@ from generator.errors import GenerateError, quote
 from generator.tekton.specs import RawObject
 from supervisor.plans import ProbeSpec
 
+__all__ = ["probe_spec"]
+
 
 def _port(value: Any, ports: list[RawObject], where: str) -> int:
     if isinstance(value, int) and not isinstance(value, bool):

@@ -14,13 +14,16 @@ from typing import Any
 
 from entrypoint import protocol
 from entrypoint.options import default_socket
-from generator.tekton import naming, shapes
 from generator.errors import GenerateError, quote
-from generator.tekton.loading import DNS_LABEL
 from generator.init.env_values import env_parts
+from generator.tekton import naming, shapes
+from generator.tekton.loading import DNS_LABEL
 from generator.tekton.specs import RawObject, Run
 from generator.tekton.wrapping import RESULTS_DIR, SCRIPTS_DIR, STEPS_DIR, VOLUMES, Wrapped
 from supervisor.plans import Plan
+
+__all__ = ["DEADLINE_GRACE_SECONDS", "DOLL_UID", "Layout", "MAX_INIT_ENV_BYTES", "MEMORY_BACKED",
+           "POD_TEMPLATE_FIELDS", "check_pod_template", "doll_security", "render", "volume_names"]
 
 MAX_INIT_ENV_BYTES = 1 << 20  # the init container's env in all: a Pod must stay under 1.5 MiB
 

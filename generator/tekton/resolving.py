@@ -9,6 +9,8 @@ from typing import Any, cast
 from generator.errors import GenerateError, quote
 from generator.tekton.specs import RawObject, RawParamSpec, Run
 
+__all__ = ["ParamType", "Value", "coerce", "declarations", "resolve"]
+
 # Tekton's stringAndArrayVariableNameFormat and objectVariableNameFormat (an object's name has no dots)
 _PARAM_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_.-]*$")
 _OBJECT_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_-]*$")

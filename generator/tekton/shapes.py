@@ -10,6 +10,8 @@ from typing import Any
 from generator.errors import GenerateError, quote
 from generator.tekton.specs import RawObject
 
+__all__ = ["CONTAINER", "POD_TEMPLATE", "PULL_POLICIES", "check"]
+
 _LIST, _OBJECT, _STRING, _BOOL, _INT = "a list", "an object", "a string", "true or false", "an integer"
 _TYPES: dict[str, tuple[type, ...]] = {_LIST: (list,), _OBJECT: (dict,), _STRING: (str,), _BOOL: (bool,),
                                        _INT: (int,)}

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
+__all__ = ["ParamValue", "RawObject", "RawParamSpec", "Run"]
+
 RawObject = dict[str, Any]
 
 

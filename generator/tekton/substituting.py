@@ -12,6 +12,8 @@ from typing import Any
 
 from generator.errors import GenerateError
 
+__all__ = ["EXPANDABLE", "Key", "ROOTS", "Variables", "expand", "param_variables", "string", "walk"]
+
 ROOTS = ("params", "workspaces", "results", "context", "steps", "step", "tasks", "resources", "inputs",
          "outputs", "credentials", "finally")
 _REFERENCE = re.compile(r"\$\(\s*(" + "|".join(ROOTS) + r")((?:\.[^.()\[\]\s\"']+|\[[^\]]*\])*)\s*\)")

@@ -9,13 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from entrypoint import protocol
 from entrypoint.options import StepOptions, default_socket
-from generator.tekton import naming
 from generator.errors import GenerateError, quote
 from generator.images.sources import ImageCommand, Platforms
+from generator.tekton import naming
 from generator.tekton.merging import merge_lists
 from generator.tekton.preparing import Prepared, mount_path
 from generator.tekton.specs import RawObject
 from supervisor.plans import StepPlan
+
+__all__ = ["HOME_DIR", "MAX_SCRIPT_BYTES", "RESULTS_DIR", "SCRIPTS_DIR", "STEPS_DIR", "Shared", "TERMINATION_PATH",
+           "VOLUMES", "WORKSPACE_DIR", "Wrapped", "needs_lookup", "step_dir", "wrap_sidecar", "wrap_step"]
 
 STEPS_DIR = f"{protocol.TEKTON_ROOT}/steps"
 SCRIPTS_DIR = f"{protocol.TEKTON_ROOT}/scripts"

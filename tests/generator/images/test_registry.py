@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from registries import Images
 
-from generator.images.caching import Cache
 from generator.errors import GenerateError
-from generator.images.sources import ImageCommand
+from generator.images.caching import Cache
 from generator.images.registry import RegistrySource
+from generator.images.sources import ImageCommand
 from registries import PASSWORD, USER
 
 pytestmark = pytest.mark.registry

@@ -12,8 +12,8 @@ import yaml
 from corpus import CORPUS, images, load
 from generated import gen
 
-from generator.tekton.generating import GenerateOptions, generate
 from generator.local.localizing import LocalizeError, localize
+from generator.tekton.generating import GenerateOptions, generate
 
 
 def _catalog_task_with_one_step(name: str) -> str:
