@@ -22,6 +22,7 @@ from generator.images.choosing import source_for
 from generator.images.sources import ImageConfigSource, Platforms, RegistryOptions
 from generator.tekton import naming
 from generator.tekton.binding import bind
+from generator.tekton.granting import grant
 from generator.tekton.loading import DNS_LABEL, RESULT_NAME, RESULT_RULE, load
 from generator.tekton.preparing import Prepared, prepare_sidecars, prepare_steps
 from generator.tekton.probes import probe_spec
@@ -245,7 +246,6 @@ def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],
     pod = render(run, layout, plan, wrapped_steps, wrapped_sidecars, bound.volumes, pod_name)
     if not options.rbac:
         return [pod]
-    from generator.tekton.granting import grant
     objects = grant(pod_name, run.namespace, run.service_account, {"app.kubernetes.io/managed-by": "doll"})
     if not run.service_account:
         pod["spec"]["serviceAccountName"] = objects[0]["metadata"]["name"]
