@@ -27,7 +27,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "generator")]
 from corpus import images, load, tasks  # noqa: E402
 
 from generator.errors import GenerateError  # noqa: E402
-from generator.generating import GenerateOptions, generate  # noqa: E402
+from generator.tekton.generating import GenerateOptions, generate  # noqa: E402
 
 
 def corpus_table(repeat: int, layout: str) -> None:
@@ -67,8 +67,8 @@ def registry_table() -> None:
         print("\n(docker-registry not installed: registry lookup not benchmarked)")
         return
     import registries
-    from generator.caching import Cache
-    from generator.looking_up import RegistrySource
+    from generator.images.caching import Cache
+    from generator.images.registry import RegistrySource
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

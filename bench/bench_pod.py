@@ -34,11 +34,10 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("CONTAINERS_CONF", str(ROOT / "scripts" / "containers.conf"))
 
 from contracts.options import from_argv  # noqa: E402
-from generator import podman  # noqa: E402
-from generator.generating import GenerateOptions, generate  # noqa: E402
-from generator.localizing import localize  # noqa: E402
-from generator.running import free_port  # noqa: E402
-from generator.watching import JournalWatch, fetching  # noqa: E402
+from generator.local import podman  # noqa: E402
+from generator.local.localizing import free_port, localize  # noqa: E402
+from generator.local.pod_watching import JournalWatch, fetching  # noqa: E402
+from generator.tekton.generating import GenerateOptions, generate  # noqa: E402
 
 BUSYBOX = "localhost/doll-busybox:1"
 

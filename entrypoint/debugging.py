@@ -16,6 +16,7 @@ from entrypoint import connecting, holding
 from contracts import exits, wire
 from contracts.parsing import Parser
 from contracts.errors import UsageError
+from contracts.records import read_exit_code
 
 ACTIONS = ("status", "continue", "fail-continue")
 _REPLY_SECONDS = 10.0
@@ -54,12 +55,7 @@ def through_socket(path: str, action: str, step: str) -> wire.Reply | None:
 def through_files(step_dir: str, action: str, step: str) -> int:
     reason = holding.held(step_dir)
     if action == "status":
-        exit_code = None
-        try:
-            with open(os.path.join(step_dir, "exitCode")) as f:
-                exit_code = int(f.read().strip())
-        except (OSError, ValueError):
-            pass
+        exit_code = read_exit_code(step_dir)
         print(json.dumps({"step": step, "held": reason, "exitCode": exit_code}))
         return 0
     if reason is None:

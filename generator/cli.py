@@ -9,13 +9,15 @@ from __future__ import annotations
 import importlib
 import sys
 
+__all__ = ["SUBCOMMANDS", "USAGE", "main"]
+
 # subcommand -> (module, function taking argv and returning an exit code, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
-    "generate": ("generator.generating", "main", "turn a Tekton Task/TaskRun into a self-driving Pod spec"),
-    "run": ("generator.running", "main", "run a Tekton TaskRun locally as a Pod under podman"),
+    "generate": ("generator.tekton.main", "main", "turn a Tekton Task/TaskRun into a self-driving Pod spec"),
+    "run": ("generator.local.main", "main", "run a Tekton TaskRun locally as a Pod under podman"),
     "supervise": ("supervisor.main", "main", "the in-Pod supervisor (runs inside the Pod)"),
     "ctl": ("supervisor.ctl", "main", "talk to a running supervisor: status, continue, fail, cancel"),
-    "init": ("generator.placing", "main", "the Pod's init container: place the wrapper, plan and scripts"),
+    "init": ("generator.init.main", "main", "the Pod's init container: place the wrapper, plan and scripts"),
 }
 
 USAGE = "usage: doll {" + ",".join(SUBCOMMANDS) + "} [options]  (doll COMMAND --help for more)"

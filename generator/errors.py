@@ -1,9 +1,17 @@
-"""The one error the generator raises: a single line naming the file, the field and the value."""
+"""The generator's own error: bad input, one line naming the file, the field and the value.
+
+GenerateError is a contracts.errors.InputError (exit 2); the generator's mains map every DollError to an exit
+status with contracts.errors.exit_code_for.
+"""
 
 from __future__ import annotations
 
+from contracts.errors import InputError
 
-class GenerateError(Exception):
+__all__ = ["GenerateError", "quote"]
+
+
+class GenerateError(InputError):
     """Bad input: `FILE: spec.steps[2].image: missing`; `doll generate` prints it and exits 2."""
 
 

@@ -7,6 +7,8 @@ import logging
 import sys
 from collections.abc import Iterator
 
+__all__ = ["LOGGER", "printed", "warn"]
+
 LOGGER = logging.getLogger("doll.generate")
 
 

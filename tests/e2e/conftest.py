@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from generator import podman
+from generator.local import podman
 
 ROOT = Path(__file__).resolve().parents[2]
 DOLL = str(ROOT / ".venv" / "bin" / "doll")

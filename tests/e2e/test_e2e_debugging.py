@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from running_pods import DOLL, taskrun
-from generator.watching import JournalWatch
+from generator.local.pod_watching import JournalWatch
 
 pytestmark = pytest.mark.podman
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from generator import podman
-from generator.watching import JournalWatch
+from generator.local import podman
+from generator.local.pod_watching import JournalWatch
 from running_pods import DOLL, taskrun
 
 pytestmark = pytest.mark.podman

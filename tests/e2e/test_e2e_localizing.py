@@ -1,4 +1,4 @@
-"""A Pod adapted by generator/localizing.py behaves under podman 4.3 as it would under a kubelet."""
+"""A Pod adapted by generator/local/localizing.py behaves under podman 4.3 as it would under a kubelet."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from generator import podman
-from generator.localizing import LocalizeError, localize
-from generator.watching import fetching
+from generator.local import podman
+from generator.local.localizing import LocalizeError, localize
+from generator.local.pod_watching import fetching
 
 pytestmark = pytest.mark.podman
 

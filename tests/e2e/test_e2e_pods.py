@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from running_pods import doll_run, taskrun
-from generator import podman
+from generator.local import podman
 
 pytestmark = pytest.mark.podman
 

@@ -11,7 +11,7 @@ import kubernetes_validate
 from kubernetes_validate import utils
 from referencing import Registry, Resource
 
-from generator.generating import GenerateOptions, generate
+from generator.tekton.generating import GenerateOptions, generate
 
 VERSIONS = ("1.29.0", kubernetes_validate.latest_version())
 

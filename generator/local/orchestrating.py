@@ -1,0 +1,136 @@
+"""One `doll run`, in order: the input (every error in it is exit 2), podman, the image, the pod played and
+watched, the outcome judged and shown, and what was made removed (unless --keep)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from contracts.layout import INIT_CONTAINER
+from contracts.exits import EXIT_ENVIRONMENT
+from generator.images.sources import RegistryOptions
+from generator.local import podman
+from generator.local.building import DEFAULT_IMAGE, ensuring_image, host_problem, play_hint
+from generator.local.cleaning import removing
+from generator.local.command_line import RunOptions
+from generator.local.judging import outcome_code, without_supervisor
+from generator.local.localizing import LocalPod, free_port, localize
+from generator.local.pod_watching import Watching
+from generator.local.podman_images import LocalImages
+from generator.local.progress import Display, final_table
+from generator.local.reporting import checking_report, writing_report
+from generator.local.workdir import emptying, making_workdir
+from generator.tekton.generating import GenerateOptions, generate
+
+__all__ = ["running"]
+
+
+@dataclass
+class _Made:
+    """What this run has made so far, for the cleanup."""
+
+    run_dir: Path
+    created: bool  # run_dir was made by this run
+    pod_name: str = ""
+    played: bool = False
+
+
+def running(options: RunOptions, out: Any) -> int:
+    """Input first (every error in it is exit 2), then podman, then the image, then the pod."""
+    if options.report:
+        checking_report(options.report)
+    if options.workdir:
+        run_dir, created = making_workdir(options.workdir)
+    else:
+        run_dir, created = Path(tempfile.mkdtemp(prefix="doll-run-")), True
+    os.chmod(run_dir, 0o755)
+    made = _Made(run_dir, created)
+    try:
+        return _playing(options, out, made)
+    finally:
+        _cleaning_up(options, out, made)
+
+
+def _generating(options: RunOptions) -> dict[str, Any]:
+    """The Pod, classic layout; step images' commands from podman's store (or the registry), or the map."""
+    generate_options = GenerateOptions(layout="classic", image=options.image or DEFAULT_IMAGE, name=options.name,
+                                       linger_seconds=options.linger_seconds)
+    generate_options = dataclasses.replace(generate_options, image_map=options.image_map) if options.image_map \
+        else dataclasses.replace(generate_options, image_source=LocalImages(RegistryOptions()))
+    pod: dict[str, Any] = generate(options.sources, options.params, generate_options)[0]
+    return pod
+
+
+def _playing(options: RunOptions, out: Any, made: _Made) -> int:
+    pod = _generating(options)
+    port = options.metrics_port or free_port()
+    local = localize(pod, made.run_dir, port)
+    problem = podman.checking_podman()
+    if problem:
+        raise podman.PodmanError(problem)
+    ensuring_image(options.image or DEFAULT_IMAGE, build=not options.image, out=out)
+    name = pod["metadata"]["name"]
+    if podman.pod_exists(name):
+        raise podman.PodmanError(f"a pod named {name} exists already (remove it: podman pod rm -f {name})")
+    made.pod_name = name
+    steps = [c["name"][len("step-"):] for c in local.pod["spec"]["containers"] if c["name"].startswith("step-")]
+    display = Display(out, live=out.isatty())
+    _announcing(display, options, made, len(steps), port)
+    started = time.time()
+    made.played = True
+    if not _started(local, name, display):
+        return EXIT_ENVIRONMENT
+    view = Watching(name, port, display, steps, local.volumes.get("doll-run", made.run_dir),
+                    release_linger=not options.metrics_port,
+                    verbose=options.verbose).run()
+    wall = time.time() - started
+    if not view.outcome:
+        view = without_supervisor(view, name, local.volumes.get("doll-steps"), display)
+    out.write(final_table(view) + f"\nwall time: {wall:.2f}s\n")
+    code = outcome_code(view)
+    if options.report:
+        writing_report(options.report, name, code, wall, view)
+    return code
+
+
+def _announcing(display: Display, options: RunOptions, made: _Made, steps: int, port: int) -> None:
+    display.note(f"pod {made.pod_name}: {steps} steps, image {options.image or DEFAULT_IMAGE}, "
+                 f"volumes in {made.run_dir}")
+    if options.metrics_port and options.linger_seconds:
+        display.note(f"metrics on http://127.0.0.1:{port}/metrics; after the run the supervisor serves them "
+                     f"until one scrape, at most {options.linger_seconds:g} s (--linger-seconds 0: not at all)")
+
+
+def _started(local: LocalPod, pod_name: str, display: Display) -> bool:
+    """`podman kube play` the pod; when it would not start, say why (the init container's last lines, or a
+    hint about this host) and return False."""
+    try:
+        podman.playing(yaml.safe_dump(local.pod, sort_keys=False))
+    except podman.PodmanError as exc:
+        display.note(f"the pod did not start: {exc}")
+        if "init container" in str(exc):
+            for line in podman.logs(f"{pod_name}-doll-init").splitlines()[-20:]:
+                display.log(INIT_CONTAINER, [line])
+        elif host_problem(str(exc)):
+            display.note(play_hint())
+        return False
+    return True
+
+
+def _cleaning_up(options: RunOptions, out: Any, made: _Made) -> None:
+    if not made.played:
+        if options.workdir:
+            emptying(made.run_dir, made.created)
+        else:
+            removing("", made.run_dir)
+    elif options.keep:
+        out.write(f"doll: kept pod {made.pod_name} (podman pod rm -f {made.pod_name}) and {made.run_dir}\n")
+    else:
+        removing(made.pod_name, None if options.workdir else made.run_dir)

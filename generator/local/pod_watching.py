@@ -1,0 +1,209 @@
+"""Watching a playing pod from the host: the supervisor's journal, the containers' states from podman,
+and their logs from podman's k8s-file log files.
+
+Why the journal: it is the supervisor's own durable record (written at every event: released, started,
+held, finished, sidecar ready...), and `doll run` keeps the pod's volumes on the host, so it can replay
+it with the supervisor's own reducer (`RunState.apply`) and get exactly what `GET /status` would say,
+from the first event on.  `/status` itself only answers once the supervisor has imported its HTTP
+stack (~1 s, kept off step 0's path), and a short run can be over before that.  Container states
+alone cannot tell a step that waits in its wrapper from one that runs; they still decide when the pod
+is over (every container exited) and give exit codes if the supervisor died.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from contracts.layout import SUPERVISOR_CONTAINER
+from generator.local import podman
+from generator.local.progress import Display, RunView, StepView, view_from_status
+from generator.local.tailing import LogTail
+from contracts.plans import Plan, PlanError
+from supervisor.states import RunState
+
+__all__ = ["END_GRACE_SECONDS", "JournalWatch", "POLL_SECONDS", "PodWatch", "Watching", "fetching",
+           "fetching_status"]
+
+
+def fetching(port: int, path: str, timeout: float = 1.0) -> bytes | None:
+    """GET http://127.0.0.1:PORT/PATH, or None when nothing answers (yet)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as response:
+            body: bytes = response.read()
+            return body
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+def fetching_status(port: int) -> dict[str, Any] | None:
+    body = fetching(port, "/status")
+    if body is None:
+        return None
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _label(container: str) -> str:
+    for prefix in ("step-", "sidecar-"):
+        if container.startswith(prefix):
+            return container[len(prefix):] if prefix == "step-" else "sidecar " + container[len(prefix):]
+    return container
+
+
+@dataclass
+class PodWatch:
+    pod: str
+    tails: dict[str, LogTail] = field(default_factory=dict)
+    states: dict[str, str] = field(default_factory=dict)  # container -> created | running | exited
+
+    def refreshing_states(self) -> dict[str, str]:
+        self.states = podman.pod_containers(self.pod)
+        new = [name for name in self.states if name not in self.tails]
+        if new:
+            for state in podman.inspecting([f"{self.pod}-{name}" for name in new]):
+                name = state.name[len(self.pod) + 1:]
+                if state.log_path:
+                    self.tails[name] = LogTail(_label(name), Path(state.log_path))
+        return self.states
+
+    @property
+    def over(self) -> bool:
+        """Every container of the pod has exited (or the pod is gone)."""
+        return all(state in ("exited", "stopped", "dead") for state in self.states.values())
+
+    def reading_logs(self, hidden: frozenset[str] = frozenset(), final: bool = False) -> list[tuple[str, str]]:
+        """(label, line) written since the last call by every container but `hidden`, in time order;
+        `final`: the pod is over, so unfinished last lines are complete too."""
+        timed = [(at, tail.label, line) for name, tail in self.tails.items() if name not in hidden
+                 for at, line in (tail.flushing() if final else tail.reading())]
+        timed.sort(key=lambda t: t[0])
+        return [(label, line) for _, label, line in timed]
+
+
+@dataclass
+class JournalWatch:
+    """The supervisor's journal (`<doll-run volume>/journal.jsonl`) replayed as it grows."""
+
+    run_volume: Path
+    state: RunState | None = None
+    offset: int = 0
+    buffer: bytes = b""
+
+    def reading(self) -> dict[str, Any] | None:
+        """The run as /status shows it, or None before the plan and the first record exist."""
+        if self.state is None:
+            try:
+                self.state = RunState.from_plan(Plan.from_json((self.run_volume / "plan.json").read_text()))
+            except (OSError, PlanError):
+                return None
+        try:
+            with open(self.run_volume / "journal.jsonl", "rb") as f:
+                f.seek(self.offset)
+                chunk = f.read()
+        except OSError:
+            return None
+        self.offset += len(chunk)
+        lines = (self.buffer + chunk).split(b"\n")
+        self.buffer = lines.pop()
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and "ev" in record:
+                self.state.apply(record)
+        return self.state.to_status() if self.state.records else None
+
+
+POLL_SECONDS = 0.25
+END_GRACE_SECONDS = 90.0  # after the supervisor decided: sidecars stopping, the supervisor exiting
+
+
+def _debug_commands(pod: str, step: str) -> list[str]:
+    container = f"{pod}-step-{step}"
+    return [f"open a shell:  podman exec -it {container} sh",
+            f"continue:      podman exec {container} /doll/bin/entrypoint debug continue",
+            f"fail it:       podman exec {container} /doll/bin/entrypoint debug fail-continue"]
+
+
+def _fill_from_containers(view: RunView, pod: str) -> RunView:
+    """Exit codes for steps the supervisor did not report (it died, or never started)."""
+    missing = [s for s in view.steps if s.exit_code is None]
+    if not missing:
+        return view
+    try:
+        states = {c.name: c for c in podman.inspecting([f"{pod}-step-{s.name}" for s in missing])}
+    except podman.PodmanError:
+        return view
+    for step in missing:
+        state = states.get(f"{pod}-step-{step.name}")
+        if state is not None and state.status == "exited":
+            view = view.with_step(StepView(step.name, "done", exit_code=state.exit_code,
+                                           reason=step.reason or ("Completed" if state.exit_code == 0 else "Error")))
+    return view
+
+
+@dataclass
+class Watching:
+    pod: str
+    port: int
+    display: Display
+    steps: list[str]
+    run_volume: Path  # the host directory behind /doll/run: plan.json and the journal
+    release_linger: bool = True  # scrape /metrics once the run is over, so the supervisor exits now
+    verbose: bool = False  # show the supervisor's own (JSON) log lines too
+
+    def run(self) -> RunView:
+        watch, journal = PodWatch(self.pod), JournalWatch(self.run_volume)
+        hidden = frozenset() if self.verbose else frozenset({SUPERVISOR_CONTAINER})
+        view = RunView(steps=tuple(StepView(name) for name in self.steps))
+        announced_holds: set[str] = set()
+        decided_at: float | None = None
+        last_states = 0.0
+        while True:
+            now = time.monotonic()
+            if now - last_states >= (0.5 if decided_at is not None else 1.0):
+                watch.refreshing_states()
+                last_states = now
+            for label, line in watch.reading_logs(hidden):
+                self.display.log(label, [line])
+            status = journal.reading()
+            if status is not None:
+                view = view_from_status(status)
+                self.display.show(view)
+                for step in view.steps:
+                    if step.phase == "held" and step.name not in announced_holds:
+                        announced_holds.add(step.name)
+                        self.display.note(f"step {step.name} is held ({step.hold_reason}):")
+                        for line in _debug_commands(self.pod, step.name):
+                            self.display.note("  " + line)
+            if view.outcome and decided_at is None:
+                decided_at = now
+            if decided_at is not None and self.release_linger and all(
+                    c.phase in ("stopped", "failed") for c in view.sidecars):
+                fetching(self.port, "/metrics")  # the scrape after the end: the supervisor stops lingering
+            if watch.states and watch.over:
+                break
+            if decided_at is not None and now - decided_at > END_GRACE_SECONDS:
+                self.display.note(f"the pod did not complete {END_GRACE_SECONDS:.0f} s after the task ended")
+                break
+            time.sleep(POLL_SECONDS)
+        for label, line in watch.reading_logs(hidden, final=True):
+            self.display.log(label, [line])
+        status = journal.reading()
+        if status is not None:
+            view = view_from_status(status)
+            self.display.show(view)
+        if not view.outcome and not self.verbose:  # something went wrong: the supervisor's last words
+            for line in podman.logs(f"{self.pod}-doll-supervisor").splitlines()[-20:]:
+                self.display.log(SUPERVISOR_CONTAINER, [line])
+        return _fill_from_containers(view, self.pod)

@@ -1,0 +1,140 @@
+"""Binding a task's workspaces to volumes: what each step mounts and what `$(workspaces.x.*)` says."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from generator.errors import GenerateError, quote
+from generator.tekton import naming
+from generator.tekton.loading import DNS_LABEL
+from generator.tekton.preparing import check_not_reserved, mount_path
+from generator.tekton.specs import RawObject, Run
+from generator.tekton.substituting import Key, Variables, string, walk
+from generator.warning import warn
+
+__all__ = ["Bound", "DECL_FIELDS", "SOURCES", "bind"]
+
+SOURCES = ("emptyDir", "configMap", "secret", "persistentVolumeClaim", "projected", "csi")
+DECL_FIELDS = ("name", "description", "mountPath", "readOnly", "optional")
+
+
+@dataclass(frozen=True)
+class Bound:
+    volumes: list[RawObject] = field(default_factory=list)
+    mounts: list[RawObject] = field(default_factory=list)  # on every step
+    variables: dict[Key, Any] = field(default_factory=dict)
+
+
+def bind(run: Run, params: Variables) -> Bound:
+    """Params are substituted in the bindings and mount paths first, as Tekton does."""
+    decls = run.task.get("workspaces", []) or []
+    where = f"{run.task_where}.workspaces"
+    if not isinstance(decls, list):
+        raise GenerateError(f"{where}: expected a list")
+    bindings = _bindings(run)
+    declared: set[str] = set()
+    paths: dict[str, str] = {}  # normalized mountPath -> workspace
+    bound = Bound()
+    for i, decl in enumerate(decls):
+        dw = f"{where}[{i}]"
+        name = _declared_name(decl, dw, declared)
+        path = _mount_path(decl, dw, name, params, paths)
+        volume = naming.workspace_volume(name)
+        prefix = ("workspaces", name)
+        binding: RawObject
+        if name not in bindings:
+            if decl.get("optional"):
+                bound.variables.update({prefix + ("path",): "", prefix + ("bound",): "false",
+                                        prefix + ("claim",): "", prefix + ("volume",): ""})
+                continue
+            if run.run_where:
+                raise GenerateError(f"{run.run_where}.workspaces: workspace {quote(name)} is not bound "
+                                    f"(declared at {dw})")
+            warn(f"{dw}: workspace {name!r} is not bound; using an emptyDir")
+            binding, bw = {"name": name, "emptyDir": {}}, dw
+        else:
+            binding, bw = bindings.pop(name)
+            binding = walk(binding, params, bw)
+        source = _source(binding, bw)
+        bound.volumes.append({"name": volume, source: binding[source] or {}})
+        bound.mounts.append(_mount(binding, bw, volume, path, bool(decl.get("readOnly"))))
+        claim = (binding[source] or {}).get("claimName", "") if source == "persistentVolumeClaim" else ""
+        if source == "persistentVolumeClaim" and (not isinstance(claim, str) or not claim):
+            raise GenerateError(f"{bw}.persistentVolumeClaim.claimName: missing")
+        bound.variables.update({prefix + ("path",): path, prefix + ("bound",): "true",
+                                prefix + ("claim",): claim, prefix + ("volume",): volume})
+    for name, (_, bw) in bindings.items():
+        raise GenerateError(f"{bw}.name: the task declares no workspace {quote(name)}")
+    return bound
+
+
+def _bindings(run: Run) -> dict[str, tuple[RawObject, str]]:
+    """The TaskRun's workspace bindings by name, each with where it was given."""
+    bindings: dict[str, tuple[RawObject, str]] = {}
+    for binding, bw in run.workspaces:
+        if not isinstance(binding, dict) or not isinstance(binding.get("name"), str):
+            raise GenerateError(f"{bw}.name: missing")
+        if binding["name"] in bindings:
+            raise GenerateError(f"{bw}.name: duplicate {quote(binding['name'])}")
+        bindings[binding["name"]] = (binding, bw)
+    return bindings
+
+
+def _declared_name(decl: Any, dw: str, declared: set[str]) -> str:
+    """The name of one workspace the task declares (checked, and added to `declared`)."""
+    if not isinstance(decl, dict) or not isinstance(decl.get("name"), str) or not decl.get("name"):
+        raise GenerateError(f"{dw}.name: missing")
+    name: str = decl["name"]
+    if not DNS_LABEL.match(name):
+        raise GenerateError(f"{dw}.name: {quote(name)} is not a DNS-1123 label")
+    if name in declared:
+        raise GenerateError(f"{dw}.name: duplicate {quote(name)}")
+    declared.add(name)
+    for key in decl:
+        if key not in DECL_FIELDS:
+            raise GenerateError(f"{dw}.{key}: not supported by doll")
+    return name
+
+
+def _mount_path(decl: RawObject, dw: str, name: str, params: Variables, paths: dict[str, str]) -> str:
+    """Where the workspace is mounted (params substituted); no two workspaces at one path."""
+    path = decl.get("mountPath") or f"/workspace/{name}"
+    if isinstance(path, str):
+        path = string(path, params, f"{dw}.mountPath")
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise GenerateError(f"{dw}.mountPath: {quote(path)} is not an absolute path")
+    check_not_reserved(path, f"{dw}.mountPath")
+    if mount_path(path) in paths:
+        raise GenerateError(f"{dw}.mountPath: duplicate {quote(path)} (workspace "
+                            f"{quote(paths[mount_path(path)])} is mounted there)")
+    paths[mount_path(path)] = name
+    return path
+
+
+def _mount(binding: RawObject, bw: str, volume: str, path: str, read_only: bool) -> RawObject:
+    """The volumeMount every step gets for one bound workspace."""
+    mount: RawObject = {"name": volume, "mountPath": path}
+    if read_only:
+        mount["readOnly"] = True
+    if binding.get("subPath"):
+        if not isinstance(binding["subPath"], str) or binding["subPath"].startswith("/") or \
+                ".." in binding["subPath"].split("/"):
+            raise GenerateError(f"{bw}.subPath: {quote(binding['subPath'])} is not a relative path")
+        mount["subPath"] = binding["subPath"]
+    return mount
+
+
+def _source(binding: RawObject, where: str) -> str:
+    for key in binding:
+        if key not in ("name", "subPath", *SOURCES):
+            if key == "volumeClaimTemplate":
+                raise GenerateError(f"{where}.volumeClaimTemplate: not supported (create the PVC and bind it "
+                                    "with persistentVolumeClaim)")
+            raise GenerateError(f"{where}.{key}: not supported by doll")
+    sources = [k for k in SOURCES if k in binding]
+    if len(sources) != 1:
+        raise GenerateError(f"{where}: needs exactly one of {', '.join(SOURCES)} (got {len(sources)})")
+    if binding[sources[0]] is not None and not isinstance(binding[sources[0]], dict):
+        raise GenerateError(f"{where}.{sources[0]}: expected an object")
+    return sources[0]

@@ -1,0 +1,114 @@
+"""The `doll generate` command line: files or stdin in, YAML or JSON on stdout, one-line errors (exit 2)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+import yaml
+
+from contracts.parsing import Parser
+from contracts.errors import DollError, exit_code_for
+from generator.errors import GenerateError
+from generator.tekton.durations import seconds
+from generator.tekton.generating import GenerateOptions, generate
+from generator.warning import printed
+
+PROG = "doll generate"
+
+__all__ = ["PROG", "main", "render"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    """One-line errors, and no abbreviations: `--names` is an unknown option, not `--namespace`."""
+    p = Parser(prog=PROG, description="Turn a Tekton Task or TaskRun (tekton.dev/v1, v1beta1) into a "
+                "self-driving Pod spec for kubectl apply.")
+    p.add_argument("files", nargs="*", metavar="FILE", help="Task/TaskRun YAML files; `-` or none: stdin")
+    p.add_argument("-f", "--filename", dest="more_files", action="append", default=[], metavar="FILE")
+    p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="a param value (arrays: a,b,c or JSON; objects: JSON); overrides the TaskRun's")
+    p.add_argument("--layout", choices=["native", "classic"], default="native",
+                   help="native (default): supervisor and sidecars are Kubernetes >= 1.29 native sidecars "
+                   "(restartPolicy: Always init containers), so steps start only once the supervisor listens "
+                   "and the Pod completes when the steps do; classic: plain containers, for podman and "
+                   "older clusters")
+    p.add_argument("--image", default="ghcr.io/doll-ci/doll:0.1.0", help="the doll image (init, supervisor)")
+    p.add_argument("--rbac", action="store_true", help="also emit ServiceAccount, Role, RoleBinding")
+    p.add_argument("-o", "--output", choices=["yaml", "json"], default="yaml")
+    p.add_argument("--name", default="", help="the run's name (default: the TaskRun's; <task>-run-XXXXX)")
+    p.add_argument("--namespace", default="", help="overrides the TaskRun's namespace")
+    p.add_argument("--metrics-port", type=int, default=9090)
+    p.add_argument("--linger-seconds", type=float, default=60.0, metavar="SECONDS",
+                   help="after the run, serve the final metrics until one scrape, at most this long (default 60)")
+    p.add_argument("--pushgateway", default="", metavar="URL",
+                   help="also push the final metrics to this Prometheus Pushgateway (batch use)")
+    p.add_argument("--timeout", default="1h", metavar="DURATION",
+                   help="for a run that gives no timeout (Tekton's default: 1h; 0: none)")
+    p.add_argument("--image-map", default="", metavar="FILE",
+                   help="offline image -> {entrypoint, cmd} map for steps with neither command nor script")
+    p.add_argument("--no-registry-lookup", dest="registry_lookup", action="store_false",
+                   help="never ask a registry for an image's entrypoint")
+    p.add_argument("--cache-dir", default="", help="image config cache (default ~/.cache/doll/images)")
+    p.add_argument("--cache-ttl", type=float, default=3600.0, metavar="SECONDS",
+                   help="how long a tag's digest is trusted (default 3600)")
+    p.add_argument("--docker-config", default="", metavar="FILE", help="registry credentials (config.json)")
+    p.add_argument("--pull-secret", default="", metavar="FILE",
+                   help="registry credentials: a kubernetes.io/dockerconfigjson Secret file")
+    p.add_argument("--insecure-registry", action="append", default=[], metavar="HOST:PORT",
+                   help="speak plain HTTP to this registry")
+    return p
+
+
+def _read(name: str) -> tuple[str, str]:
+    if name == "-":
+        return "stdin", sys.stdin.read()
+    try:
+        with open(name, encoding="utf-8") as f:
+            return name, f.read()
+    except OSError as exc:
+        raise GenerateError(f"{name}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise GenerateError(f"{name}: not UTF-8 text") from None
+
+
+def _params(pairs: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise GenerateError(f"-p {pair}: expected NAME=VALUE")
+        if name in out:
+            raise GenerateError(f"-p {name}: given twice")
+        out[name] = value
+    return out
+
+
+def render(objects: list[dict[str, Any]], output: str) -> str:
+    if output == "json":
+        doc: Any = objects[0] if len(objects) == 1 else {"apiVersion": "v1", "kind": "List", "items": objects}
+        return json.dumps(doc, indent=2) + "\n"
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump_all(objects, Dumper=dumper, sort_keys=False, default_flow_style=False, width=120)
+
+
+def main(argv: list[str]) -> int:
+    with printed(PROG):
+        try:
+            ns = _parser().parse_args(argv)
+            names = [*ns.files, *ns.more_files] or ["-"]
+            sources = [_read(name) for name in names]
+            options = GenerateOptions(
+                layout=ns.layout, image=ns.image, rbac=ns.rbac, name=ns.name, namespace=ns.namespace,
+                metrics_port=ns.metrics_port, linger_seconds=ns.linger_seconds, pushgateway=ns.pushgateway,
+                image_map=ns.image_map, registry_lookup=ns.registry_lookup,
+                cache_dir=ns.cache_dir, cache_ttl_seconds=ns.cache_ttl, docker_config=ns.docker_config,
+                pull_secret=ns.pull_secret, insecure_registries=tuple(ns.insecure_registry),
+                default_timeout_seconds=seconds(ns.timeout, "--timeout"))
+            text = render(generate(sources, _params(ns.param), options), ns.output)
+        except DollError as exc:
+            print(f"{PROG}: {' '.join(str(exc).split())}", file=sys.stderr)
+            return exit_code_for(exc)
+    sys.stdout.write(text)
+    return 0

@@ -1,0 +1,181 @@
+"""Rendering the Pod: doll's init and supervisor containers, the wrapped steps and sidecars, the volumes.
+
+    classic: initContainers [doll-init]; containers [doll-supervisor, step-*, sidecar-*]
+    native:  initContainers [doll-init, doll-supervisor*, sidecar-**]; containers [step-*]
+             (* and **: restartPolicy Always; * with a startupProbe, so steps start once it listens)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from contracts.layout import (
+    DOLL_BIN, DOLL_RUN, INIT_CONTAINER, PLAN_PATH, RESULTS_DIR, SCRIPTS_DIR, SOCKET_PATH, STEPS_DIR,
+    SUPERVISOR_CONTAINER, VOLUMES,
+)
+from generator.errors import GenerateError, quote
+from generator.init.env_values import env_parts
+from generator.tekton import naming, shapes
+from generator.tekton.loading import DNS_LABEL
+from generator.tekton.specs import RawObject, Run
+from generator.tekton.wrapping import Wrapped
+from contracts.plans import Plan
+
+__all__ = ["DEADLINE_GRACE_SECONDS", "DOLL_UID", "Layout", "MAX_INIT_ENV_BYTES", "MEMORY_BACKED",
+           "POD_TEMPLATE_FIELDS", "check_pod_template", "doll_security", "render", "volume_names"]
+
+MAX_INIT_ENV_BYTES = 1 << 20  # the init container's env in all: a Pod must stay under 1.5 MiB
+
+DOLL_UID = 65532
+POD_TEMPLATE_FIELDS = ("nodeSelector", "tolerations", "affinity", "securityContext", "volumes", "runtimeClassName",
+                       "automountServiceAccountToken", "dnsPolicy", "dnsConfig", "enableServiceLinks",
+                       "priorityClassName", "schedulerName", "imagePullSecrets", "hostAliases", "hostNetwork",
+                       "topologySpreadConstraints", "env")
+# doll-run (control socket, plan, journal) and doll-steps (exitCode, post files) sit on every hand-off's path:
+# creating and renaming a small file on a node's disk took ~2 ms here (ext4), on tmpfs microseconds.  They
+# hold a few KB per step; the limit only bounds a runaway.  The wrapper (doll-bin, 14 MB), results and
+# scripts stay on disk.
+MEMORY_BACKED = {"medium": "Memory", "sizeLimit": "64Mi"}
+DEADLINE_GRACE_SECONDS = 60  # activeDeadlineSeconds = the task's timeout + this: the supervisor ends it first
+
+
+@dataclass(frozen=True)
+class Layout:
+    name: str  # "native" | "classic"
+    image: str
+    metrics_port: int
+
+
+def doll_security() -> RawObject:
+    return {"runAsNonRoot": True, "runAsUser": DOLL_UID, "runAsGroup": DOLL_UID, "readOnlyRootFilesystem": True,
+            "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def _init(layout: Layout, plan: Plan, steps: list[str], scripts: list[tuple[str, str]]) -> RawObject:
+    # every value is env_json's, in parts of at most 120,000 bytes: no `$` in it for the kubelet to expand,
+    # and no env string over Linux's 128 KiB (init/env_values.py)
+    values: list[tuple[str, object]] = [("DOLL_PLAN", json.loads(plan.to_json())), ("DOLL_STEPS", steps),
+                                        ("DOLL_SCRIPT_NAMES", [name for name, _ in scripts])]
+    values += [(f"DOLL_SCRIPT_{i}", text) for i, (_, text) in enumerate(scripts)]
+    env: list[RawObject] = [{"name": k, "value": v} for key, value in values for k, v in env_parts(key, value)]
+    size = sum(len(e["name"]) + len(e["value"].encode()) + 2 for e in env)
+    if size > MAX_INIT_ENV_BYTES:
+        raise GenerateError(f"spec: the scripts and the plan make {size} bytes of the init container's environment "
+                            f"(doll places at most {MAX_INIT_ENV_BYTES}: Kubernetes keeps a Pod under 1.5 MiB)")
+    return {
+        "name": INIT_CONTAINER, "image": layout.image, "imagePullPolicy": "IfNotPresent",
+        "command": ["doll", "init"], "env": env, "securityContext": doll_security(),
+        "volumeMounts": [{"name": VOLUMES[v], "mountPath": p} for v, p in
+                         (("bin", DOLL_BIN), ("run", DOLL_RUN), ("steps", STEPS_DIR),
+                          ("scripts", SCRIPTS_DIR))],
+    }
+
+
+def _supervisor(layout: Layout) -> RawObject:
+    container: RawObject = {
+        "name": SUPERVISOR_CONTAINER, "image": layout.image, "imagePullPolicy": "IfNotPresent",
+        "command": ["doll", "supervise", "--plan", PLAN_PATH],
+        "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
+        "ports": [{"name": "doll-metrics", "containerPort": layout.metrics_port, "protocol": "TCP"}],
+        "securityContext": doll_security(),
+        "volumeMounts": [
+            {"name": VOLUMES["run"], "mountPath": DOLL_RUN},
+            {"name": VOLUMES["steps"], "mountPath": STEPS_DIR, "readOnly": True},
+            {"name": VOLUMES["results"], "mountPath": RESULTS_DIR, "readOnly": True},
+        ],
+    }
+    if layout.name == "native":
+        container["restartPolicy"] = "Always"
+        container["startupProbe"] = {
+            "exec": {"command": ["doll", "ctl", "--socket", SOCKET_PATH, "status"]},
+            "periodSeconds": 1, "failureThreshold": 120, "timeoutSeconds": 5}
+    return container
+
+
+def _volumes(task: RawObject, where: str, extra: list[RawObject], template: list[RawObject],
+             template_where: str) -> list[RawObject]:
+    volumes: list[RawObject] = [{"name": v, "emptyDir": dict(MEMORY_BACKED) if k in ("run", "steps") else {}}
+                                for k, v in VOLUMES.items()]
+    user = task.get("volumes") or []
+    if not isinstance(user, list):
+        raise GenerateError(f"{where}.volumes: expected a list")
+    seen: set[str] = set()
+    for i, volume in enumerate([*user, *template]):
+        vw = f"{where}.volumes[{i}]" if i < len(user) else f"{template_where}.volumes[{i - len(user)}]"
+        name = volume.get("name") if isinstance(volume, dict) else None
+        if not isinstance(name, str) or not DNS_LABEL.match(name):
+            raise GenerateError(f"{vw}.name: {quote(name)} is not a DNS-1123 label")
+        if name.startswith(naming.PREFIX):
+            raise GenerateError(f"{vw}.name: {quote(name)} is reserved (doll's volumes start with doll-)")
+        if name in seen:
+            raise GenerateError(f"{vw}.name: duplicate {quote(name)}")
+        seen.add(name)
+    return volumes + extra + [*user, *template]
+
+
+def volume_names(task: RawObject, where: str, template: RawObject, template_where: str) -> set[str]:
+    """The names of the task's and the podTemplate's volumes, checked: DNS labels, unique, not doll-*."""
+    return {v["name"] for v in _volumes(task, where, [], list(template.get("volumes") or []), template_where)
+            if not v["name"].startswith(naming.PREFIX)}
+
+
+def check_pod_template(run: Run) -> None:
+    for key in run.pod_template:
+        if key not in POD_TEMPLATE_FIELDS:
+            raise GenerateError(f"{run.run_where}.podTemplate.{key}: not supported by doll")
+    shapes.check(run.pod_template, shapes.POD_TEMPLATE, f"{run.run_where}.podTemplate")
+
+
+def render(run: Run, layout: Layout, plan: Plan, steps: list[Wrapped], sidecars: list[Wrapped],
+           workspace_volumes: list[RawObject], pod_name: str) -> RawObject:
+    template = run.pod_template
+    labels = {**run.labels, "app.kubernetes.io/managed-by": "doll", "tekton.dev/taskRun": naming.fit(run.name)}
+    if run.task_name:
+        labels["tekton.dev/task"] = naming.fit(run.task_name)
+    annotations = {**run.annotations, "prometheus.io/scrape": "true", "prometheus.io/port": str(layout.metrics_port),
+                   "prometheus.io/path": "/metrics"}
+    metadata: RawObject = {"name": pod_name, "labels": labels, "annotations": annotations}
+    if run.namespace:
+        metadata["namespace"] = run.namespace
+    scripts = [w.script for w in [*steps, *sidecars] if w.script is not None]
+    init = _init(layout, plan, [s.name for s in plan.steps], scripts)
+    supervisor = _supervisor(layout)
+    step_containers = [w.container for w in steps]
+    sidecar_containers = [w.container for w in sidecars]
+    spec: RawObject = {"restartPolicy": "Never"}
+    if layout.name == "native":
+        for container in sidecar_containers:
+            container["restartPolicy"] = "Always"
+        spec["initContainers"] = [init, supervisor, *sidecar_containers]
+        spec["containers"] = step_containers
+    else:
+        spec["initContainers"] = [init]
+        spec["containers"] = [supervisor, *step_containers, *sidecar_containers]
+    _check_ports(spec, layout.metrics_port)
+    security: Any = dict(template.get("securityContext") or {})
+    security.setdefault("fsGroup", DOLL_UID)
+    spec["securityContext"] = security
+    for key in POD_TEMPLATE_FIELDS:
+        if key in template and key not in ("securityContext", "volumes", "env"):
+            spec[key] = template[key]
+    if run.service_account:
+        spec["serviceAccountName"] = run.service_account
+    if plan.timeout_seconds is not None:
+        spec["activeDeadlineSeconds"] = math.ceil(plan.timeout_seconds) + DEADLINE_GRACE_SECONDS
+    spec["volumes"] = _volumes(run.task, run.task_where, workspace_volumes, list(template.get("volumes") or []),
+                               f"{run.run_where}.podTemplate")
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec}
+
+
+def _check_ports(spec: RawObject, metrics_port: int) -> None:
+    for container in [*spec["initContainers"], *spec["containers"]]:
+        if container["name"] == SUPERVISOR_CONTAINER:
+            continue
+        for port in container.get("ports") or []:
+            if isinstance(port, dict) and port.get("containerPort") == metrics_port:
+                raise GenerateError(f"{container['name']}: port {metrics_port} is doll's metrics port "
+                                    "(choose another with --metrics-port)")

@@ -1,0 +1,109 @@
+"""Tekton's `$(...)` variables: params, workspaces, results, context and step paths, replaced in place.
+
+Only Tekton's own roots are variables; anything else (`$(date)` in a script) is shell and left alone.
+An array or object param used as a whole element of `command` or `args` expands into several elements.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from generator.errors import GenerateError
+
+__all__ = ["EXPANDABLE", "Key", "ROOTS", "Variables", "expand", "param_variables", "string", "walk"]
+
+ROOTS = ("params", "workspaces", "results", "context", "steps", "step", "tasks", "resources", "inputs",
+         "outputs", "credentials", "finally")
+_REFERENCE = re.compile(r"\$\(\s*(" + "|".join(ROOTS) + r")((?:\.[^.()\[\]\s\"']+|\[[^\]]*\])*)\s*\)")
+_PART = re.compile(r"\.([^.()\[\]\s\"']+)|\[\s*(?:\"([^\"]*)\"|'([^']*)'|(\*|\d+))\s*\]")
+
+Key = tuple[str, ...]
+Variables = Mapping[Key, str | list[str] | dict[str, str]]
+EXPANDABLE = ("command", "args")
+_HINTS = {"tasks": "pipeline task results exist only in a Pipeline", "inputs": "v1alpha1 syntax",
+          "outputs": "v1alpha1 syntax (PipelineResources)", "resources": "PipelineResources were removed from Tekton",
+          "finally": "exists only in a Pipeline", "credentials": "doll does not place credentials"}
+
+
+def _key(root: str, body: str) -> Key:
+    parts = [root]
+    for match in _PART.finditer(body):
+        dotted, dq, sq, index = match.groups()
+        parts.append(dotted if dotted is not None else dq if dq is not None else sq if sq is not None
+                     else f"[{index}]")
+    return tuple(parts)
+
+
+def _lookup(variables: Variables, match: re.Match[str], where: str) -> str | list[str] | dict[str, str]:
+    key = _key(match.group(1), match.group(2))
+    if key in variables:
+        return variables[key]
+    hint = _HINTS.get(key[0], "no such variable")
+    if key[0] == "params" and len(key) > 1 and (key[:2] not in variables):
+        hint = f"no param {key[1]!r}"
+    if key[:2] == ("inputs", "params") and len(key) > 2 and ("params", key[2]) not in variables:
+        hint = f"no param {key[2]!r}"
+    raise GenerateError(f"{where}: {match.group(0)} cannot be resolved ({hint})")
+
+
+def string(text: str, variables: Variables, where: str) -> str:
+    """Replace every variable in `text`; an array or object here is an error."""
+    def one(match: re.Match[str]) -> str:
+        value = _lookup(variables, match, where)
+        if not isinstance(value, str):
+            raise GenerateError(f"{where}: {match.group(0)} is an array or object; it can only be a whole "
+                                "element of command or args")
+        return value
+    return _REFERENCE.sub(one, text)
+
+
+def expand(items: list[Any], variables: Variables, where: str) -> list[str]:
+    out: list[str] = []
+    for i, item in enumerate(items):
+        if not isinstance(item, str):
+            raise GenerateError(f"{where}[{i}]: {item!r} is not a string")
+        match = _REFERENCE.fullmatch(item.strip())
+        if match:
+            value = _lookup(variables, match, f"{where}[{i}]")
+            if isinstance(value, list):
+                out.extend(value)
+                continue
+            if isinstance(value, dict):
+                raise GenerateError(f"{where}[{i}]: {match.group(0)} is an object param; use its keys, "
+                                    "$(params.NAME.KEY)")
+        out.append(string(item, variables, f"{where}[{i}]"))
+    return out
+
+
+def walk(value: Any, variables: Variables, where: str, expandable: tuple[str, ...] = ()) -> Any:
+    """Substitute in every string of a YAML tree; lists under an `expandable` key expand arrays."""
+    if isinstance(value, str):
+        return string(value, variables, where)
+    if isinstance(value, list):
+        return [walk(v, variables, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            w = f"{where}.{k}"
+            out[k] = expand(v, variables, w) if k in expandable and isinstance(v, list) else walk(v, variables, w)
+        return out
+    return value
+
+
+def param_variables(values: Mapping[str, str | list[str] | dict[str, str]]) -> dict[Key, Any]:
+    """Every way to name a param: params.x, params["x"] (parsed alike), [*], [i], .key, and Tekton's
+    still-accepted `inputs.params.x`."""
+    out: dict[Key, Any] = {}
+    for name, value in values.items():
+        out[("params", name)] = value
+        if isinstance(value, list):
+            out[("params", name, "[*]")] = value
+            for i, item in enumerate(value):
+                out[("params", name, f"[{i}]")] = item
+        elif isinstance(value, dict):
+            for k, item in value.items():
+                out[("params", name, k)] = item
+    out.update({("inputs", *key): value for key, value in list(out.items())})
+    return out

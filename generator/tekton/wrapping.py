@@ -1,0 +1,190 @@
+"""Wrapping steps and sidecars: each container's command becomes the doll wrapper, with its own mounts.
+
+    step-<name>     /doll/bin/entrypoint [StepOptions] -- CMD ARGS
+    sidecar-<name>  /doll/bin/entrypoint --sidecar ... -- CMD ARGS
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from contracts import layout
+from contracts.layout import (
+    HOME_DIR, RESULTS_DIR, SCRIPTS_DIR, STEPS_DIR, TERMINATION_PATH, VOLUMES, WORKSPACE_DIR,
+)
+from contracts.options import StepOptions
+from generator.errors import GenerateError, quote
+from generator.images.sources import ImageCommand, Platforms
+from generator.tekton import naming
+from generator.tekton.merging import merge_lists
+from generator.tekton.preparing import Prepared, mount_path
+from generator.tekton.specs import RawObject
+from contracts.plans import StepPlan
+
+__all__ = ["MAX_SCRIPT_BYTES", "Shared", "Wrapped", "needs_lookup", "step_dir", "wrap_sidecar", "wrap_step"]
+
+MAX_SCRIPT_BYTES = 100_000  # a script, as written (it reaches the init container in env vars: init/env_values.py)
+
+
+@dataclass(frozen=True)
+class Shared:
+    """What every step shares: workspace mounts, podTemplate env, task results, breakpoints."""
+
+    workspace_mounts: list[RawObject] = field(default_factory=list)
+    template_env: list[RawObject] = field(default_factory=list)
+    results: tuple[str, ...] = ()
+    breakpoint_on_failure: bool = False
+    before_steps: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Wrapped:
+    container: RawObject
+    script: tuple[str, str] | None  # (file name under /tekton/scripts, content)
+
+
+def step_dir(name: str) -> str:
+    return layout.step_dir(STEPS_DIR, name)
+
+
+def _script(kind: str, prepared: Prepared) -> tuple[str, str] | None:
+    script = prepared.spec.get("script")
+    if script is None:
+        return None
+    text = script if script.startswith("#!") else "#!/bin/sh\nset -e\n" + script
+    size = len(text.encode())
+    if size > MAX_SCRIPT_BYTES:
+        raise GenerateError(f"{prepared.where}.script: {size} bytes (doll places at most {MAX_SCRIPT_BYTES})")
+    return f"{kind}-{prepared.name}", text
+
+
+def _image_command(image: ImageCommand, args: list[str]) -> list[str]:
+    """What a runtime runs when a container gives no command: the image's entrypoint, then the step's args or
+    else the image's cmd.  An entrypoint of exactly [""] (the Dockerfile idiom `ENTRYPOINT [""]`) is no
+    entrypoint, as Docker and containerd read it: moby resets it (daemon mergeAndVerifyConfig: "Reset the
+    Entrypoint if it is [""]"), containerd's CRI skips it (internal/cri/opts/spec_opts.go WithProcessArgs)."""
+    entrypoint = () if image.entrypoint == ("",) else image.entrypoint
+    return [*entrypoint, *(args or image.cmd)]
+
+
+def _command(prepared: Prepared, script: tuple[str, str] | None,
+             images: dict[str, Platforms]) -> tuple[list[str], dict[str, list[str]]]:
+    spec = prepared.spec
+    args = list(spec.get("args") or [])
+    if script is not None:
+        return [f"{SCRIPTS_DIR}/{script[0]}", *args], {}
+    if spec.get("command"):
+        return [*spec["command"], *args], {}
+    platforms = images[spec["image"]]
+    commands = {p: _image_command(c, args) for p, c in platforms.items()}
+    for platform, command in commands.items():
+        if not command:
+            raise GenerateError(f"{prepared.where}: image {spec['image']} ({platform or 'any platform'}) has no "
+                                "entrypoint or cmd, and the step gives no command")
+        if not command[0]:
+            image = platforms[platform]
+            raise GenerateError(f"{prepared.where}: image {spec['image']} ({platform or 'any platform'}) gives an "
+                                f"empty command name (entrypoint {quote(list(image.entrypoint))}, cmd "
+                                f"{quote(list(image.cmd))}, args {quote(args)}); give the step a command")
+    distinct = {tuple(c) for c in commands.values()}
+    if len(distinct) == 1:
+        return list(distinct.pop()), {}
+    return [], commands
+
+
+def _mounts(prepared: Prepared, name: str | None, workspace_mounts: list[RawObject]) -> list[RawObject]:
+    """The task's workspaces and doll's own mounts (the container's own come first).  A container's mount
+    on a workspace's path is refused; either one at /workspace or /tekton/home replaces doll's mount there."""
+    workspaces = {mount_path(m["mountPath"]): m["name"] for m in workspace_mounts}
+    own = prepared.spec.get("volumeMounts") or []
+    for i, mount in enumerate(own):
+        if mount_path(mount["mountPath"]) in workspaces:
+            raise GenerateError(f"{prepared.where}.volumeMounts[{i}].mountPath: {quote(mount['mountPath'])} is "
+                                f"where workspace volume {workspaces[mount_path(mount['mountPath'])]} is mounted")
+    user_paths = {mount_path(m["mountPath"]) for m in own} | set(workspaces)
+    mounts: list[RawObject] = [
+        *workspace_mounts,
+        {"name": VOLUMES["bin"], "mountPath": layout.DOLL_BIN, "readOnly": True},
+        {"name": VOLUMES["run"], "mountPath": layout.DOLL_RUN, "readOnly": True},
+        {"name": VOLUMES["scripts"], "mountPath": SCRIPTS_DIR, "readOnly": True},
+    ]
+    if name is not None:
+        mounts += [
+            {"name": VOLUMES["steps"], "mountPath": STEPS_DIR, "readOnly": True},
+            {"name": VOLUMES["steps"], "mountPath": step_dir(name), "subPath": layout.step_dir_name(name)},
+            {"name": VOLUMES["results"], "mountPath": RESULTS_DIR},
+        ]
+    # steps get Tekton's implicit /workspace and /tekton/home; sidecars share /workspace with them too
+    implicit = [("workspace", WORKSPACE_DIR)] + ([("home", HOME_DIR)] if name is not None else [])
+    for key, path in implicit:
+        if path not in user_paths:
+            mounts.append({"name": VOLUMES[key], "mountPath": path})
+    return mounts
+
+
+def _container(prepared: Prepared, container_name: str, argv: list[str], env: list[RawObject],
+               mounts: list[RawObject]) -> RawObject:
+    spec = dict(prepared.spec)
+    for key in ("script", "timeout", "onError", "stdoutConfig", "stderrConfig", "results", "computeResources",
+                "args"):
+        spec.pop(key, None)
+    container: RawObject = {"name": container_name, "image": spec.pop("image"),
+                            "command": [layout.ENTRYPOINT_PATH], "args": argv}
+    spec.pop("name")
+    spec.pop("command", None)
+    if "computeResources" in prepared.spec:
+        container["resources"] = prepared.spec["computeResources"]
+    container.update(spec)
+    container["env"] = env
+    container["volumeMounts"] = list(spec.get("volumeMounts") or []) + mounts
+    return container
+
+
+def wrap_step(prepared: Prepared, index: int, previous: str | None, shared: Shared,
+              images: dict[str, Platforms]) -> tuple[Wrapped, StepPlan]:
+    name, spec = prepared.name, prepared.spec
+    script = _script("step", prepared)
+    command, platform_commands = _command(prepared, script, images)
+    directory = step_dir(name)
+    options = StepOptions(
+        name=name, index=index, socket=layout.SOCKET_PATH,
+        wait_files=(f"{step_dir(previous)}/out",) if previous else (),
+        post_file=f"{directory}/out", timeout_seconds=prepared.timeout_seconds,
+        on_error="continue" if prepared.on_error == "continue" else "stopAndFail",
+        stdout_path=(spec.get("stdoutConfig") or {}).get("path", ""),
+        stderr_path=(spec.get("stderrConfig") or {}).get("path", ""),
+        termination_path=TERMINATION_PATH, results_dir=RESULTS_DIR, results=shared.results,
+        step_dir=directory, breakpoint_before=name in shared.before_steps,
+        breakpoint_on_failure=shared.breakpoint_on_failure,
+        platform_commands=platform_commands, command=tuple(command),
+    )
+    doll_env = [{"name": "DOLL_STEP_NAME", "value": name}, {"name": "DOLL_STEP_DIR", "value": directory},
+                {"name": "DOLL_SOCKET", "value": layout.SOCKET_PATH}]
+    env = merge_lists(merge_lists(list(spec.get("env") or []), shared.template_env, "name"), doll_env, "name")
+    container_name = naming.step_container(name)
+    container = _container(prepared, container_name, options.to_argv(),
+                           env, _mounts(prepared, name, shared.workspace_mounts))
+    container["terminationMessagePath"] = TERMINATION_PATH
+    if "workingDir" not in container:
+        container["workingDir"] = WORKSPACE_DIR
+    plan = StepPlan(name=name, index=index, container=container_name, timeout_seconds=prepared.timeout_seconds,
+                    on_error=options.on_error, results=shared.results,
+                    breakpoint_before=options.breakpoint_before)
+    return Wrapped(container, script), plan
+
+
+def wrap_sidecar(prepared: Prepared, shared: Shared, images: dict[str, Platforms]) -> Wrapped:
+    script = _script("sidecar", prepared)
+    command, platform_commands = _command(prepared, script, images)
+    options = StepOptions(name=prepared.name, socket=layout.SOCKET_PATH, sidecar=True,
+                          platform_commands=platform_commands, command=tuple(command))
+    env = merge_lists(list(prepared.spec.get("env") or []), shared.template_env, "name")
+    # as in Tekton (pkg/workspace/apply.go), a task's workspaces are mounted into its sidecars too
+    container = _container(prepared, naming.sidecar_container(prepared.name), options.to_argv(), env,
+                           _mounts(prepared, None, shared.workspace_mounts))
+    if not container["env"]:
+        del container["env"]
+    return Wrapped(container, script)
+
+
+def needs_lookup(prepared: Prepared) -> bool:
+    return "script" not in prepared.spec and not prepared.spec.get("command")
