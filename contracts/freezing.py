@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
+__all__ = ["field", "dataclass"]
+
 
 class _Factory:
     """What `field(default_factory=...)` stands for until the class is made."""

@@ -15,6 +15,8 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy kno
 if TYPE_CHECKING:
     from typing import NoReturn
 
+__all__ = ["Parser"]
+
 
 class Parser(argparse.ArgumentParser):
     """No abbreviations: `--time` is an unknown option, not `--timeout-seconds`."""

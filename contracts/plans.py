@@ -15,6 +15,9 @@ from typing import Any, Literal
 from contracts.layout import DOLL_RUN, STEPS_DIR
 from contracts.errors import InputError
 
+__all__ = ["PLAN_VERSION", "ProbeKind", "OnError", "Layout", "PlanError", "ProbeSpec", "SidecarPlan",
+           "StepPlan", "PodIdentity", "Plan", "validate"]
+
 PLAN_VERSION = 1
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 

@@ -59,6 +59,9 @@ else:
     _ALIASES = {"Reason": REASONS, "Kind": ("step", "sidecar", "ctl"),
                 "CtlAction": ("status", "continue", "fail", "fail-continue", "cancel")}
 
+__all__ = ["REASONS", "MAX_MESSAGE_BYTES", "Hello", "Start", "Skip", "Hold", "Started", "Finished", "Ack",
+           "Stop", "Probe", "ProbeResult", "Ctl", "Reply", "Message", "ProtocolError", "encode", "decode"]
+
 
 @dataclass(frozen=True)
 class Hello:

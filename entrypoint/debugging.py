@@ -18,6 +18,8 @@ from contracts.parsing import Parser
 from contracts.errors import UsageError
 from contracts.records import read_exit_code
 
+__all__ = ["ACTIONS", "through_socket", "through_files", "main"]
+
 ACTIONS = ("status", "continue", "fail-continue")
 _REPLY_SECONDS = 10.0
 

@@ -11,6 +11,8 @@ import os
 import sys
 from collections.abc import Mapping
 
+__all__ = ["clean"]
+
 _PREFIXES = ("_PYI_", "_MEIPASS", "STATICX_", "PYINSTALLER_")
 _LOADER_VARIABLES = ("LD_LIBRARY_PATH",)
 

@@ -23,6 +23,8 @@ if TYPE_CHECKING:  # typing costs milliseconds at every wrapper start
 
     Decision = Literal["continue", "fail-continue"]
 
+__all__ = ["BREAKPOINT", "CONTINUE", "FAIL_CONTINUE", "hold", "held"]
+
 
 def hold(step_dir: str, reason: str, poll_seconds: float = 0.0) -> Decision:
     """Block until the user decides; returns their decision."""

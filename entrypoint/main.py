@@ -17,6 +17,8 @@ from contracts.options import from_argv
 from contracts.records import StepRecord
 from entrypoint.recording import FileRecorder
 
+__all__ = ["salvage", "record_failure", "main"]
+
 # flags whose values let a step with bad options still be recorded as failed
 _SALVAGED = ("--name", "--index", "--socket", "--post-file", "--step-dir", "--termination-path")
 

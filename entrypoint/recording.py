@@ -18,6 +18,8 @@ if TYPE_CHECKING:  # mypy sees typing; at run time it costs milliseconds
 else:
     Protocol = object  # the protocols are for mypy: plain classes at run time
 
+__all__ = ["PostWriter", "write_atomically", "FileRecorder"]
+
 
 class PostWriter(Protocol):
     def write(self, record: StepRecord, early: bool = False) -> None:

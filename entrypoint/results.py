@@ -31,6 +31,8 @@ if TYPE_CHECKING:
         value: str
         type: int
 
+__all__ = ["TASK_RESULT", "INTERNAL", "read", "tekton_time", "Termination", "render"]
+
 
 def read(results_dir: str, names: tuple[str, ...]) -> tuple[dict[str, str], str]:
     """The declared results the step wrote, and what was wrong with any that cannot be read ("": nothing).

@@ -34,6 +34,8 @@ else:
     from contracts.freezing import dataclass
     Protocol = object  # the protocols are for mypy: plain classes at run time
 
+__all__ = ["RECONNECT_SECONDS", "Outcome", "Runner", "ChildRunner"]
+
 _CAUGHT = (*FORWARDED, signal.SIGCHLD)  # the wrapper's own handlers while it runs a child
 RECONNECT_SECONDS = 1.0
 _LONGEST_WAIT = 86400.0  # seconds: the loop re-checks its deadlines at least daily

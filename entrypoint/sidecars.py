@@ -27,6 +27,8 @@ from entrypoint.teeing import Tee
 from entrypoint.session import Session, log
 from entrypoint.waiting import read_verdict, verdict_path
 
+__all__ = ["probe", "Sidecar", "main"]
+
 _PROBE_OUTPUT_BYTES = 1024
 
 

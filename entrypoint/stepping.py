@@ -23,6 +23,8 @@ from entrypoint.teeing import Tee
 from entrypoint.session import Session, Verdict, log
 from entrypoint.waiting import FileWaiter
 
+__all__ = ["CANCELLING", "Terminated", "command_for", "Step", "main"]
+
 # what ends a step's wait before its child runs (and a hold or an ack wait after it ran)
 CANCELLING = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 _MACHINES = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le", "s390x": "s390x"}

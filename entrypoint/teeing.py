@@ -23,6 +23,8 @@ if TYPE_CHECKING:  # mypy sees typing and the standard decorator; at run time th
 else:
     from contracts.freezing import dataclass
 
+__all__ = ["HIGH_WATER", "Tee", "Tees"]
+
 HIGH_WATER = 1 << 16  # bytes a target may hold back before its source pipe stops being read
 _CHUNK = select.PIPE_BUF  # at most this much per write to a pipe that polled writable: never blocks
 _DRAIN_SECONDS = 1.0

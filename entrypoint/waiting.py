@@ -23,6 +23,8 @@ if TYPE_CHECKING:  # mypy sees typing; at run time it costs milliseconds
 else:
     Protocol = object  # the protocols are for mypy: plain classes at run time
 
+__all__ = ["Waiter", "verdict_path", "read_verdict", "FileWaiter"]
+
 
 class Waiter(Protocol):
     def wait(self) -> Verdict | None:

@@ -23,6 +23,8 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy kno
 if TYPE_CHECKING:
     from entrypoint.running import Handler
 
+__all__ = ["Watch"]
+
 # DN_CREATE also covers an entry moved in (how a post file appears), DN_RENAME one renamed in place;
 # DN_MULTISHOT keeps the watch after the first event
 _EVENTS = fcntl.DN_CREATE | fcntl.DN_MODIFY | fcntl.DN_RENAME | fcntl.DN_ATTRIB | fcntl.DN_MULTISHOT
