@@ -38,7 +38,7 @@ def corpus_table(repeat: int, layout: str) -> None:
             names.update(load(path).params.values())
         image_map = Path(tmp) / "images.yaml"
         image_map.write_text(yaml.safe_dump({n: {"entrypoint": ["/tool"]} for n in names}))
-        options = GenerateOptions(layout=layout, registry_lookup=False, image_map=str(image_map), name="bench")
+        options = GenerateOptions(layout=layout, registry=None, image_map=str(image_map), name="bench")
         rows, total = [], 0.0
         for path in paths:
             task = load(path)

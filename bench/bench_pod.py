@@ -73,7 +73,7 @@ def _record(steps_dir: Path, name: str) -> dict[str, Any]:
 def running_once(variant: str, steps: int, image: str, index: int) -> dict[str, float]:
     name = f"bench-{variant}-{index}"
     pod = generate([("bench.yaml", _taskrun(name, steps, variant == "sidecar"))], {},
-                   GenerateOptions(layout="classic", image=image, registry_lookup=False))[0]
+                   GenerateOptions(layout="classic", image=image, registry=None))[0]
     if variant == "file-1s":
         _file_mode(pod)
     work = Path(tempfile.mkdtemp(prefix="doll-bench-"))

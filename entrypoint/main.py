@@ -73,11 +73,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"entrypoint: {message}", file=sys.stderr)
         record_failure(args, exits.EXIT_USAGE, message)
         return exits.EXIT_USAGE
-    if options.sidecar:
-        from entrypoint import sidecars
-        return sidecars.main(options)
-    from entrypoint import stepping
-    return stepping.main(options)
+    try:
+        if options.sidecar:
+            from entrypoint import sidecars
+            return sidecars.main(options)
+        from entrypoint import stepping
+        return stepping.main(options)
+    finally:
+        if sys.stdout is not None:  # None when the wrapper was started with fd 1 closed
+            sys.stdout.flush()
 
 
 if __name__ == "__main__":

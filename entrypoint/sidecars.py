@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import select
 import signal
-import sys
 import threading
 import time
 
@@ -149,8 +148,4 @@ class Sidecar:
 
 
 def main(options: StepOptions) -> int:
-    try:
-        return Sidecar(options).run()
-    finally:
-        if sys.stdout is not None:  # None when the wrapper was started with fd 1 closed
-            sys.stdout.flush()
+    return Sidecar(options).run()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import time
 from types import FrameType
 
@@ -193,8 +192,4 @@ class Step:
 
 
 def main(options: StepOptions) -> int:
-    try:
-        return Step(options).run()
-    finally:
-        if sys.stdout is not None:  # None when the wrapper was started with fd 1 closed
-            sys.stdout.flush()
+    return Step(options).run()

@@ -71,16 +71,17 @@ def checking_podman() -> str:
 
 
 def image_exists(image: str) -> bool:
-    try:
-        podman("image", "exists", image)
-    except PodmanError:
-        return False
-    return True
+    return _exists("image", image)
 
 
 def pod_exists(pod: str) -> bool:
+    return _exists("pod", pod)
+
+
+def _exists(kind: str, name: str) -> bool:
+    """`podman image exists` / `podman pod exists`: exit 0 or not."""
     try:
-        podman("pod", "exists", pod)
+        podman(kind, "exists", name)
     except PodmanError:
         return False
     return True

@@ -13,7 +13,7 @@ import json
 import concurrent.futures
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from contracts.layout import DOLL_RUN, RESULTS_DIR, STEPS_DIR
@@ -23,7 +23,7 @@ from generator.images.sources import ImageConfigSource, Platforms, RegistryOptio
 from generator.tekton import naming
 from generator.tekton.binding import bind
 from generator.tekton.granting import grant
-from generator.tekton.loading import DNS_LABEL, RESULT_NAME, RESULT_RULE, load
+from generator.tekton.loading import DNS_LABEL, RESULT_NAME, RESULT_RULE, declared_name, load
 from generator.tekton.preparing import Prepared, prepare_sidecars, prepare_steps
 from generator.tekton.probes import probe_spec
 from generator.tekton.rendering import Layout, check_pod_template, render, volume_names
@@ -34,7 +34,7 @@ from generator.tekton.wrapping import Shared, needs_lookup, wrap_sidecar, wrap_s
 from generator.warning import warn
 from contracts.plans import Plan, PlanError, PodIdentity, ProbeSpec, SidecarPlan, validate
 
-__all__ = ["GenerateError", "GenerateOptions", "generate"]
+__all__ = ["GenerateError", "GenerateOptions", "check_registry", "generate"]
 
 
 @dataclass(frozen=True)
@@ -48,28 +48,16 @@ class GenerateOptions:
     linger_seconds: float = 60.0  # after the run the supervisor serves final metrics until a scrape, at most this
     pushgateway: str = ""  # the supervisor also pushes the final metrics here (batch use)
     image_map: str = ""  # offline file: image -> {entrypoint, cmd}; consulted before the registry
-    registry_lookup: bool = True  # ask registries for the entrypoint of steps with neither command nor script
-    cache_dir: str = ""  # default: $XDG_CACHE_HOME/doll/images
-    cache_ttl_seconds: float = 3600.0  # a tag's digest is trusted this long
-    docker_config: str = ""  # default: $DOCKER_CONFIG/config.json or ~/.docker/config.json
-    pull_secret: str = ""  # a kubernetes.io/dockerconfigjson Secret (YAML/JSON file)
-    insecure_registries: tuple[str, ...] = ()  # host:port spoken to over plain http
-    lookup_timeout_seconds: float = 10.0
+    # how to ask registries for the entrypoint of steps with neither command nor script; None: never ask
+    registry: RegistryOptions | None = field(default_factory=RegistryOptions)
     default_timeout_seconds: float | None = 3600.0  # a run that gives no timeout gets Tekton's default, 60 min
     image_source: ImageConfigSource | None = None  # replaces map + registry (e.g. `podman image inspect`)
-
-    def registry_options(self) -> RegistryOptions | None:
-        """What the registry lookup needs; None when it is off."""
-        if not self.registry_lookup:
-            return None
-        return RegistryOptions(self.cache_dir, self.cache_ttl_seconds, self.docker_config, self.pull_secret,
-                               self.insecure_registries, self.lookup_timeout_seconds)
 
 
 def _source(options: GenerateOptions) -> ImageConfigSource:
     if options.image_source is not None:
         return options.image_source
-    return source_for(options.image_map, options.registry_options())
+    return source_for(options.image_map, options.registry)
 
 
 async def _lookup_all(source: ImageConfigSource, wanted: dict[str, str]) -> dict[str, Platforms]:
@@ -135,20 +123,9 @@ def _results(task: RawObject, where: str) -> tuple[str, ...]:
     raw = task.get("results") or []
     if not isinstance(raw, list):
         raise GenerateError(f"{where}.results: expected a list")
-    names: list[str] = []
-    for i, result in enumerate(raw):
-        rw = f"{where}.results[{i}]"
-        if not isinstance(result, dict) or not isinstance(result.get("name"), str) or not result["name"]:
-            raise GenerateError(f"{rw}.name: missing")
-        for key in result:
-            if key not in ("name", "type", "description", "properties"):
-                raise GenerateError(f"{rw}.{key}: not supported by doll")
-        if not RESULT_NAME.match(result["name"]):
-            raise GenerateError(f"{rw}.name: {quote(result['name'])} is not {RESULT_RULE}")
-        if result["name"] in names:
-            raise GenerateError(f"{rw}.name: duplicate {quote(result['name'])}")
-        names.append(result["name"])
-    return tuple(names)
+    seen: set[str] = set()
+    return tuple(declared_name(result, f"{where}.results[{i}]", RESULT_NAME, RESULT_RULE, seen,
+                               ("name", "type", "description", "properties")) for i, result in enumerate(raw))
 
 
 def _check_task(task: RawObject, where: str) -> None:
@@ -192,8 +169,15 @@ def _check_options(options: GenerateOptions) -> None:
         raise GenerateError(f"--linger-seconds: {options.linger_seconds} is not a finite number of seconds >= 0")
     if options.pushgateway and not options.pushgateway.startswith(("http://", "https://")):
         raise GenerateError(f"--pushgateway: {quote(options.pushgateway)} is not an http:// or https:// URL")
-    if not math.isfinite(options.cache_ttl_seconds) or options.cache_ttl_seconds < 0:
-        raise GenerateError(f"--cache-ttl: {options.cache_ttl_seconds} is not a finite number of seconds >= 0")
+    if options.registry is not None:
+        check_registry(options.registry)
+
+
+def check_registry(registry: RegistryOptions) -> None:
+    """The registry options alone (checked also when the lookup is off: a bad --cache-ttl is still bad)."""
+    ttl = registry.cache_ttl_seconds
+    if not math.isfinite(ttl) or ttl < 0:
+        raise GenerateError(f"--cache-ttl: {ttl} is not a finite number of seconds >= 0")
 
 
 def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],

@@ -14,7 +14,7 @@ from generator.tekton.durations import seconds
 from generator.tekton.specs import ParamValue, RawObject, Run
 from generator.warning import warn
 
-__all__ = ["API_VERSIONS", "DNS_LABEL", "DNS_SUBDOMAIN", "RESULT_NAME", "RESULT_RULE", "RUN_FIELDS",
+__all__ = ["API_VERSIONS", "declared_name", "DNS_LABEL", "DNS_SUBDOMAIN", "RESULT_NAME", "RESULT_RULE", "RUN_FIELDS",
            "WARN_RUN_FIELDS", "load", "parse"]
 
 API_VERSIONS = ("tekton.dev/v1", "tekton.dev/v1beta1")
@@ -218,3 +218,21 @@ def _task(spec: RawObject, where: str,
         if _metadata(doc, task_where).get("name") == name:
             return _spec(doc, task_where), f"{task_where}: spec", name, _metadata(doc, task_where)
     raise GenerateError(f"{where}: spec.taskRef.name: task {quote(name)} is not among the given files")
+
+
+def declared_name(decl: object, where: str, pattern: re.Pattern[str], rule: str, seen: set[str],
+                  fields: tuple[str, ...]) -> str:
+    """The name of one declaration in a list (a param, a result), checked: present, matching `pattern`, not
+    seen before (it is added), and no field outside `fields`."""
+    if not isinstance(decl, dict) or not isinstance(decl.get("name"), str) or not decl["name"]:
+        raise GenerateError(f"{where}.name: missing")
+    name: str = decl["name"]
+    if not pattern.match(name):
+        raise GenerateError(f"{where}.name: {quote(name)} is not {rule}")
+    if name in seen:
+        raise GenerateError(f"{where}.name: duplicate {quote(name)}")
+    seen.add(name)
+    for key in decl:
+        if key not in fields:
+            raise GenerateError(f"{where}.{key}: not supported by doll")
+    return name

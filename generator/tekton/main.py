@@ -9,11 +9,12 @@ from typing import Any
 
 import yaml
 
+from generator.images.sources import RegistryOptions
 from contracts.parsing import Parser
 from contracts.errors import DollError, exit_code_for
 from generator.errors import GenerateError
 from generator.tekton.durations import seconds
-from generator.tekton.generating import GenerateOptions, generate
+from generator.tekton.generating import GenerateOptions, check_registry, generate
 from generator.warning import printed
 
 PROG = "doll generate"
@@ -99,12 +100,13 @@ def main(argv: list[str]) -> int:
             ns = _parser().parse_args(argv)
             names = [*ns.files, *ns.more_files] or ["-"]
             sources = [_read(name) for name in names]
+            registry = RegistryOptions(ns.cache_dir, ns.cache_ttl, ns.docker_config, ns.pull_secret,
+                                       tuple(ns.insecure_registry))
+            check_registry(registry)
             options = GenerateOptions(
                 layout=ns.layout, image=ns.image, rbac=ns.rbac, name=ns.name, namespace=ns.namespace,
                 metrics_port=ns.metrics_port, linger_seconds=ns.linger_seconds, pushgateway=ns.pushgateway,
-                image_map=ns.image_map, registry_lookup=ns.registry_lookup,
-                cache_dir=ns.cache_dir, cache_ttl_seconds=ns.cache_ttl, docker_config=ns.docker_config,
-                pull_secret=ns.pull_secret, insecure_registries=tuple(ns.insecure_registry),
+                image_map=ns.image_map, registry=registry if ns.registry_lookup else None,
                 default_timeout_seconds=seconds(ns.timeout, "--timeout"))
             text = render(generate(sources, _params(ns.param), options), ns.output)
         except DollError as exc:

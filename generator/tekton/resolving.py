@@ -7,6 +7,7 @@ import re
 from typing import Any, cast
 
 from generator.errors import GenerateError, quote
+from generator.tekton.loading import declared_name
 from generator.tekton.specs import RawObject, RawParamSpec, Run
 
 __all__ = ["ParamType", "Value", "coerce", "declarations", "resolve"]
@@ -70,16 +71,8 @@ def declarations(task: RawObject, where: str) -> list[tuple[RawParamSpec, str, s
     out = []
     for i, decl in enumerate(params):
         pw = f"{where}.params[{i}]"
-        if not isinstance(decl, dict) or not isinstance(decl.get("name"), str) or not decl["name"]:
-            raise GenerateError(f"{pw}.name: missing")
-        if not _PARAM_NAME.match(decl["name"]):
-            raise GenerateError(f"{pw}.name: {quote(decl['name'])} is not a param name (letters, digits, _ . -)")
-        if decl["name"] in seen:
-            raise GenerateError(f"{pw}.name: duplicate {quote(decl['name'])}")
-        seen.add(decl["name"])
-        for key in decl:
-            if key not in ("name", "type", "default", "enum", "description", "properties"):
-                raise GenerateError(f"{pw}.{key}: not supported by doll")
+        declared_name(decl, pw, _PARAM_NAME, "a param name (letters, digits, _ . -)", seen,
+                      ("name", "type", "default", "enum", "description", "properties"))
         if decl.get("properties") is not None and not isinstance(decl["properties"], dict):
             raise GenerateError(f"{pw}.properties: expected an object, got {quote(decl['properties'])}")
         checked = cast(RawParamSpec, decl)  # every key is a known one, checked above

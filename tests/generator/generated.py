@@ -45,7 +45,7 @@ _checked: set[tuple[str, str, str]] = set()
 
 
 def gen(text: str, params: dict[str, str] | None = None, **options: Any) -> list[dict[str, Any]]:
-    options.setdefault("registry_lookup", False)
+    options.setdefault("registry", None)
     return generate([("run.yaml", textwrap.dedent(text))], params or {}, GenerateOptions(**options))
 
 

@@ -52,7 +52,7 @@ def _catalog_pod(name: str, tmp_path: Path) -> dict[str, Any]:
     image_map = tmp_path / "images.yaml"
     image_map.write_text(yaml.safe_dump({image: {"entrypoint": ["/tool"]} for image in images([task.path])}))
     pod: dict[str, Any] = generate(task.sources, task.params, GenerateOptions(
-        layout="classic", registry_lookup=False, image_map=str(image_map)))[0]
+        layout="classic", registry=None, image_map=str(image_map)))[0]
     return pod
 
 

@@ -24,7 +24,7 @@ REFUSED_WITH_A_MAP = {"buildkit-daemonless": "spec.resources: not supported by d
 
 
 def _generate(task: CorpusTask, **options: object) -> list[dict]:
-    return generate(task.sources, task.params, GenerateOptions(registry_lookup=False, name="corpus-run",
+    return generate(task.sources, task.params, GenerateOptions(registry=None, name="corpus-run",
                                                                **options))  # type: ignore[arg-type]
 
 

@@ -24,7 +24,7 @@ from generator.tekton.generating import GenerateOptions, generate
 
 VALUES: list[Any] = ["x", 1, True, None, [], {}, ["x"], [1], [{}], {"a": 1}, {"name": "x"}, "$(params.nope)",
                     -5, "0", "", [None], "../up", {"name": "doll-bin"}]
-OPTIONS = GenerateOptions(registry_lookup=False, name="m", namespace="ns", rbac=True)
+OPTIONS = GenerateOptions(registry=None, name="m", namespace="ns", rbac=True)
 
 
 def _paths(obj: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:

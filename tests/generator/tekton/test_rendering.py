@@ -118,9 +118,9 @@ def test_a_taskref_resolves_to_a_task_in_another_file() -> None:
     run = "apiVersion: tekton.dev/v1beta1\nkind: TaskRun\nmetadata: {name: r}\nspec:\n  taskRef: {name: t}\n"
     task = "apiVersion: tekton.dev/v1beta1\nkind: Task\nmetadata: {name: t}\nspec:\n  steps: [{name: x}]\n"
     with pytest.raises(GenerateError, match=r"^task.yaml: spec.steps\[0\].image: missing$"):
-        generate([("run.yaml", run), ("task.yaml", task)], {}, GenerateOptions(registry_lookup=False))
+        generate([("run.yaml", run), ("task.yaml", task)], {}, GenerateOptions(registry=None))
     pod = generate([("run.yaml", run), ("task.yaml", task.replace("{name: x}", "{name: x, image: a, command: [b]}"))],
-                   {}, GenerateOptions(registry_lookup=False))[0]
+                   {}, GenerateOptions(registry=None))[0]
     assert pod["metadata"]["labels"]["tekton.dev/task"] == "t"
 
 
