@@ -12,6 +12,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from contracts.errors import InputError
+
 PLAN_VERSION = 1
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
@@ -20,7 +22,7 @@ OnError = Literal["continue", "stopAndFail"]
 Layout = Literal["native", "classic"]
 
 
-class PlanError(ValueError):
+class PlanError(InputError, ValueError):
     """A malformed or inconsistent plan; the text names the field: `steps[2].name: missing`."""
 
 

@@ -8,7 +8,7 @@ import signal
 import time
 
 from entrypoint import connecting, protocol
-from supervisor import ordering
+from supervisor import timings
 from supervisor_rig import Pod, wait_for
 
 
@@ -183,7 +183,7 @@ def test_a_hand_off_starts_the_next_step_first_and_acks_the_finished_one_after_a
                     sel.unregister(channel)
         acked = time.monotonic()
         assert arrivals == [("b", protocol.Start), ("a", protocol.Ack)]
-        assert acked - sent >= ordering.HANDOFF_QUIET_SECONDS
+        assert acked - sent >= timings.HANDOFF_QUIET_SECONDS
         b.send(protocol.Finished(name="b", exit_code=0, reason="Completed", started_at=time.time(),
                                  finished_at=time.time()))
         assert isinstance(b.receive(timeout=10), protocol.Ack)  # the last step: nothing to wait for

@@ -24,7 +24,7 @@ from fake_kube_api import FakeApi
 from supervisor.logs import Log
 from supervisor.plans import Plan
 from supervisor.publishing import FAILING_AFTER, Publisher
-from supervisor.requesting import KUBE_CLIENTS, RETRY_AFTER_LIMIT, retry_after, server_url
+from supervisor.kube_api import KUBE_CLIENTS, RETRY_AFTER_LIMIT, retry_after, server_url
 from supervisor.states import RunState
 from supervisor_rig import Pod
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from entrypoint import protocol
 from supervisor.journaling import Journal
 from supervisor.logs import Log
-from supervisor.ordering import Runner
+from supervisor.runner import Runner
 from supervisor.plans import Plan
 from supervisor.serving import ControlServer
 from supervisor.states import RunState
