@@ -88,8 +88,10 @@ def _may_pass(failure: ApiFailure) -> bool:
 class Publisher:
     def __init__(self, plan: Plan, pod: str, state: RunState, log: Log, api: PodApi | None = None,
                  environ: dict[str, str] | None = None, timeout: float = REQUEST_TIMEOUT,
-                 client: str = kube_api.KUBE_CLIENTS[0]) -> None:
+                 client: str = kube_api.KUBE_CLIENTS[0],
+                 wait_out: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.plan, self.pod, self.state, self.log, self.timeout = plan, pod, state, log, timeout
+        self.wait_out = wait_out  # how the wait after a failure (backoff, Retry-After) passes: a test records it
         self.api = api
         self.client = client  # which PodApi to open when `api` is None: one of kube_api.KUBE_CLIENTS
         self.environ = dict(os.environ) if environ is None else environ
@@ -230,7 +232,7 @@ class Publisher:
             if self.failures == FAILING_AFTER:
                 self.log.warning("publish_failing", what=what, error=str(failure), failures=self.failures)
             backoff = min(BACKOFF_SECONDS[0] * 2 ** (self.failures - 1), BACKOFF_SECONDS[1])
-            await asyncio.sleep(backoff if failure.retry_after is None else failure.retry_after)
+            await self.wait_out(backoff if failure.retry_after is None else failure.retry_after)
         return failure
 
     async def flush(self, seconds: float) -> None:
