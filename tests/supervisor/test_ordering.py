@@ -132,7 +132,7 @@ def test_a_cancel_before_any_wrapper_connected_skips_everything_and_ends(pod: Po
 def test_a_step_whose_wrapper_dies_without_reporting_fails_and_the_rest_are_skipped(pod: Pod) -> None:
     """As when a step's container is OOM-killed: the run goes on within seconds, not at the task timeout."""
     pod.plan(["a", "b"], timeout_seconds=600)
-    pod.supervise()
+    pod.supervise(timings={"lost_seconds": 0.5})  # LOST_SECONDS (5 s) in production
     a, b = pod.steps({"a": "sleep 60", "b": "true"})
     wait_for(lambda: pod.order() == ["a"], what="a to start")
     # and the supervisor heard so: on a busy machine the child can run before its wrapper's `started` is sent
