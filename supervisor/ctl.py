@@ -17,6 +17,8 @@ from entrypoint import protocol
 from entrypoint.arguments import Parser
 from entrypoint.options import UsageError, default_socket
 
+__all__ = ["ask", "EXIT_OK", "EXIT_REFUSED", "EXIT_UNREACHABLE", "EXIT_USAGE", "main", "render", "REPLY_SECONDS"]
+
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 REPLY_SECONDS = 10.0
 

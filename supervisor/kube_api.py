@@ -40,6 +40,12 @@ from supervisor.exporting import import_off_loop
 if TYPE_CHECKING:
     import aiohttp
 
+__all__ = [
+    "ApiFailure", "Credentials", "HttpPodApi", "KUBE_CLIENTS", "KubernetesApi", "MESSAGE_LIMIT", "open_pod_api",
+    "Opener", "OPENERS", "PodApi", "REQUEST_TIMEOUT", "retry_after", "RETRY_AFTER_LIMIT", "server_url",
+    "SERVICE_ACCOUNT_DIR", "service_account_dir", "target_namespace", "TOKEN_REREAD_SECONDS",
+]
+
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 REQUEST_TIMEOUT = 2.0
 TOKEN_REREAD_SECONDS = 60.0

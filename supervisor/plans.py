@@ -14,6 +14,11 @@ from typing import Any, Literal
 
 from contracts.errors import InputError
 
+__all__ = [
+    "Layout", "OnError", "Plan", "PLAN_VERSION", "PlanError", "PodIdentity", "ProbeKind", "ProbeSpec",
+    "SidecarPlan", "StepPlan", "validate",
+]
+
 PLAN_VERSION = 1
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 

@@ -17,6 +17,8 @@ from entrypoint.protocol import ProbeResult
 from supervisor import health_checking
 from supervisor.plans import ProbeSpec
 
+__all__ = ["ExecProbe", "PodProber", "Prober"]
+
 ExecProbe = Callable[[str, tuple[str, ...], float], Awaitable[ProbeResult]]
 
 

@@ -36,6 +36,11 @@ from supervisor.kube_api import ApiFailure, PodApi
 from contracts.journal import JournalRecord
 from supervisor.states import RunState
 
+__all__ = [
+    "ATTEMPTS", "BACKOFF_SECONDS", "COALESCE_SECONDS", "event_for", "FAILING_AFTER", "pod_annotations", "PREFIX",
+    "Publisher", "REQUEST_TIMEOUT",
+]
+
 REQUEST_TIMEOUT = kube_api.REQUEST_TIMEOUT
 ATTEMPTS = 3  # tries of one Event; the annotations are tried until they land
 FAILING_AFTER = ATTEMPTS + 1  # failures of the same kind in a row that make one warning for all

@@ -19,6 +19,8 @@ from supervisor.sidecar_tracking import Sidecars
 from supervisor.plans import SidecarPlan
 from supervisor.probes import Prober
 
+__all__ = ["watch", "WATCH_PERIOD"]
+
 WATCH_PERIOD = 1.0
 
 

@@ -20,6 +20,8 @@ from entrypoint import protocol
 from entrypoint.protocol import Ctl, Hello, Message, ProtocolError
 from supervisor.logs import Log
 
+__all__ = ["Connection", "ControlServer", "Handler", "HELLO_TIMEOUT"]
+
 HELLO_TIMEOUT = 10.0
 
 
