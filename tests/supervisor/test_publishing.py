@@ -292,10 +292,14 @@ async def test_an_api_server_that_never_answers_gives_one_warning_not_one_per_re
     After a few in a row the publisher backs off with one warning, instead of one per queued Event."""
     fake, env = api
     fake.delay = {"patch": 60.0, "event": 60.0}
-    h = Harness(env, client, timeout=0.2, plan=_steps_plan(3))
+    h = Harness(env, client, timeout=0.2, plan=_steps_plan(3), record_waits=True)
     h.start()
     h.feed(*_steps_run(3))
-    await h.publisher.flush(4.0)
+    deadline = time.monotonic() + 10.0  # until two requests have failed after the warning, not a fixed 4 s
+    while h.publisher.failures < FAILING_AFTER + 2 and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    assert h.publisher.failures >= FAILING_AFTER + 2
+    assert h.waits == [min(0.1 * 2 ** n, 2.0) for n in range(len(h.waits))]  # the backoff, growing
     assert h.task is not None and not h.task.done()
     [warning] = h.warnings()
     assert warning["event"] == "publish_failing" and warning["what"] == "annotations"
