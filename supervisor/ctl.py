@@ -19,6 +19,8 @@ from contracts.parsing import Parser
 from contracts.errors import UsageError
 from contracts import layout
 
+__all__ = ["ask", "EXIT_OK", "EXIT_REFUSED", "EXIT_UNREACHABLE", "EXIT_USAGE", "main", "render", "REPLY_SECONDS"]
+
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 REPLY_SECONDS = 10.0
 

@@ -18,6 +18,8 @@ from typing import Any
 from supervisor.logs import Log
 from supervisor.states import RunState
 
+__all__ = ["Exporter", "import_off_loop"]
+
 
 _importing = 0  # imports running in worker threads (the HTTP server's and the API client's may overlap)
 _switch_interval = sys.getswitchinterval()

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+__all__ = ["check", "decode_status", "encode_request", "SERVING"]
+
 SERVING = 1
 _PATH = "/grpc.health.v1.Health/Check"
 

@@ -8,7 +8,8 @@ ms on network-attached node disks) on the critical path between two steps.
 
 A supervisor killed at any moment leaves at worst one torn last line; `Journal.open` drops it (and
 truncates the file back to the last full line so later appends stay one record per line) and returns the
-records before it, which the caller replays through `RunState.apply`.
+records before it, which the caller replays through `RunState.apply`.  A line that is not a valid record
+(contracts.journal.parse_record) is skipped with a warning: one bad line never stops every restart.
 """
 
 from __future__ import annotations
@@ -16,12 +17,23 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from typing import Any
 
-from supervisor.states import Record
+from contracts.errors import DollError, InputError
+from contracts.journal import JournalRecord, parse_record
+from typing import Protocol
+
+from supervisor.logs import Log
+
+__all__ = ["Journal", "JournalError", "RecordSink"]
 
 
-class JournalError(OSError):
+class RecordSink(Protocol):
+    """Where the Runner writes its records (the `Journal`; a list in a test)."""
+
+    def append(self, rec: JournalRecord) -> None: ...
+
+
+class JournalError(DollError, OSError):
     """The journal cannot be read or written; main() maps it to the supervisor's error exit code."""
 
 
@@ -31,9 +43,9 @@ class Journal:
         self._fd = fd
 
     @classmethod
-    def open(cls, path: str) -> tuple[Journal, list[Record]]:
-        """Open (creating) the journal; return it with the records already in it."""
-        records: list[Record] = []
+    def open(cls, path: str, log: Log | None = None) -> tuple[Journal, list[JournalRecord]]:
+        """Open (creating) the journal; return it with the (valid) records already in it."""
+        records: list[JournalRecord] = []
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
             with open(fd, "rb", closefd=False) as f:
@@ -41,18 +53,16 @@ class Journal:
         except OSError as exc:
             raise JournalError(f"journal {path}: {exc.strerror or exc}") from None
         good = data.rfind(b"\n") + 1  # everything after the last newline is a torn write
-        for line in data[:good].splitlines():
+        for number, line in enumerate(data[:good].splitlines(), 1):
             try:
-                rec: Any = json.loads(line)
-            except ValueError:
-                continue  # cannot happen with whole lines we wrote; never fatal
-            if isinstance(rec, dict) and isinstance(rec.get("ev"), str):
-                records.append(rec)
+                records.append(parse_record(json.loads(line)))
+            except (ValueError, InputError) as exc:  # never fatal: skipped, and said
+                (log or Log()).warning("journal_record_skipped", path=path, line=number, error=str(exc))
         if good != len(data):
             os.ftruncate(fd, good)
         return cls(path, fd), records
 
-    def append(self, rec: Record) -> None:
+    def append(self, rec: JournalRecord) -> None:
         """Append one record (one write: a killed process leaves it whole or, at worst, torn at the end)."""
         line = json.dumps(rec, separators=(",", ":"), sort_keys=True).encode() + b"\n"
         try:

@@ -7,6 +7,8 @@ import sys
 import time
 from typing import Any, TextIO
 
+__all__ = ["Log"]
+
 
 class Log:
     """A tiny structured logger; `stream` is injectable so tests can read what was written."""

@@ -19,18 +19,27 @@ import os
 import signal
 import sys
 from collections.abc import Coroutine
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from contracts import exits, layout
 from contracts.parsing import Parser
 from contracts.errors import UsageError
+from contracts import errors
 from supervisor.journaling import Journal, JournalError
+from supervisor.kube_api import KUBE_CLIENTS
 from supervisor.logs import Log
-from supervisor.ordering import Runner
 from contracts.plans import Plan, PlanError
-from supervisor.requesting import KUBE_CLIENTS
+from supervisor.runner import Runner
 from supervisor.serving import ControlServer
 from supervisor.states import RunState
+from supervisor.timings import Timings
+
+if TYPE_CHECKING:
+    from supervisor.exporting import Exporter
+    from supervisor.publishing import Publisher
+
+__all__ = ["exit_code_for", "load_plan", "main", "pod_name", "supervise"]
 
 EXIT_SUCCEEDED, EXIT_FAILED, EXIT_USAGE, EXIT_ERROR = 0, 1, 2, 3
 EXIT_CODES = {"Succeeded": EXIT_SUCCEEDED, "Failed": EXIT_FAILED, "Cancelled": exits.EXIT_CANCELLED,
@@ -39,6 +48,25 @@ DEFAULT_PLAN = f"{layout.DOLL_RUN}/{layout.PLAN_NAME}"
 SIDECAR_STOP_SLACK = 5.0  # beyond the longest sidecar grace, to hear that they stopped
 PUBLISH_FLUSH_SECONDS = 5.0
 HTTP_START_SECONDS = 10.0
+
+# The supervisor's errors and their exit codes, in one table: the first class an error is an instance of wins.
+EXIT_CODES_FOR_ERRORS: tuple[tuple[type[BaseException], int], ...] = (
+    (UsageError, EXIT_USAGE),  # contracts.options' (not yet a DollError)
+    (PlanError, EXIT_USAGE),
+    (JournalError, EXIT_ERROR),
+    (OSError, EXIT_ERROR),  # a socket that cannot be bound, a run directory that cannot be made
+    (KeyboardInterrupt, exits.EXIT_CANCELLED),
+)
+
+
+def exit_code_for(error: BaseException) -> int:
+    """The supervisor's exit status for `error` (EXIT_CODES_FOR_ERRORS, else a DollError's own)."""
+    for cls, code in EXIT_CODES_FOR_ERRORS:
+        if isinstance(error, cls):
+            return code
+    if isinstance(error, errors.DollError):
+        return errors.exit_code_for(error)
+    return EXIT_ERROR
 
 
 def load_plan(path: str | None, environ: dict[str, str]) -> Plan:
@@ -66,94 +94,132 @@ async def _wait(event: asyncio.Event, seconds: float | None) -> bool:
     return event.is_set()
 
 
+@dataclass
+class _Run:
+    """One supervised run's parts, once open."""
+
+    plan: Plan
+    log: Log
+    state: RunState
+    runner: Runner
+    server: ControlServer
+    exporter: Exporter
+    terminate: asyncio.Event = field(default_factory=asyncio.Event)  # SIGTERM
+    failures: list[JournalError] = field(default_factory=list)  # the journal failed where nobody awaits
+
+
 async def supervise(plan: Plan, pod: str, log: Log, registry: Any = None, http_host: str = "0.0.0.0",
-                    kube_client: str = KUBE_CLIENTS[0]) -> str:
+                    kube_client: str = KUBE_CLIENTS[0], timings: Timings = Timings()) -> str:
     """Run the plan to its end; return the task's outcome (Succeeded, Failed, Cancelled, TimedOut)."""
-    from supervisor import exporting, readying, reconciling
-    from supervisor.probing import PodProber
-
-    os.makedirs(plan.run_dir, exist_ok=True)
-    journal, records = Journal.open(os.path.join(plan.run_dir, layout.JOURNAL_NAME))
-    state = RunState.from_plan(plan)
-    for rec in records:
-        state.apply(rec)
-    runner = Runner(plan, state, journal, log)
-    server = ControlServer(os.path.join(plan.run_dir, layout.SOCKET_NAME), runner, log)
-    await server.start()
-    log.info("listening", socket=server.path, resumed=len(records), pod=pod)
-    runner.begin()
-    exporter = exporting.Exporter(state, registry, {"name": pod, "namespace": plan.pod.namespace,
-                                                    "task_run": plan.pod.task_run, "task": plan.pod.task},
-                                  lambda: server.dropped, log)
-    terminate = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    failures: list[JournalError] = []  # the journal failed where nobody awaits (a connection, a timer)
-
-    def on_loop_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        exc = context.get("exception")
-        if isinstance(exc, JournalError):
-            failures.append(exc)
-            runner.done.set()  # nothing can be decided durably any more: wind up, then exit 3
-        else:
-            loop.default_exception_handler(context)
-
-    loop.set_exception_handler(on_loop_error)
-
-    def on_sigterm() -> None:
-        # mid-run: cancel (the steps are stopped, the sidecars too in the classic layout); either way the
-        # supervisor then exits as soon as the run has wound down: the kubelet sends SIGTERM once
-        runner.cancel("Cancelled", "the supervisor got SIGTERM")
-        terminate.set()
-        exporter.scraped.set()  # stop lingering
-
-    loop.add_signal_handler(signal.SIGTERM, on_sigterm)
-    publisher: Any = None
-    try:
+    async with contextlib.AsyncExitStack() as stack:
+        run = await _open(plan, pod, log, registry, timings, stack)
         try:
             async with asyncio.TaskGroup() as tg:
-                serving = _best_effort(exporter.serve(http_host, plan.metrics_port), exporter.settled, log, "http")
-                background = [tg.create_task(serving, name="http"),
-                              tg.create_task(reconciling.reconcile(runner, plan.steps_dir), name="reconcile")]
-                prober = PodProber(runner.sidecars.exec_probe)
-                for car in plan.sidecars:
-                    background.append(tg.create_task(readying.watch(runner.sidecars, runner.done, car, prober),
-                                                     name=f"ready-{car.name}"))
-                if plan.publish_to_api:
-                    from supervisor.publishing import Publisher
-                    publisher = Publisher(plan, pod, state, log, client=kube_client)
-                    runner.listeners.append(publisher.notify)
-                    background.append(tg.create_task(_best_effort(publisher.run(), publisher.idle, log, "publish"),
-                                                     name="publish"))
-                await runner.done.wait()
-                if failures:
-                    raise failures[0]
-                await _stop_sidecars(plan, runner, log)
-                exporter.done.set()
-                await _wait(exporter.settled, HTTP_START_SECONDS)  # a short run may end before HTTP is up
-                if plan.pushgateway:
-                    if exporter.registry is not None:
-                        from supervisor.pushing import push
-                        await push(plan.pushgateway, exporter.registry, pod, log)
-                if publisher is not None:
-                    await publisher.flush(PUBLISH_FLUSH_SECONDS)
-                if exporter.serving.is_set() and not terminate.is_set():
-                    await _wait(exporter.scraped, plan.linger_seconds)  # SIGTERM sets it too
-                if plan.layout == "native":
-                    await terminate.wait()  # a native sidecar that exits would be restarted: wait to be stopped
+                background, publisher = _start_parts(run, tg, pod, http_host, kube_client)
+                await run.runner.done.wait()
+                if run.failures:
+                    raise run.failures[0]
+                await _wind_up(run, pod, publisher)
                 for task in background:
                     task.cancel()
         except ExceptionGroup as group:  # a part raised: the journal's failure is the supervisor's, exit 3
             raise next((e for e in group.exceptions if isinstance(e, JournalError)), group) from None
-        if failures:  # the journal failed after the run's outcome (a sidecar's stop, say): still exit 3
-            raise failures[0]
-    finally:
-        loop.set_exception_handler(None)
-        loop.remove_signal_handler(signal.SIGTERM)
-        runner.close()
-        await server.close()
-        journal.close()
-    log.info("exit", outcome=state.outcome, reason=state.reason)
-    return state.outcome
+        if run.failures:  # the journal failed after the run's outcome (a sidecar's stop, say): still exit 3
+            raise run.failures[0]
+    log.info("exit", outcome=run.state.outcome, reason=run.state.reason)
+    return run.state.outcome
+
+
+async def _open(plan: Plan, pod: str, log: Log, registry: Any, timings: Timings,
+                stack: contextlib.AsyncExitStack) -> _Run:
+    """Replay the journal, listen on the control socket, resume the run; each part is closed by `stack`."""
+    from supervisor.exporting import Exporter
+
+    os.makedirs(plan.run_dir, exist_ok=True)
+    journal, records = Journal.open(os.path.join(plan.run_dir, layout.JOURNAL_NAME), log)
+    stack.callback(journal.close)
+    state = RunState.from_plan(plan)
+    for rec in records:
+        state.apply(rec)
+    runner = Runner(plan, state, journal, log, timings=timings)
+    server = ControlServer(os.path.join(plan.run_dir, layout.SOCKET_NAME), runner, log)
+    await server.start()
+    stack.push_async_callback(server.close)
+    stack.callback(runner.close)
+    log.info("listening", socket=server.path, resumed=len(records), pod=pod)
+    runner.begin()
+    exporter = Exporter(state, registry, {"name": pod, "namespace": plan.pod.namespace,
+                                          "task_run": plan.pod.task_run, "task": plan.pod.task},
+                        lambda: server.dropped, log)
+    run = _Run(plan, log, state, runner, server, exporter)
+    _handle_signals_and_loop_errors(run, stack)
+    return run
+
+
+def _handle_signals_and_loop_errors(run: _Run, stack: contextlib.AsyncExitStack) -> None:
+    loop = asyncio.get_running_loop()
+
+    def on_loop_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        if isinstance(exc, JournalError):
+            run.failures.append(exc)
+            run.runner.done.set()  # nothing can be decided durably any more: wind up, then exit 3
+        else:
+            loop.default_exception_handler(context)
+
+    def on_sigterm() -> None:
+        # mid-run: cancel (the steps are stopped, the sidecars too in the classic layout); either way the
+        # supervisor then exits as soon as the run has wound down: the kubelet sends SIGTERM once
+        run.runner.cancel("Cancelled", "the supervisor got SIGTERM")
+        run.terminate.set()
+        run.exporter.scraped.set()  # stop lingering
+
+    loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+    stack.callback(loop.remove_signal_handler, signal.SIGTERM)
+    loop.set_exception_handler(on_loop_error)
+    stack.callback(loop.set_exception_handler, None)  # closed first, as `stack` closes in reverse
+
+
+def _start_parts(run: _Run, tg: asyncio.TaskGroup, pod: str, http_host: str,
+                 kube_client: str) -> tuple[list[asyncio.Task[None]], Publisher | None]:
+    """The run's background tasks: HTTP, reconciling, one readiness watch per sidecar, publishing."""
+    from supervisor import readying, reconciling
+    from supervisor.probes import PodProber
+
+    plan, runner, exporter, log = run.plan, run.runner, run.exporter, run.log
+    serving = _best_effort(exporter.serve(http_host, plan.metrics_port), exporter.settled, log, "http")
+    background = [tg.create_task(serving, name="http"),
+                  tg.create_task(reconciling.reconcile(runner, plan.steps_dir), name="reconcile")]
+    prober = PodProber(runner.sidecars.exec_probe)
+    for car in plan.sidecars:
+        background.append(tg.create_task(readying.watch(runner.sidecars, runner.done, car, prober),
+                                         name=f"ready-{car.name}"))
+    publisher = None
+    if plan.publish_to_api:
+        from supervisor.publishing import Publisher
+        publisher = Publisher(plan, pod, run.state, log, client=kube_client)
+        runner.listeners.append(publisher.notify)
+        background.append(tg.create_task(_best_effort(publisher.run(), publisher.idle, log, "publish"),
+                                         name="publish"))
+    return background, publisher
+
+
+async def _wind_up(run: _Run, pod: str, publisher: Publisher | None) -> None:
+    """The run has its outcome: stop the sidecars, push and publish the end, linger for a last scrape."""
+    plan, exporter = run.plan, run.exporter
+    await _stop_sidecars(plan, run.runner, run.log)
+    exporter.done.set()
+    await _wait(exporter.settled, HTTP_START_SECONDS)  # a short run may end before HTTP is up
+    if plan.pushgateway:
+        if exporter.registry is not None:
+            from supervisor.pushing import push
+            await push(plan.pushgateway, exporter.registry, pod, run.log)
+    if publisher is not None:
+        await publisher.flush(PUBLISH_FLUSH_SECONDS)
+    if exporter.serving.is_set() and not run.terminate.is_set():
+        await _wait(exporter.scraped, plan.linger_seconds)  # SIGTERM sets it too
+    if plan.layout == "native":
+        await run.terminate.wait()  # a native sidecar that exits would be restarted: wait to be stopped
 
 
 async def _best_effort(coro: Coroutine[Any, Any, None], settled: asyncio.Event, log: Log, what: str) -> None:
@@ -181,7 +247,8 @@ async def _stop_sidecars(plan: Plan, runner: Runner, log: Log) -> None:
             return
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, timings: Timings = Timings()) -> int:
+    """`doll supervise`; `timings` are the production ones unless a test passes shorter ones."""
     args = sys.argv[1:] if argv is None else argv
     parser = Parser(prog="doll supervise", description="the in-Pod supervisor")
     parser.add_argument("--plan", default=None, help=f"plan file (default {DEFAULT_PLAN}, else $DOLL_PLAN)")
@@ -194,21 +261,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         ns = parser.parse_args(args)
         plan = load_plan(ns.plan, dict(os.environ))
-    except UsageError as exc:
-        print(f"doll supervise: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except PlanError as exc:
-        print(f"doll supervise: bad plan: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    except (UsageError, PlanError) as exc:
+        print(f"doll supervise: {'bad plan: ' if isinstance(exc, PlanError) else ''}{exc}", file=sys.stderr)
+        return exit_code_for(exc)
     pod = pod_name(plan, dict(os.environ))
     log = Log(pod=pod) if pod else log
     try:
-        outcome = asyncio.run(supervise(plan, pod, log, kube_client=ns.kube_client))
+        outcome = asyncio.run(supervise(plan, pod, log, kube_client=ns.kube_client, timings=timings))
     except (JournalError, OSError) as exc:
         log.error("supervisor_failed", error=str(exc))
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        return exits.EXIT_CANCELLED
+        return exit_code_for(exc)
+    except KeyboardInterrupt as exc:
+        return exit_code_for(exc)
     if plan.layout == "native":
         return EXIT_SUCCEEDED
     return EXIT_CODES.get(outcome, EXIT_ERROR)

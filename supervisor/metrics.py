@@ -13,6 +13,8 @@ from prometheus_client.registry import Collector
 
 from supervisor.states import STEP_OUTCOMES, STEP_PHASES, TASK_OUTCOMES, RunState
 
+__all__ = ["DURATION_BUCKETS", "HANDOFF_BUCKETS", "RunCollector", "STEP_STATES"]
+
 DURATION_BUCKETS = (0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 10800.0)
 HANDOFF_BUCKETS = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 STEP_STATES = tuple(p for p in STEP_PHASES if p != "done") + STEP_OUTCOMES

@@ -7,12 +7,12 @@ one patch per COALESCE_SECONDS while Events wait): they are the Pod's state, whi
 
 A request that may pass later (409, 429, 5xx, not delivered) is tried again after a wait that doubles with
 each failure in a row (0.1 s up to 2 s), or the answer's Retry-After (at most
-requesting.RETRY_AFTER_LIMIT): an Event a few times, then dropped with a warning; the annotations until they
+kube_api.RETRY_AFTER_LIMIT): an Event a few times, then dropped with a warning; the annotations until they
 land (the latest state each time).  Failures of the same kind in a row, more than one Event's tries (the API
 server is down or overloaded, not one request refused), give one `publish_failing` warning and no more until
 a request lands again.  403 (no RBAC) or 404 (no such Pod) turns publishing off with one warning.
 
-The requests go through a `requesting.PodApi`: aiohttp's client by default, or kubernetes-asyncio
+The requests go through a `kube_api.PodApi`: aiohttp's client by default, or kubernetes-asyncio
 (`doll supervise --kube-client`), opened only when the Pod has in-cluster credentials (KUBERNETES_SERVICE_HOST
 and a service account token).
 """
@@ -29,13 +29,19 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from supervisor import requesting
+from supervisor import kube_api
 from supervisor.logs import Log
 from contracts.plans import Plan
-from supervisor.requesting import ApiFailure, PodApi
-from supervisor.states import Record, RunState
+from supervisor.kube_api import ApiFailure, PodApi
+from contracts.journal import JournalRecord
+from supervisor.states import RunState
 
-REQUEST_TIMEOUT = requesting.REQUEST_TIMEOUT
+__all__ = [
+    "ATTEMPTS", "BACKOFF_SECONDS", "COALESCE_SECONDS", "event_for", "FAILING_AFTER", "pod_annotations", "PREFIX",
+    "Publisher", "REQUEST_TIMEOUT",
+]
+
+REQUEST_TIMEOUT = kube_api.REQUEST_TIMEOUT
 ATTEMPTS = 3  # tries of one Event; the annotations are tried until they land
 FAILING_AFTER = ATTEMPTS + 1  # failures of the same kind in a row that make one warning for all
 BACKOFF_SECONDS = (0.1, 2.0)  # the wait after a first failure in a row, doubled after each next one up to the second
@@ -47,22 +53,21 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def event_for(rec: Record) -> tuple[str, str, str] | None:
+def event_for(rec: JournalRecord) -> tuple[str, str, str] | None:
     """(type, reason, message) of the Event a record deserves, if any."""
-    ev = rec["ev"]
-    if ev == "started":
+    if rec["ev"] == "started":
         return "Normal", "StepStarted", f"step {rec['step']} started"
-    if ev == "finished":
+    if rec["ev"] == "finished":
         if rec["outcome"] == "succeeded":
             return "Normal", "StepFinished", f"step {rec['step']} succeeded"
         return "Warning", "StepFailed", (f"step {rec['step']} {rec['outcome']}: exit code {rec.get('exit_code')}"
                                          f" ({rec['reason']}) {rec.get('message', '')}".strip())
-    if ev == "held":
+    if rec["ev"] == "held":
         return "Warning", "StepHeld", (f"step {rec['step']} held ({rec['reason']}): "
                                        f"doll ctl continue {rec['step']} | fail {rec['step']}")
-    if ev == "sidecar_failed":
+    if rec["ev"] == "sidecar_failed":
         return "Warning", "SidecarFailed", rec.get("reason", "")
-    if ev == "run_finished":
+    if rec["ev"] == "run_finished":
         kind = "Normal" if rec["outcome"] == "Succeeded" else "Warning"
         return kind, f"Task{rec['outcome']}", f"task {rec['outcome'].lower()}: {rec.get('reason', '')}"
     return None
@@ -88,10 +93,12 @@ def _may_pass(failure: ApiFailure) -> bool:
 class Publisher:
     def __init__(self, plan: Plan, pod: str, state: RunState, log: Log, api: PodApi | None = None,
                  environ: dict[str, str] | None = None, timeout: float = REQUEST_TIMEOUT,
-                 client: str = requesting.KUBE_CLIENTS[0]) -> None:
+                 client: str = kube_api.KUBE_CLIENTS[0],
+                 wait_out: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.plan, self.pod, self.state, self.log, self.timeout = plan, pod, state, log, timeout
+        self.wait_out = wait_out  # how the wait after a failure (backoff, Retry-After) passes: a test records it
         self.api = api
-        self.client = client  # which PodApi to open when `api` is None: one of requesting.KUBE_CLIENTS
+        self.client = client  # which PodApi to open when `api` is None: one of kube_api.KUBE_CLIENTS
         self.environ = dict(os.environ) if environ is None else environ
         self.events: deque[dict[str, Any]] = deque()
         self.wake = asyncio.Event()
@@ -105,7 +112,7 @@ class Publisher:
         self.uid = ""  # the Pod's, from the first patch's answer: `kubectl describe pod` shows Events naming it
         self.sent = {"events": 0, "patches": 0, "dropped": 0}
 
-    def notify(self, rec: Record) -> None:
+    def notify(self, rec: JournalRecord) -> None:
         if not self.enabled:
             return
         self.dirty = True
@@ -140,7 +147,7 @@ class Publisher:
                 self._disable("not in a cluster (no KUBERNETES_SERVICE_HOST): no annotations or Events")
                 return
             try:
-                self.api = await requesting.open_pod_api(self.client, self.pod, self.plan.pod.namespace,
+                self.api = await kube_api.open_pod_api(self.client, self.pod, self.plan.pod.namespace,
                                                          self.environ, self.timeout)
             except ApiFailure as exc:
                 self._disable(str(exc))
@@ -230,7 +237,7 @@ class Publisher:
             if self.failures == FAILING_AFTER:
                 self.log.warning("publish_failing", what=what, error=str(failure), failures=self.failures)
             backoff = min(BACKOFF_SECONDS[0] * 2 ** (self.failures - 1), BACKOFF_SECONDS[1])
-            await asyncio.sleep(backoff if failure.retry_after is None else failure.retry_after)
+            await self.wait_out(backoff if failure.retry_after is None else failure.retry_after)
         return failure
 
     async def flush(self, seconds: float) -> None:

@@ -7,6 +7,8 @@ from typing import Any
 
 from supervisor.logs import Log
 
+__all__ = ["push", "PUSH_TIMEOUT"]
+
 PUSH_TIMEOUT = 5.0
 
 

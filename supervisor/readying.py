@@ -5,7 +5,7 @@ default is 50 ms, not kubelet's 10 s); `success_threshold` consecutive successes
 releases step 0 at once if it was the last.  Afterwards it is watched at a relaxed pace (at most once a
 second): `failure_threshold` consecutive failures mark it unready (shown in /status and metrics, logged;
 like kubelet's readiness it does not fail the task).  A sidecar whose wrapper reports its exit fails the
-task (see `attending.Sidecars.failed`).
+task (see `sidecar_tracking.Sidecars.failed`).
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ import contextlib
 import time
 from collections.abc import Callable
 
-from supervisor.attending import Sidecars
+from supervisor.sidecar_tracking import Sidecars
 from contracts.plans import SidecarPlan
-from supervisor.probing import Prober
+from supervisor.probes import Prober
+
+__all__ = ["watch", "WATCH_PERIOD"]
 
 WATCH_PERIOD = 1.0
 

@@ -20,6 +20,8 @@ from contracts import wire
 from contracts.wire import Ctl, Hello, Message, ProtocolError
 from supervisor.logs import Log
 
+__all__ = ["Connection", "ControlServer", "Handler", "HELLO_TIMEOUT"]
+
 HELLO_TIMEOUT = 10.0
 
 

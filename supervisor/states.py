@@ -1,6 +1,6 @@
 """The run's state, and the one function that changes it: `RunState.apply(record)`.
 
-Every change is a journal record (a JSON object with an ``"ev"`` field); the same `apply` runs live
+Every change is a journal record (a JSON object with an ``"ev"`` field, typed in contracts/journal.py); the same `apply` runs live
 and when a restarted supervisor replays its journal, so the two can never disagree.  Records::
 
     run {at}                                   the run began (first start of the supervisor)
@@ -22,9 +22,20 @@ and when a restarted supervisor replays its journal, so the two can never disagr
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
+from contracts.outcome import fails_run
+from contracts.journal import (
+    AnnouncedRecord, FinishedRecord, HeldRecord, JournalRecord, ReleasedRecord, SidecarRecord, SkippedRecord,
+    StartedRecord, StepReport, StoppingRecord, UnheldRecord,
+)
+from contracts.status import PastHold, RunStatus, SidecarStatus, StepStatus
 from contracts.plans import Plan
+
+__all__ = [
+    "Hold", "Outcome", "RunState", "SIDECAR_PHASES", "STEP_OUTCOMES", "STEP_PHASES", "SidecarPhase",
+    "SidecarState", "StepPhase", "StepRecord", "StepState", "TASK_OUTCOMES", "TaskOutcome",
+]
 
 StepPhase = Literal["pending", "held", "released", "running", "done"]
 Outcome = Literal["", "succeeded", "failed", "skipped", "cancelled", "timed_out"]
@@ -35,7 +46,8 @@ STEP_OUTCOMES: tuple[str, ...] = ("succeeded", "failed", "skipped", "cancelled",
 SIDECAR_PHASES: tuple[str, ...] = ("pending", "announced", "ready", "unready", "failed", "stopped")
 TASK_OUTCOMES: tuple[str, ...] = ("Succeeded", "Failed", "Cancelled", "TimedOut")
 
-Record = dict[str, Any]
+StepRecord = (AnnouncedRecord | HeldRecord | UnheldRecord | ReleasedRecord | StartedRecord | StoppingRecord
+              | FinishedRecord | SkippedRecord)
 
 
 @dataclass
@@ -59,7 +71,7 @@ class StepState:
     hold_reason: str = ""  # beforeStep | onFailure while held
     held_at: float | None = None
     breakpoint_passed: bool = False
-    failure: Record = field(default_factory=dict)  # the wrapper's report of a failure held onFailure
+    failure: StepReport = field(default_factory=lambda: StepReport())  # the wrapper's report of a failure held onFailure
 
     @property
     def wait_seconds(self) -> float | None:
@@ -141,26 +153,28 @@ class RunState:
 
     # --- the reducer ---------------------------------------------------------------------------
 
-    def apply(self, rec: Record) -> None:
+    def apply(self, rec: JournalRecord) -> None:
+        """Apply one record (checked by contracts.journal.parse_record when it was read back)."""
         self.records += 1
-        ev, at = rec["ev"], float(rec.get("at", 0.0))
-        if ev == "run":
+        at = float(rec.get("at", 0.0))
+        if rec["ev"] == "run":
             self.started_at = self.started_at or at
-        elif ev == "cancel":
+        elif rec["ev"] == "cancel":
             if not self.cancel_reason:
                 self.cancel_reason, self.cancel_message = rec["reason"], rec.get("message", "")
-        elif ev == "run_finished":
+        elif rec["ev"] == "run_finished":
             self.outcome, self.reason, self.finished_at = rec["outcome"], rec.get("reason", ""), at
             self.message = rec.get("message", "")
-        elif ev.startswith("sidecar_"):
-            self._apply_sidecar(ev, at, rec)
+        elif rec["ev"].startswith("sidecar_"):
+            self._apply_sidecar(cast(SidecarRecord, rec), at)
         else:
-            self._apply_step(ev, at, rec)
+            self._apply_step(cast(StepRecord, rec), at)
 
-    def _apply_sidecar(self, ev: str, at: float, rec: Record) -> None:
+    def _apply_sidecar(self, rec: SidecarRecord, at: float) -> None:
         car = self.sidecar(rec["sidecar"])
         if car is None:
             return
+        ev = rec["ev"]
         if ev == "sidecar_announced":
             car.announced_at = car.announced_at or at
             if car.phase == "pending":
@@ -174,46 +188,55 @@ class RunState:
         elif ev == "sidecar_stopped":
             car.phase, car.stopped_at = "stopped", at
 
-    def _apply_step(self, ev: str, at: float, rec: Record) -> None:
+    def _apply_step(self, rec: StepRecord, at: float) -> None:
         step = self.step(rec["step"])
         if step is None:
             return
-        if ev == "announced":
+        if rec["ev"] == "announced":
             step.announced_at = step.announced_at or at
-        elif ev == "held":
-            step.phase, step.hold_reason, step.held_at = "held", rec["reason"], at
-            step.failure = dict(rec.get("report") or {})
-            if step.failure.get("started_at") is not None:
-                step.started_at = step.failure["started_at"]
-            self.holds.append(Hold(step.name, rec["reason"], at))
-        elif ev == "unheld":
-            if step.hold_reason == "beforeStep" and rec["decision"] == "continue":
-                step.phase, step.breakpoint_passed = "pending", True
-            step.hold_reason, step.held_at = "", None
-            for hold in self.holds:
-                if hold.step == step.name and hold.until is None:
-                    hold.until, hold.decision = at, rec["decision"]
-        elif ev == "released":
+        elif rec["ev"] == "held":
+            self._apply_held(step, rec, at)
+        elif rec["ev"] == "unheld":
+            self._apply_unheld(step, rec, at)
+        elif rec["ev"] == "released":
             step.phase, step.released_at, step.handoff_seconds = "released", at, rec.get("handoff")
-        elif ev == "started":
+        elif rec["ev"] == "started":
             if step.phase in ("pending", "released"):
                 step.phase = "running"
             step.started_at = at
-        elif ev == "stopping":
+        elif rec["ev"] == "stopping":
             step.stopping = rec["reason"]
-        elif ev == "finished":
-            step.phase, step.outcome, step.reason = "done", rec["outcome"], rec["reason"]
-            step.exit_code, step.message = rec.get("exit_code"), rec.get("message", "")
-            step.results = dict(rec.get("results") or {})
-            step.started_at = rec.get("started_at", step.started_at)
-            step.finished_at = rec.get("finished_at") or at
-            step.hold_reason, step.held_at = "", None
-            if step.outcome in ("failed", "timed_out") and step.on_error != "continue":
-                self.failed = True
-        elif ev == "skipped":
+        elif rec["ev"] == "finished":
+            self._apply_finished(step, rec, at)
+        elif rec["ev"] == "skipped":
             step.phase, step.outcome, step.reason = "done", "skipped", "Skipped"
             step.message, step.started_at, step.finished_at = rec.get("reason", ""), None, at
             step.hold_reason, step.held_at = "", None
+
+    def _apply_held(self, step: StepState, rec: HeldRecord, at: float) -> None:
+        step.phase, step.hold_reason, step.held_at = "held", rec["reason"], at
+        step.failure = cast(StepReport, dict(rec.get("report") or {}))
+        if step.failure.get("started_at") is not None:
+            step.started_at = step.failure["started_at"]
+        self.holds.append(Hold(step.name, rec["reason"], at))
+
+    def _apply_unheld(self, step: StepState, rec: UnheldRecord, at: float) -> None:
+        if step.hold_reason == "beforeStep" and rec["decision"] == "continue":
+            step.phase, step.breakpoint_passed = "pending", True
+        step.hold_reason, step.held_at = "", None
+        for hold in self.holds:
+            if hold.step == step.name and hold.until is None:
+                hold.until, hold.decision = at, rec["decision"]
+
+    def _apply_finished(self, step: StepState, rec: FinishedRecord, at: float) -> None:
+        step.phase, step.outcome, step.reason = "done", rec["outcome"], rec["reason"]
+        step.exit_code, step.message = rec.get("exit_code"), rec.get("message", "")
+        step.results = dict(rec.get("results") or {})
+        step.started_at = rec.get("started_at", step.started_at)
+        step.finished_at = rec.get("finished_at") or at
+        step.hold_reason, step.held_at = "", None
+        if fails_run(step.outcome, step.on_error):
+            self.failed = True
 
     # --- views -----------------------------------------------------------------------------------
 
@@ -221,6 +244,10 @@ class RunState:
         return next((s for s in self.steps if s.phase == "held"), None)
 
     def to_status(self) -> dict[str, Any]:
+        """`status()` as a plain dict: what a wire Reply and the HTTP answer carry."""
+        return dict(self.status())
+
+    def status(self) -> RunStatus:
         """The whole run as JSON-able data (GET /status, `doll ctl status --json`)."""
         hold = self.current_hold()
         return {
@@ -233,10 +260,10 @@ class RunState:
             "finished_at": self.finished_at,
             "hold": None if hold is None else {"step": hold.name, "reason": hold.hold_reason, "since": hold.held_at},
             "steps": [
-                {**{k: v for k, v in asdict(s).items() if k not in ("failure", "breakpoint_passed")},
-                 "wait_seconds": s.wait_seconds, "duration_seconds": s.duration_seconds}
+                cast(StepStatus, {**{k: v for k, v in asdict(s).items() if k not in ("failure", "breakpoint_passed")},
+                                  "wait_seconds": s.wait_seconds, "duration_seconds": s.duration_seconds})
                 for s in self.steps
             ],
-            "sidecars": [asdict(c) for c in self.sidecars],
-            "holds": [asdict(h) for h in self.holds],
+            "sidecars": [cast(SidecarStatus, asdict(c)) for c in self.sidecars],
+            "holds": [cast(PastHold, asdict(h)) for h in self.holds],
         }

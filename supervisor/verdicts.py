@@ -11,10 +11,19 @@ nothing would ever stop.
 from __future__ import annotations
 
 import os
+from typing import Protocol
 
 from contracts import layout, wire
 from contracts.wire import Ack, Skip, Stop
 from supervisor.logs import Log
+
+__all__ = ["VerdictSink", "Verdicts"]
+
+
+class VerdictSink(Protocol):
+    """Where the last words go (`Verdicts`: files; a test may keep them)."""
+
+    def write(self, kind: str, name: str, message: Skip | Ack | Stop) -> None: ...
 
 
 class Verdicts:

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from contracts.journal import parse_record
+from contracts.errors import InputError
 from contracts.layout import SUPERVISOR_CONTAINER
 from generator.local import podman
 from generator.local.progress import Display, RunView, StepView, view_from_status
@@ -116,11 +118,10 @@ class JournalWatch:
         self.buffer = lines.pop()
         for line in lines:
             try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(record, dict) and "ev" in record:
-                self.state.apply(record)
+                record = parse_record(json.loads(line))
+            except (ValueError, RecursionError, InputError):
+                continue  # a torn last line, or a record the supervisor's replay sets aside too
+            self.state.apply(record)
         return self.state.to_status() if self.state.records else None
 
 

@@ -41,6 +41,14 @@ def wait_for(predicate: Any, timeout: float = 10.0, what: str = "condition") -> 
         time.sleep(0.01)
 
 
+_SUPERVISE_WITH_TIMINGS = """
+import json, sys
+from supervisor.main import main
+from supervisor.timings import Timings
+sys.exit(main(sys.argv[2:], Timings(**json.loads(sys.argv[1]))))
+"""
+
+
 class Pod:
     def __init__(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="doll-", dir="/tmp"))
@@ -69,12 +77,16 @@ class Pod:
         (self.root / "plan.json").write_text(json.dumps(plan))
         return plan
 
-    def supervise(self, env: dict[str, str] | None = None, args: list[str] | None = None) -> subprocess.Popen[bytes]:
+    def supervise(self, env: dict[str, str] | None = None, args: list[str] | None = None,
+                  timings: dict[str, float] | None = None) -> subprocess.Popen[bytes]:
+        """Start `doll supervise`; `timings` (supervisor.timings.Timings' fields) shorten its waits, passed to
+        `supervisor.main.main` as the production code passes its defaults."""
         n = len(self.supervisors)
+        argv = args if args is not None else ["--plan", str(self.root / "plan.json")]
+        command = [PY, "-m", "generator.cli", "supervise", *argv] if timings is None else \
+            [PY, "-c", _SUPERVISE_WITH_TIMINGS, json.dumps(timings), *argv]
         with open(self.root / f"supervisor.{n}.log", "wb") as err:
-            proc = subprocess.Popen([PY, "-m", "generator.cli", "supervise",
-                                     *(args if args is not None else ["--plan", str(self.root / "plan.json")])],
-                                    cwd=ROOT, env={**self.env, **(env or {})}, stderr=err)
+            proc = subprocess.Popen(command, cwd=ROOT, env={**self.env, **(env or {})}, stderr=err)
         self.supervisors.append(proc)
         self.procs.append(proc)
         return proc

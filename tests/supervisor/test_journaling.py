@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import random
@@ -76,34 +77,40 @@ def _check_run(pod: Pod, label: str) -> None:
 def test_a_supervisor_sigkilled_at_random_points_resumes_every_run_in_order() -> None:
     """20 real runs of 4 steps (every third with a sidecar); each time the supervisor is SIGKILLed at a
     random moment (sometimes twice) and restarted at once, as the kubelet restarts a native sidecar; every
-    run must end correctly, and its sidecar must be stopped at the end."""
+    run must end correctly, and its sidecar must be stopped at the end.  The runs are independent Pods, four
+    at a time (each mostly waits on its processes); DOLL_KILL_SEED replays the same kills."""
     seed = int(os.environ.get("DOLL_KILL_SEED", str(time.time_ns() % 100000)))
-    rng = random.Random(seed)
-    for run in range(20):
-        pod = Pod()
-        try:
-            with_sidecar = run % 3 == 0
-            pod.plan(STEPS, linger_seconds=0.1,
-                     sidecars=[{"name": "side", "container": "s", "stop_grace_seconds": 1}] if with_sidecar else [])
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        for done in [pool.submit(_killed_run, run, seed) for run in range(20)]:
+            done.result()  # the first failing run's assertion
+
+
+def _killed_run(run: int, seed: int) -> None:
+    rng = random.Random(f"{seed}-{run}")
+    pod = Pod()
+    try:
+        with_sidecar = run % 3 == 0
+        pod.plan(STEPS, linger_seconds=0.1,
+                 sidecars=[{"name": "side", "container": "s", "stop_grace_seconds": 1}] if with_sidecar else [])
+        sup = pod.supervise()
+        car = pod.sidecar("side", ["sleep", "600"]) if with_sidecar else None
+        pod.steps({name: f"sleep {rng.choice([0, 0.05, 0.1, 0.2])}" for name in STEPS})
+        kills = []
+        for _ in range(rng.choice([1, 1, 2])):
+            at = rng.uniform(0.0, 1.2)
+            time.sleep(at)
+            kills.append(round(at, 3))
+            sup.kill()
+            sup.wait()
             sup = pod.supervise()
-            car = pod.sidecar("side", ["sleep", "600"]) if with_sidecar else None
-            pod.steps({name: f"sleep {rng.choice([0, 0.05, 0.1, 0.2])}" for name in STEPS})
-            kills = []
-            for _ in range(rng.choice([1, 1, 2])):
-                at = rng.uniform(0.0, 1.2)
-                time.sleep(at)
-                kills.append(round(at, 3))
-                sup.kill()
-                sup.wait()
-                sup = pod.supervise()
-            code = pod.finish(timeout=60)
-            label = f"run {run} (seed {seed}, killed after {kills}s)"
-            assert code == 0, f"{label}: supervisor exit {code}"
-            _check_run(pod, label)
-            if car is not None:
-                assert car.returncode == 0, f"{label}: the sidecar was not stopped ({car.returncode})"
-        finally:
-            pod.close()
+        code = pod.finish(timeout=60)
+        label = f"run {run} (seed {seed}, killed after {kills}s)"
+        assert code == 0, f"{label}: supervisor exit {code}"
+        _check_run(pod, label)
+        if car is not None:
+            assert car.returncode == 0, f"{label}: the sidecar was not stopped ({car.returncode})"
+    finally:
+        pod.close()
 
 
 _SHORT_WRITE = """

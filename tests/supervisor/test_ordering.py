@@ -9,7 +9,7 @@ import time
 
 from entrypoint import connecting
 from contracts import exits, wire
-from supervisor import ordering
+from supervisor import timings
 from supervisor_rig import Pod, wait_for
 
 
@@ -133,7 +133,7 @@ def test_a_cancel_before_any_wrapper_connected_skips_everything_and_ends(pod: Po
 def test_a_step_whose_wrapper_dies_without_reporting_fails_and_the_rest_are_skipped(pod: Pod) -> None:
     """As when a step's container is OOM-killed: the run goes on within seconds, not at the task timeout."""
     pod.plan(["a", "b"], timeout_seconds=600)
-    pod.supervise()
+    pod.supervise(timings={"lost_seconds": 0.5})  # LOST_SECONDS (5 s) in production
     a, b = pod.steps({"a": "sleep 60", "b": "true"})
     wait_for(lambda: pod.order() == ["a"], what="a to start")
     # and the supervisor heard so: on a busy machine the child can run before its wrapper's `started` is sent
@@ -184,7 +184,7 @@ def test_a_hand_off_starts_the_next_step_first_and_acks_the_finished_one_after_a
                     sel.unregister(channel)
         acked = time.monotonic()
         assert arrivals == [("b", wire.Start), ("a", wire.Ack)]
-        assert acked - sent >= ordering.HANDOFF_QUIET_SECONDS
+        assert acked - sent >= timings.HANDOFF_QUIET_SECONDS
         b.send(wire.Finished(name="b", exit_code=0, reason="Completed", started_at=time.time(),
                                  finished_at=time.time()))
         assert isinstance(b.receive(timeout=10), wire.Ack)  # the last step: nothing to wait for

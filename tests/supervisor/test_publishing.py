@@ -24,7 +24,7 @@ from fake_kube_api import FakeApi
 from supervisor.logs import Log
 from contracts.plans import Plan
 from supervisor.publishing import FAILING_AFTER, Publisher
-from supervisor.requesting import KUBE_CLIENTS, RETRY_AFTER_LIMIT, retry_after, server_url
+from supervisor.kube_api import KUBE_CLIENTS, RETRY_AFTER_LIMIT, retry_after, server_url
 from supervisor.states import RunState
 from supervisor_rig import Pod
 
@@ -61,12 +61,18 @@ def _has_ipv6_loopback() -> bool:
 
 class Harness:
     def __init__(self, env: dict[str, str], client: str, pod: str = "pod-1", timeout: float = 1.0,
-                 plan: Plan = PLAN) -> None:
+                 plan: Plan = PLAN, record_waits: bool = False) -> None:
         self.state = RunState.from_plan(plan)
         self.stream = io.StringIO()
+        self.waits: list[float] = []  # with record_waits: the waits after failures, recorded instead of waited
         self.publisher = Publisher(plan, pod, self.state, Log(self.stream), environ=env, timeout=timeout,
-                                   client=client)
+                                   client=client, **({"wait_out": self._record_wait} if record_waits else {}))
+
         self.task: asyncio.Task[None] | None = None
+
+    async def _record_wait(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        await asyncio.sleep(0)
 
     def start(self) -> None:
         self.task = asyncio.create_task(self.publisher.run(), name="publisher-under-test")
@@ -202,12 +208,11 @@ async def test_a_429_is_tried_again_after_the_retry_after_the_server_gives(api: 
     that second (not the 0.1 s backoff, which would spend every try within the second)."""
     fake, env = api
     fake.script = {"patch": [429], "event": [429, 429]}
-    h = Harness(env, client)
+    h = Harness(env, client, record_waits=True)
     h.start()
-    t0 = time.monotonic()
     h.feed(*RUN[:3])  # one Event (StepStarted) and the annotations
     await h.publisher.flush(10)
-    assert time.monotonic() - t0 >= 3.0  # 1 s after each of the three 429s
+    assert h.waits == [1.0, 1.0, 1.0]  # 1 s after each of the three 429s
     assert [e["reason"] for e in fake.events] == ["StepStarted"]
     assert fake.pods["pod-1"]["metadata"]["annotations"]["doll.dev/state"] == "running"
     assert h.warnings() == []
@@ -218,12 +223,11 @@ async def test_a_long_retry_after_is_cut_short(api: Served, client: str) -> None
     fake, env = api
     fake.retry_after = "3600"
     fake.script = {"patch": [], "event": [429]}
-    h = Harness(env, client)
+    h = Harness(env, client, record_waits=True)
     h.start()
-    t0 = time.monotonic()
     h.feed(*RUN[:3])
     await h.publisher.flush(10)
-    assert RETRY_AFTER_LIMIT <= time.monotonic() - t0 < RETRY_AFTER_LIMIT + 2.0
+    assert h.waits == [RETRY_AFTER_LIMIT]
     assert [e["reason"] for e in fake.events] == ["StepStarted"] and h.warnings() == []
     await h.stop()
 
@@ -288,10 +292,14 @@ async def test_an_api_server_that_never_answers_gives_one_warning_not_one_per_re
     After a few in a row the publisher backs off with one warning, instead of one per queued Event."""
     fake, env = api
     fake.delay = {"patch": 60.0, "event": 60.0}
-    h = Harness(env, client, timeout=0.2, plan=_steps_plan(3))
+    h = Harness(env, client, timeout=0.2, plan=_steps_plan(3), record_waits=True)
     h.start()
     h.feed(*_steps_run(3))
-    await h.publisher.flush(4.0)
+    deadline = time.monotonic() + 10.0  # until two requests have failed after the warning, not a fixed 4 s
+    while h.publisher.failures < FAILING_AFTER + 2 and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    assert h.publisher.failures >= FAILING_AFTER + 2
+    assert h.waits == [min(0.1 * 2 ** n, 2.0) for n in range(len(h.waits))]  # the backoff, growing
     assert h.task is not None and not h.task.done()
     [warning] = h.warnings()
     assert warning["event"] == "publish_failing" and warning["what"] == "annotations"

@@ -13,7 +13,7 @@ from pathlib import Path
 from contracts import wire
 from supervisor.journaling import Journal
 from supervisor.logs import Log
-from supervisor.ordering import Runner
+from supervisor.runner import Runner
 from contracts.plans import Plan
 from supervisor.serving import ControlServer
 from supervisor.states import RunState

@@ -146,7 +146,7 @@ def test_the_taskruns_labels_reach_the_pod() -> None:
 
 
 def test_rbac_allows_patching_the_pod_alone_and_creating_core_events() -> None:
-    """Exactly the two calls the supervisor makes (supervisor/requesting.py): PATCH its Pod, POST a core/v1
+    """Exactly the two calls the supervisor makes (supervisor/kube_api.py): PATCH its Pod, POST a core/v1
     Event; no `get`, no events.k8s.io."""
     objects = gen(RUN, rbac=True)
     for obj in objects:

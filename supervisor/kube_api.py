@@ -1,4 +1,4 @@
-"""Requesting the Kubernetes API server from inside the Pod: in-cluster credentials and the two `PodApi`s.
+"""The Kubernetes API from inside the Pod: in-cluster credentials and the two `PodApi`s.
 
 The supervisor makes two calls (publishing.py): merge-patch its Pod's annotations and create an Event.  The
 patch's answer is the whole Pod, as the API server answers any PATCH: `patch_pod` returns its metadata.uid,
@@ -34,10 +34,17 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
+from contracts.errors import DollError
 from supervisor.exporting import import_off_loop
 
 if TYPE_CHECKING:
     import aiohttp
+
+__all__ = [
+    "ApiFailure", "Credentials", "HttpPodApi", "KUBE_CLIENTS", "KubernetesApi", "MESSAGE_LIMIT", "open_pod_api",
+    "Opener", "OPENERS", "PodApi", "REQUEST_TIMEOUT", "retry_after", "RETRY_AFTER_LIMIT", "server_url",
+    "SERVICE_ACCOUNT_DIR", "service_account_dir", "target_namespace", "TOKEN_REREAD_SECONDS",
+]
 
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 REQUEST_TIMEOUT = 2.0
@@ -46,7 +53,7 @@ MESSAGE_LIMIT = 500
 RETRY_AFTER_LIMIT = 3.0  # seconds: a longer Retry-After is cut to this (publishing is best effort, and bounded)
 
 
-class ApiFailure(Exception):
+class ApiFailure(DollError):
     def __init__(self, status: int, text: str, retry_after: float | None = None) -> None:
         super().__init__(f"HTTP {status}: {text}" if status else text)
         self.status = status

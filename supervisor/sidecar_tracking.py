@@ -1,4 +1,4 @@
-"""Attending the sidecars: their wrappers' connections, exec probes through them, exits, and stopping them.
+"""Tracking the sidecars: their wrappers' connections, exec probes through them, exits, and stopping them.
 
 `Sidecars` is owned by the Runner, which hands it three callables: `note` (journal and announce a record),
 `cancel` (wind the run down) and `advance` (re-evaluate the run once a sidecar became ready).
@@ -8,20 +8,25 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+
+from contracts.journal import JournalRecord
 from contracts.wire import Finished, Hello, Message, Probe, ProbeResult, Stop
 from contracts.plans import Plan
 from supervisor.serving import Connection
-from supervisor.states import Record, RunState
-from supervisor.verdicts import Verdicts
+from supervisor.states import RunState
+from supervisor.timings import SIDECAR_LOST_GRACE
+from supervisor.verdicts import VerdictSink
 
-SIDECAR_LOST_GRACE = 1.0  # a sidecar wrapper gone this long without saying hello again has exited
+__all__ = ["SIDECAR_LOST_GRACE", "Sidecars"]
 
 
 class Sidecars:
-    def __init__(self, plan: Plan, state: RunState, note: Callable[..., Record],
-                 cancel: Callable[[str, str], bool], advance: Callable[[], None], verdicts: Verdicts) -> None:
+    def __init__(self, plan: Plan, state: RunState, note: Callable[..., JournalRecord],
+                 cancel: Callable[[str, str], bool], advance: Callable[[], None], verdicts: VerdictSink,
+                 lost_grace: float = SIDECAR_LOST_GRACE) -> None:
         self.state = state
         self._verdicts = verdicts
+        self._lost_grace = lost_grace
         self._plans = {c.name: c for c in plan.sidecars}
         self._note, self._cancel, self._advance = note, cancel, advance
         self.conns: dict[str, Connection] = {}
@@ -63,7 +68,7 @@ class Sidecars:
         fut = self._probes.pop(conn.name, None)
         if fut is not None and not fut.done():
             fut.set_result(ProbeResult(ok=False, output="sidecar wrapper disconnected"))
-        asyncio.get_running_loop().call_later(SIDECAR_LOST_GRACE, self._lost, conn.name)
+        asyncio.get_running_loop().call_later(self._lost_grace, self._lost, conn.name)
 
     def _lost(self, name: str) -> None:
         if name not in self.conns:

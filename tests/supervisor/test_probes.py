@@ -15,7 +15,7 @@ from aiohttp import web
 from contracts.wire import ProbeResult
 from supervisor import health_checking
 from contracts.plans import ProbeSpec
-from supervisor.probing import PodProber
+from supervisor.probes import PodProber
 from supervisor_rig import free_port
 
 HERE = Path(__file__).parent

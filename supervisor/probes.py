@@ -17,6 +17,8 @@ from contracts.wire import ProbeResult
 from supervisor import health_checking
 from contracts.plans import ProbeSpec
 
+__all__ = ["ExecProbe", "PodProber", "Prober"]
+
 ExecProbe = Callable[[str, tuple[str, ...], float], Awaitable[ProbeResult]]
 
 
