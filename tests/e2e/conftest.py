@@ -66,3 +66,11 @@ def pods() -> Iterator[list[str]]:
     for name in names:
         subprocess.run(["podman", "pod", "rm", "--force", "--ignore", "--time", "0", name],
                        capture_output=True, check=False, timeout=120)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Pods run one at a time, on one xdist worker (`--dist loadgroup`), while the other workers take the
+    unit tests: two cores do not play pods faster side by side, and a few tests watch timings."""
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(Path(__file__).parent):
+            item.add_marker(pytest.mark.xdist_group("e2e-pods"))
