@@ -7,7 +7,7 @@ from typing import Any
 
 from generator.errors import GenerateError, quote
 from generator.tekton import naming
-from generator.tekton.loading import DNS_LABEL
+from generator.tekton.loading import DNS_LABEL, declared_name
 from generator.tekton.preparing import check_not_reserved, mount_path
 from generator.tekton.specs import RawObject, Run
 from generator.tekton.substituting import Key, Variables, string, walk
@@ -38,7 +38,7 @@ def bind(run: Run, params: Variables) -> Bound:
     bound = Bound()
     for i, decl in enumerate(decls):
         dw = f"{where}[{i}]"
-        name = _declared_name(decl, dw, declared)
+        name = declared_name(decl, dw, DNS_LABEL, "a DNS-1123 label", declared, DECL_FIELDS)
         path = _mount_path(decl, dw, name, params, paths)
         volume = naming.workspace_volume(name)
         prefix = ("workspaces", name)
@@ -79,22 +79,6 @@ def _bindings(run: Run) -> dict[str, tuple[RawObject, str]]:
             raise GenerateError(f"{bw}.name: duplicate {quote(binding['name'])}")
         bindings[binding["name"]] = (binding, bw)
     return bindings
-
-
-def _declared_name(decl: Any, dw: str, declared: set[str]) -> str:
-    """The name of one workspace the task declares (checked, and added to `declared`)."""
-    if not isinstance(decl, dict) or not isinstance(decl.get("name"), str) or not decl.get("name"):
-        raise GenerateError(f"{dw}.name: missing")
-    name: str = decl["name"]
-    if not DNS_LABEL.match(name):
-        raise GenerateError(f"{dw}.name: {quote(name)} is not a DNS-1123 label")
-    if name in declared:
-        raise GenerateError(f"{dw}.name: duplicate {quote(name)}")
-    declared.add(name)
-    for key in decl:
-        if key not in DECL_FIELDS:
-            raise GenerateError(f"{dw}.{key}: not supported by doll")
-    return name
 
 
 def _mount_path(decl: RawObject, dw: str, name: str, params: Variables, paths: dict[str, str]) -> str:
