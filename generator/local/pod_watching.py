@@ -88,6 +88,18 @@ class PodWatch:
         timed.sort(key=lambda t: t[0])
         return [(label, line) for _, label, line in timed]
 
+    def behind(self, hidden: frozenset[str] = frozenset()) -> bool:
+        """A log has more to read right now (each call reads a bounded part of each)."""
+        return any(tail.behind for name, tail in self.tails.items() if name not in hidden)
+
+    def showing_logs(self, display: Display, hidden: frozenset[str], final: bool = False) -> None:
+        """Show what the containers wrote since the last call, a bounded part at a time."""
+        while True:
+            for label, line in self.reading_logs(hidden, final):
+                display.log(label, [line])
+            if not self.behind(hidden):
+                return
+
 
 @dataclass
 class JournalWatch:
@@ -174,8 +186,7 @@ class Watching:
             if now - last_states >= (0.5 if decided_at is not None else 1.0):
                 watch.refreshing_states()
                 last_states = now
-            for label, line in watch.reading_logs(hidden):
-                self.display.log(label, [line])
+            watch.showing_logs(self.display, hidden)
             status = journal.reading()
             if status is not None:
                 view = view_from_status(status)
@@ -197,8 +208,7 @@ class Watching:
                 self.display.note(f"the pod did not complete {END_GRACE_SECONDS:.0f} s after the task ended")
                 break
             time.sleep(POLL_SECONDS)
-        for label, line in watch.reading_logs(hidden, final=True):
-            self.display.log(label, [line])
+        watch.showing_logs(self.display, hidden, final=True)
         status = journal.reading()
         if status is not None:
             view = view_from_status(status)
