@@ -20,6 +20,8 @@ Podman 4.3 differs from a kubelet in ways that break doll's Pod layout, so `doll
   runs them, so `doll generate` keeps them.
 - a secret volume without `optional` crashes kube play 4.3.1 (a nil pointer dereference in
   VolumeFromSecret). -> `optional: false`, Kubernetes' default, is written out.
+- env values are passed as written, where a kubelet expands `$(VAR)` and `$$` in them. -> expanded here
+  as the kubelet does (generator/local/expanding.py).
 - an annotation value over 63 bytes makes kube play refuse the whole Pod (`value length exceeds
   Kubernetetes max 63`; a kubelet takes up to 256 KiB), and the catalog's `tekton.dev/platforms` and
   `tekton.dev/displayName` often are. -> left out of the local Pod with one warning naming them:
@@ -37,6 +39,7 @@ from typing import Any
 
 from contracts.layout import SUPERVISOR_CONTAINER
 from contracts.errors import InputError
+from generator.local.expanding import expanding_env
 from generator.warning import warn
 
 __all__ = ["LocalPod", "LocalizeError", "free_port", "localize"]
@@ -121,6 +124,7 @@ def localize(pod: dict[str, Any], run_dir: Path, metrics_host_port: int | None) 
     termination: dict[str, Path] = {}
     for container in _containers(spec):
         cname = container.get("name", "")
+        expanding_env(container)
         for i, mount in enumerate(container.get("volumeMounts") or []):
             sub_path = mount.get("subPath")
             if not sub_path:
