@@ -24,7 +24,9 @@ from generator.local.judging import outcome_code, without_supervisor
 from generator.local.localizing import LocalPod, free_port, localize
 from generator.local.pod_watching import Watching
 from generator.local.podman_images import LocalImages
-from generator.local.progress import Display, final_table
+from generator.local.progress import Display, RunView, final_table
+from generator.local.reconciling import (disagreements, from_containers, from_post_files, results_as_reported,
+                                         step_states)
 from generator.local.reporting import checking_report, writing_report
 from generator.local.workdir import emptying, making_workdir
 from generator.tekton.generating import GenerateOptions, generate
@@ -91,13 +93,27 @@ def _playing(options: RunOptions, out: Any, made: _Made) -> int:
                     release_linger=not options.metrics_port,
                     verbose=options.verbose).run()
     wall = time.time() - started
-    if not view.outcome:
-        view = without_supervisor(view, name, local.volumes.get("doll-steps"), display)
+    view = _reconciled(view, local, name, display)
     out.write(final_table(view) + f"\nwall time: {wall:.2f}s\n")
     code = outcome_code(view)
     if options.report:
         writing_report(options.report, name, code, wall, view)
     return code
+
+
+def _reconciled(view: RunView, local: LocalPod, pod: str, display: Display) -> RunView:
+    """The supervisor's view completed and checked with what the containers left (generator/local/reconciling.py);
+    judged from those alone when the supervisor did not decide."""
+    steps_dir = local.volumes.get("doll-steps")
+    view = from_post_files(view, steps_dir)
+    states = step_states(pod, [s.name for s in view.steps])
+    view = from_containers(view, states)
+    if not view.outcome:
+        view = without_supervisor(view, pod, steps_dir, display)
+    view, said = disagreements(view, states)
+    for line in said:
+        display.note(line)
+    return results_as_reported(view, local.termination_files)
 
 
 def _announcing(display: Display, options: RunOptions, made: _Made, steps: int, port: int) -> None:

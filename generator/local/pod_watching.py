@@ -147,23 +147,6 @@ def _debug_commands(pod: str, step: str) -> list[str]:
             f"fail it:       podman exec {container} /doll/bin/entrypoint debug fail-continue"]
 
 
-def _fill_from_containers(view: RunView, pod: str) -> RunView:
-    """Exit codes for steps the supervisor did not report (it died, or never started)."""
-    missing = [s for s in view.steps if s.exit_code is None]
-    if not missing:
-        return view
-    try:
-        states = {c.name: c for c in podman.inspecting([f"{pod}-step-{s.name}" for s in missing])}
-    except podman.PodmanError:
-        return view
-    for step in missing:
-        state = states.get(f"{pod}-step-{step.name}")
-        if state is not None and state.status == "exited":
-            view = view.with_step(StepView(step.name, "done", exit_code=state.exit_code,
-                                           reason=step.reason or ("Completed" if state.exit_code == 0 else "Error")))
-    return view
-
-
 @dataclass
 class Watching:
     pod: str
@@ -216,4 +199,4 @@ class Watching:
         if not view.outcome and not self.verbose:  # something went wrong: the supervisor's last words
             for line in podman.logs(f"{self.pod}-doll-supervisor").splitlines()[-20:]:
                 self.display.log(SUPERVISOR_CONTAINER, [line])
-        return _fill_from_containers(view, self.pod)
+        return view
