@@ -13,6 +13,7 @@ is over (every container exited) and give exit codes if the supervisor died.
 from __future__ import annotations
 
 import json
+import os
 import time
 import urllib.error
 import urllib.request
@@ -23,6 +24,7 @@ from typing import Any
 from contracts.layout import SUPERVISOR_CONTAINER
 from generator.local import podman
 from generator.local.progress import Display, RunView, StepView, view_from_status
+from generator.local.restarting import SupervisorRestarts
 from generator.local.tailing import LogTail
 from contracts.plans import Plan, PlanError
 from supervisor.states import RunState
@@ -119,6 +121,8 @@ class JournalWatch:
                 return None
         try:
             with open(self.run_volume / "journal.jsonl", "rb") as f:
+                if os.fstat(f.fileno()).st_size < self.offset:  # a restarted supervisor cut a torn last write
+                    self.offset, self.buffer = self.offset - len(self.buffer), b""
                 f.seek(self.offset)
                 chunk = f.read()
         except OSError:
@@ -162,12 +166,13 @@ class Watching:
         hidden = frozenset() if self.verbose else frozenset({SUPERVISOR_CONTAINER})
         view = RunView(steps=tuple(StepView(name) for name in self.steps))
         announced_holds: set[str] = set()
+        restarts = SupervisorRestarts(self.pod, self.display)
         decided_at: float | None = None
         last_states = 0.0
         while True:
             now = time.monotonic()
             if now - last_states >= (0.5 if decided_at is not None else 1.0):
-                watch.refreshing_states()
+                restarts.checking(watch.refreshing_states(), bool(view.outcome), now)
                 last_states = now
             watch.showing_logs(self.display, hidden)
             status = journal.reading()
