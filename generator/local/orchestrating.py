@@ -90,8 +90,8 @@ def _playing(options: RunOptions, out: Any, made: _Made) -> int:
     if not _started(local, name, display):
         return EXIT_ENVIRONMENT
     view = Watching(name, port, display, steps, local.volumes.get("doll-run", made.run_dir),
-                    release_linger=not options.metrics_port,
-                    verbose=options.verbose).run()
+                    release_linger=not options.metrics_port, verbose=options.verbose,
+                    steps_volume=local.volumes.get("doll-steps")).run()
     wall = time.time() - started
     view = _reconciled(view, local, name, display)
     out.write(final_table(view) + f"\nwall time: {wall:.2f}s\n")

@@ -25,6 +25,7 @@ from contracts.layout import SUPERVISOR_CONTAINER
 from generator.local import podman
 from generator.local.progress import Display, RunView, StepView, view_from_status
 from generator.local.restarting import SupervisorRestarts
+from generator.local.stalling import StallWatch
 from generator.local.tailing import LogTail
 from contracts.plans import Plan, PlanError
 from supervisor.states import RunState
@@ -160,6 +161,7 @@ class Watching:
     run_volume: Path  # the host directory behind /doll/run: plan.json and the journal
     release_linger: bool = True  # scrape /metrics once the run is over, so the supervisor exits now
     verbose: bool = False  # show the supervisor's own (JSON) log lines too
+    steps_volume: Path | None = None  # the host directory behind /tekton/steps: the wrappers' post files
 
     def run(self) -> RunView:
         watch, journal = PodWatch(self.pod), JournalWatch(self.run_volume)
@@ -167,12 +169,14 @@ class Watching:
         view = RunView(steps=tuple(StepView(name) for name in self.steps))
         announced_holds: set[str] = set()
         restarts = SupervisorRestarts(self.pod, self.display)
+        stalls = StallWatch(self.pod, self.display, self.steps_volume)
         decided_at: float | None = None
         last_states = 0.0
         while True:
             now = time.monotonic()
             if now - last_states >= (0.5 if decided_at is not None else 1.0):
                 restarts.checking(watch.refreshing_states(), bool(view.outcome), now)
+                stalls.checking(watch.states, view, now)
                 last_states = now
             watch.showing_logs(self.display, hidden)
             status = journal.reading()
@@ -204,4 +208,4 @@ class Watching:
         if not view.outcome and not self.verbose:  # something went wrong: the supervisor's last words
             for line in podman.logs(f"{self.pod}-doll-supervisor").splitlines()[-20:]:
                 self.display.log(SUPERVISOR_CONTAINER, [line])
-        return view
+        return stalls.judging(view)
