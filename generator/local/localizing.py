@@ -40,6 +40,8 @@ from typing import Any
 from contracts.layout import SUPERVISOR_CONTAINER
 from contracts.errors import InputError
 from generator.local.expanding import expanding_env
+from generator.local.materializing import materializing
+from generator.local.objects import Objects
 from generator.warning import warn
 
 __all__ = ["LocalPod", "LocalizeError", "free_port", "localize"]
@@ -99,9 +101,13 @@ def _containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
     return list(spec.get("initContainers") or []) + list(spec.get("containers") or [])
 
 
-def localize(pod: dict[str, Any], run_dir: Path, metrics_host_port: int | None) -> LocalPod:
-    """Rewrite a copy of `pod` for podman, creating its host directories under `run_dir`."""
+def localize(pod: dict[str, Any], run_dir: Path, metrics_host_port: int | None,
+             objects: Objects | None = None) -> LocalPod:
+    """Rewrite a copy of `pod` for podman, creating its host directories under `run_dir`; the Secrets,
+    ConfigMaps and PVCs in `objects` made as a kubelet makes them."""
     pod = copy.deepcopy(pod)
+    if objects is not None:
+        materializing(pod, objects, run_dir)
     _drop_long_annotations(pod.setdefault("metadata", {}))
     spec = pod.setdefault("spec", {})
     volumes: list[dict[str, Any]] = spec.setdefault("volumes", [])

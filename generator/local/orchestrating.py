@@ -23,6 +23,7 @@ from generator.local.command_line import RunOptions
 from generator.local.judging import outcome_code, without_supervisor
 from generator.local.localizing import LocalPod, free_port, localize
 from generator.local.pod_watching import Watching
+from generator.local.objects import taking_objects
 from generator.local.podman_images import LocalImages
 from generator.local.progress import Display, RunView, final_table
 from generator.local.reconciling import (disagreements, from_containers, from_post_files, results_as_reported,
@@ -60,20 +61,21 @@ def running(options: RunOptions, out: Any) -> int:
         _cleaning_up(options, out, made)
 
 
-def _generating(options: RunOptions) -> dict[str, Any]:
+def _generating(options: RunOptions, sources: tuple[tuple[str, str], ...]) -> dict[str, Any]:
     """The Pod, classic layout; step images' commands from podman's store (or the registry), or the map."""
     generate_options = GenerateOptions(layout="classic", image=options.image or DEFAULT_IMAGE, name=options.name,
                                        linger_seconds=options.linger_seconds)
     generate_options = dataclasses.replace(generate_options, image_map=options.image_map) if options.image_map \
         else dataclasses.replace(generate_options, image_source=LocalImages(RegistryOptions()))
-    pod: dict[str, Any] = generate(options.sources, options.params, generate_options)[0]
+    pod: dict[str, Any] = generate(sources, options.params, generate_options)[0]
     return pod
 
 
 def _playing(options: RunOptions, out: Any, made: _Made) -> int:
-    pod = _generating(options)
+    sources, objects = taking_objects(options.sources)
+    pod = _generating(options, sources)
     port = options.metrics_port or free_port()
-    local = localize(pod, made.run_dir, port)
+    local = localize(pod, made.run_dir, port, objects)
     problem = podman.checking_podman()
     if problem:
         raise podman.PodmanError(problem)
