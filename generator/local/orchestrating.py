@@ -43,6 +43,7 @@ class _Made:
     created: bool  # run_dir was made by this run
     pod_name: str = ""
     played: bool = False
+    volumes: list[str] = dataclasses.field(default_factory=list)  # named volumes kube play makes for this pod
 
 
 def running(options: RunOptions, out: Any) -> int:
@@ -88,6 +89,7 @@ def _playing(options: RunOptions, out: Any, made: _Made) -> int:
     display = Display(out, live=out.isatty())
     _announcing(display, options, made, len(steps), port)
     started = time.time()
+    made.volumes = _volumes_made(local)
     made.played = True
     if not _started(local, name, display):
         return EXIT_ENVIRONMENT
@@ -116,6 +118,18 @@ def _reconciled(view: RunView, local: LocalPod, pod: str, display: Display) -> R
     for line in said:
         display.note(line)
     return results_as_reported(view, local.termination_files)
+
+
+def _volumes_made(local: LocalPod) -> list[str]:
+    """The named volumes kube play will make for the pod's secret and configMap volumes (named after the
+    secret or configMap) that do not exist yet: removed with the pod.  (A persistentVolumeClaim's volume
+    stays, as a claim outlives its pods; those given in the input are directories of the run.)"""
+    names = {str((v.get("secret") or {}).get("secretName") or (v.get("configMap") or {}).get("name") or "")
+             for v in local.pod["spec"].get("volumes") or [] if "secret" in v or "configMap" in v} - {""}
+    try:
+        return sorted(names - podman.volume_names()) if names else []
+    except podman.PodmanError:
+        return []
 
 
 def _announcing(display: Display, options: RunOptions, made: _Made, steps: int, port: int) -> None:
@@ -151,4 +165,4 @@ def _cleaning_up(options: RunOptions, out: Any, made: _Made) -> None:
     elif options.keep:
         out.write(f"doll: kept pod {made.pod_name} (podman pod rm -f {made.pod_name}) and {made.run_dir}\n")
     else:
-        removing(made.pod_name, None if options.workdir else made.run_dir)
+        removing(made.pod_name, None if options.workdir else made.run_dir, made.volumes)

@@ -79,3 +79,28 @@ def test_secrets_config_maps_and_claims_given_with_the_taskrun_are_used_as_a_clu
                                   "user=alice token=s3cret", "greet=hello", "creds read-only", "wrote"]
     made = {name for name in _podman_names("volume") | _podman_names("secret") if name.startswith("e2e-obj")}
     assert made == set()  # nothing left behind in podman: the objects were directories of the run
+
+
+def test_the_volume_kube_play_makes_for_a_podman_secret_is_removed_with_the_pod(
+        tmp_path: Path, doll_image: str, busybox_image: str, pods: list[str]) -> None:
+    secret = "e2e-obj-podman-secret"
+    (tmp_path / "secret.json").write_text('{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "'
+                                          + secret + '"}, "data": {"user": "bob"}}')
+    subprocess.run(["podman", "secret", "create", secret, str(tmp_path / "secret.json")], capture_output=True,
+                   check=True)
+    try:
+        run = doll_run(tmp_path, pods, doll_image, f"""\
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata: {{name: e2e-obj-podman}}
+spec:
+  workspaces: [{{name: creds, secret: {{secretName: {secret}}}}}]
+  taskSpec:
+    workspaces: [{{name: creds}}]
+    steps: [{{name: s, image: {busybox_image}, script: 'cat $(workspaces.creds.path)/user'}}]
+""")
+        assert run.exit_code == 0 and run.logged("s") == ["bob"], run.output + run.errors
+        assert secret not in _podman_names("volume")
+    finally:
+        subprocess.run(["podman", "secret", "rm", secret], capture_output=True, check=False)
+        subprocess.run(["podman", "volume", "rm", "--force", secret], capture_output=True, check=False)
