@@ -4,7 +4,9 @@ The kubelet (k8s.io/kubernetes third_party/forked/golang/expansion, used by make
 expands each env value, in order, with the variables defined before it in the same container's env: `$(A)`
 becomes A's value, `$$` becomes `$` (so `$$(A)` is the literal `$(A)`), and a reference to a variable not
 defined (yet) stays as written, as does a `$(` never closed.  A variable from `valueFrom` (fieldRef,
-secretKeyRef...) is resolved by podman, not here, so a reference to it stays as written too.
+secretKeyRef...) is resolved by podman, not here, so a reference to it stays as written too.  The
+container's `command` and `args` are expanded the same way with its whole env
+(ExpandContainerCommandAndArgs), which podman does not do either.
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ def expand(text: str, defined: Mapping[str, str]) -> str:
 
 
 def expanding_env(container: dict[str, Any]) -> None:
-    """Expand, in place and in order, every literal env value of `container` as its kubelet would."""
+    """Expand, in place and in order, every literal env value of `container` as its kubelet would; then its
+    command and args with the env."""
     defined: dict[str, str] = {}
     for entry in container.get("env") or []:
         name = str(entry.get("name", ""))
@@ -55,3 +58,6 @@ def expanding_env(container: dict[str, Any]) -> None:
             defined[name] = value
         else:
             defined.pop(name, None)  # from valueFrom: podman resolves it, a reference to it stays as written
+    for key in ("command", "args"):
+        if isinstance(container.get(key), list):
+            container[key] = [expand(arg, defined) if isinstance(arg, str) else arg for arg in container[key]]

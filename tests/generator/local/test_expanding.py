@@ -43,3 +43,10 @@ def test_the_local_pods_env_is_expanded_before_podman_plays_it(tmp_path: Path) -
     local = localize(pod, tmp_path, None)
     assert local.pod["spec"]["containers"][0]["env"][1] == {"name": "B", "value": "x-2"}
     assert pod["spec"]["containers"][0]["env"][1]["value"] == "$(A)-2"  # doll generate's Pod: unchanged
+
+
+def test_command_and_args_are_expanded_with_the_containers_env_as_the_kubelet_does() -> None:
+    container: dict[str, Any] = {"command": ["echo", "$(A)", "$$(A)"], "args": ["$(B)", "$(NONE)"],
+                                 "env": [{"name": "A", "value": "x"}, {"name": "B", "value": "$(A)-2"}]}
+    expanding_env(container)
+    assert (container["command"], container["args"]) == (["echo", "x", "$(A)"], ["x-2", "$(NONE)"])
