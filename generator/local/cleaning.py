@@ -13,9 +13,9 @@ from generator.local.interrupting import deferring
 __all__ = ["removing"]
 
 
-def removing(pod: str, run_dir: Path | None) -> None:
-    """Remove the pod (with its containers) and the run directory, whatever signals come meanwhile; say
-    exactly how to remove what could not be."""
+def removing(pod: str, run_dir: Path | None, volumes: list[str] | None = None) -> None:
+    """Remove the pod (with its containers), the named `volumes` kube play made for it and the run directory,
+    whatever signals come meanwhile; say exactly how to remove what could not be."""
     with deferring():
         left: list[str] = []
         if pod:
@@ -24,6 +24,12 @@ def removing(pod: str, run_dir: Path | None) -> None:
             except (podman.PodmanError, OSError) as exc:
                 print(f"doll run: removing pod {pod} failed: {exc}", file=sys.stderr)
                 left.append(f"podman pod rm --force --time 0 {pod}")
+        if volumes:
+            try:
+                podman.removing_volumes(volumes)
+            except (podman.PodmanError, OSError) as exc:
+                print(f"doll run: removing volumes {' '.join(volumes)} failed: {exc}", file=sys.stderr)
+                left.append(f"podman volume rm {' '.join(volumes)}")
         if run_dir is not None:
             shutil.rmtree(run_dir, ignore_errors=True)
             if run_dir.exists():

@@ -20,6 +20,8 @@ Podman 4.3 differs from a kubelet in ways that break doll's Pod layout, so `doll
   runs them, so `doll generate` keeps them.
 - a secret volume without `optional` crashes kube play 4.3.1 (a nil pointer dereference in
   VolumeFromSecret). -> `optional: false`, Kubernetes' default, is written out.
+- env values are passed as written, where a kubelet expands `$(VAR)` and `$$` in them. -> expanded here
+  as the kubelet does (generator/local/expanding.py).
 - an annotation value over 63 bytes makes kube play refuse the whole Pod (`value length exceeds
   Kubernetetes max 63`; a kubelet takes up to 256 KiB), and the catalog's `tekton.dev/platforms` and
   `tekton.dev/displayName` often are. -> left out of the local Pod with one warning naming them:
@@ -37,6 +39,9 @@ from typing import Any
 
 from contracts.layout import SUPERVISOR_CONTAINER
 from contracts.errors import InputError
+from generator.local.expanding import expanding_env
+from generator.local.materializing import materializing
+from generator.local.objects import Objects
 from generator.warning import warn
 
 __all__ = ["LocalPod", "LocalizeError", "free_port", "localize"]
@@ -96,9 +101,13 @@ def _containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
     return list(spec.get("initContainers") or []) + list(spec.get("containers") or [])
 
 
-def localize(pod: dict[str, Any], run_dir: Path, metrics_host_port: int | None) -> LocalPod:
-    """Rewrite a copy of `pod` for podman, creating its host directories under `run_dir`."""
+def localize(pod: dict[str, Any], run_dir: Path, metrics_host_port: int | None,
+             objects: Objects | None = None) -> LocalPod:
+    """Rewrite a copy of `pod` for podman, creating its host directories under `run_dir`; the Secrets,
+    ConfigMaps and PVCs in `objects` made as a kubelet makes them."""
     pod = copy.deepcopy(pod)
+    if objects is not None:
+        materializing(pod, objects, run_dir)
     _drop_long_annotations(pod.setdefault("metadata", {}))
     spec = pod.setdefault("spec", {})
     volumes: list[dict[str, Any]] = spec.setdefault("volumes", [])
@@ -121,6 +130,7 @@ def localize(pod: dict[str, Any], run_dir: Path, metrics_host_port: int | None) 
     termination: dict[str, Path] = {}
     for container in _containers(spec):
         cname = container.get("name", "")
+        expanding_env(container)
         for i, mount in enumerate(container.get("volumeMounts") or []):
             sub_path = mount.get("subPath")
             if not sub_path:

@@ -23,8 +23,11 @@ from generator.local.command_line import RunOptions
 from generator.local.judging import outcome_code, without_supervisor
 from generator.local.localizing import LocalPod, free_port, localize
 from generator.local.pod_watching import Watching
+from generator.local.objects import taking_objects
 from generator.local.podman_images import LocalImages
-from generator.local.progress import Display, final_table
+from generator.local.progress import Display, RunView, final_table
+from generator.local.reconciling import (disagreements, from_containers, from_post_files, results_as_reported,
+                                         step_states)
 from generator.local.reporting import checking_report, writing_report
 from generator.local.workdir import emptying, making_workdir
 from generator.tekton.generating import GenerateOptions, generate
@@ -40,6 +43,7 @@ class _Made:
     created: bool  # run_dir was made by this run
     pod_name: str = ""
     played: bool = False
+    volumes: list[str] = dataclasses.field(default_factory=list)  # named volumes kube play makes for this pod
 
 
 def running(options: RunOptions, out: Any) -> int:
@@ -58,20 +62,21 @@ def running(options: RunOptions, out: Any) -> int:
         _cleaning_up(options, out, made)
 
 
-def _generating(options: RunOptions) -> dict[str, Any]:
+def _generating(options: RunOptions, sources: tuple[tuple[str, str], ...]) -> dict[str, Any]:
     """The Pod, classic layout; step images' commands from podman's store (or the registry), or the map."""
     generate_options = GenerateOptions(layout="classic", image=options.image or DEFAULT_IMAGE, name=options.name,
                                        linger_seconds=options.linger_seconds)
     generate_options = dataclasses.replace(generate_options, image_map=options.image_map) if options.image_map \
         else dataclasses.replace(generate_options, image_source=LocalImages(RegistryOptions()))
-    pod: dict[str, Any] = generate(options.sources, options.params, generate_options)[0]
+    pod: dict[str, Any] = generate(sources, options.params, generate_options)[0]
     return pod
 
 
 def _playing(options: RunOptions, out: Any, made: _Made) -> int:
-    pod = _generating(options)
+    sources, objects = taking_objects(options.sources)
+    pod = _generating(options, sources)
     port = options.metrics_port or free_port()
-    local = localize(pod, made.run_dir, port)
+    local = localize(pod, made.run_dir, port, objects)
     problem = podman.checking_podman()
     if problem:
         raise podman.PodmanError(problem)
@@ -84,20 +89,47 @@ def _playing(options: RunOptions, out: Any, made: _Made) -> int:
     display = Display(out, live=out.isatty())
     _announcing(display, options, made, len(steps), port)
     started = time.time()
+    made.volumes = _volumes_made(local)
     made.played = True
     if not _started(local, name, display):
         return EXIT_ENVIRONMENT
     view = Watching(name, port, display, steps, local.volumes.get("doll-run", made.run_dir),
-                    release_linger=not options.metrics_port,
-                    verbose=options.verbose).run()
+                    release_linger=not options.metrics_port, verbose=options.verbose,
+                    steps_volume=local.volumes.get("doll-steps")).run()
     wall = time.time() - started
-    if not view.outcome:
-        view = without_supervisor(view, name, local.volumes.get("doll-steps"), display)
+    view = _reconciled(view, local, name, display)
     out.write(final_table(view) + f"\nwall time: {wall:.2f}s\n")
     code = outcome_code(view)
     if options.report:
         writing_report(options.report, name, code, wall, view)
     return code
+
+
+def _reconciled(view: RunView, local: LocalPod, pod: str, display: Display) -> RunView:
+    """The supervisor's view completed and checked with what the containers left (generator/local/reconciling.py);
+    judged from those alone when the supervisor did not decide."""
+    steps_dir = local.volumes.get("doll-steps")
+    view = from_post_files(view, steps_dir)
+    states = step_states(pod, [s.name for s in view.steps])
+    view = from_containers(view, states)
+    if not view.outcome:
+        view = without_supervisor(view, pod, steps_dir, display)
+    view, said = disagreements(view, states)
+    for line in said:
+        display.note(line)
+    return results_as_reported(view, local.termination_files)
+
+
+def _volumes_made(local: LocalPod) -> list[str]:
+    """The named volumes kube play will make for the pod's secret and configMap volumes (named after the
+    secret or configMap) that do not exist yet: removed with the pod.  (A persistentVolumeClaim's volume
+    stays, as a claim outlives its pods; those given in the input are directories of the run.)"""
+    names = {str((v.get("secret") or {}).get("secretName") or (v.get("configMap") or {}).get("name") or "")
+             for v in local.pod["spec"].get("volumes") or [] if "secret" in v or "configMap" in v} - {""}
+    try:
+        return sorted(names - podman.volume_names()) if names else []
+    except podman.PodmanError:
+        return []
 
 
 def _announcing(display: Display, options: RunOptions, made: _Made, steps: int, port: int) -> None:
@@ -133,4 +165,4 @@ def _cleaning_up(options: RunOptions, out: Any, made: _Made) -> None:
     elif options.keep:
         out.write(f"doll: kept pod {made.pod_name} (podman pod rm -f {made.pod_name}) and {made.run_dir}\n")
     else:
-        removing(made.pod_name, None if options.workdir else made.run_dir)
+        removing(made.pod_name, None if options.workdir else made.run_dir, made.volumes)

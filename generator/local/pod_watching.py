@@ -13,6 +13,7 @@ is over (every container exited) and give exit codes if the supervisor died.
 from __future__ import annotations
 
 import json
+import os
 import time
 import urllib.error
 import urllib.request
@@ -25,6 +26,8 @@ from contracts.errors import InputError
 from contracts.layout import SUPERVISOR_CONTAINER
 from generator.local import podman
 from generator.local.progress import Display, RunView, StepView, view_from_status
+from generator.local.restarting import SupervisorRestarts
+from generator.local.stalling import StallWatch
 from generator.local.tailing import LogTail
 from contracts.plans import Plan, PlanError
 from supervisor.states import RunState
@@ -90,6 +93,18 @@ class PodWatch:
         timed.sort(key=lambda t: t[0])
         return [(label, line) for _, label, line in timed]
 
+    def behind(self, hidden: frozenset[str] = frozenset()) -> bool:
+        """A log has more to read right now (each call reads a bounded part of each)."""
+        return any(tail.behind for name, tail in self.tails.items() if name not in hidden)
+
+    def showing_logs(self, display: Display, hidden: frozenset[str], final: bool = False) -> None:
+        """Show what the containers wrote since the last call, a bounded part at a time."""
+        while True:
+            for label, line in self.reading_logs(hidden, final):
+                display.log(label, [line])
+            if not self.behind(hidden):
+                return
+
 
 @dataclass
 class JournalWatch:
@@ -109,6 +124,8 @@ class JournalWatch:
                 return None
         try:
             with open(self.run_volume / "journal.jsonl", "rb") as f:
+                if os.fstat(f.fileno()).st_size < self.offset:  # a restarted supervisor cut a torn last write
+                    self.offset, self.buffer = self.offset - len(self.buffer), b""
                 f.seek(self.offset)
                 chunk = f.read()
         except OSError:
@@ -136,23 +153,6 @@ def _debug_commands(pod: str, step: str) -> list[str]:
             f"fail it:       podman exec {container} /doll/bin/entrypoint debug fail-continue"]
 
 
-def _fill_from_containers(view: RunView, pod: str) -> RunView:
-    """Exit codes for steps the supervisor did not report (it died, or never started)."""
-    missing = [s for s in view.steps if s.exit_code is None]
-    if not missing:
-        return view
-    try:
-        states = {c.name: c for c in podman.inspecting([f"{pod}-step-{s.name}" for s in missing])}
-    except podman.PodmanError:
-        return view
-    for step in missing:
-        state = states.get(f"{pod}-step-{step.name}")
-        if state is not None and state.status == "exited":
-            view = view.with_step(StepView(step.name, "done", exit_code=state.exit_code,
-                                           reason=step.reason or ("Completed" if state.exit_code == 0 else "Error")))
-    return view
-
-
 @dataclass
 class Watching:
     pod: str
@@ -162,21 +162,24 @@ class Watching:
     run_volume: Path  # the host directory behind /doll/run: plan.json and the journal
     release_linger: bool = True  # scrape /metrics once the run is over, so the supervisor exits now
     verbose: bool = False  # show the supervisor's own (JSON) log lines too
+    steps_volume: Path | None = None  # the host directory behind /tekton/steps: the wrappers' post files
 
     def run(self) -> RunView:
         watch, journal = PodWatch(self.pod), JournalWatch(self.run_volume)
         hidden = frozenset() if self.verbose else frozenset({SUPERVISOR_CONTAINER})
         view = RunView(steps=tuple(StepView(name) for name in self.steps))
         announced_holds: set[str] = set()
+        restarts = SupervisorRestarts(self.pod, self.display)
+        stalls = StallWatch(self.pod, self.display, self.steps_volume)
         decided_at: float | None = None
         last_states = 0.0
         while True:
             now = time.monotonic()
             if now - last_states >= (0.5 if decided_at is not None else 1.0):
-                watch.refreshing_states()
+                restarts.checking(watch.refreshing_states(), bool(view.outcome), now)
+                stalls.checking(watch.states, view, now)
                 last_states = now
-            for label, line in watch.reading_logs(hidden):
-                self.display.log(label, [line])
+            watch.showing_logs(self.display, hidden)
             status = journal.reading()
             if status is not None:
                 view = view_from_status(status)
@@ -198,8 +201,7 @@ class Watching:
                 self.display.note(f"the pod did not complete {END_GRACE_SECONDS:.0f} s after the task ended")
                 break
             time.sleep(POLL_SECONDS)
-        for label, line in watch.reading_logs(hidden, final=True):
-            self.display.log(label, [line])
+        watch.showing_logs(self.display, hidden, final=True)
         status = journal.reading()
         if status is not None:
             view = view_from_status(status)
@@ -207,4 +209,4 @@ class Watching:
         if not view.outcome and not self.verbose:  # something went wrong: the supervisor's last words
             for line in podman.logs(f"{self.pod}-doll-supervisor").splitlines()[-20:]:
                 self.display.log(SUPERVISOR_CONTAINER, [line])
-        return _fill_from_containers(view, self.pod)
+        return stalls.judging(view)

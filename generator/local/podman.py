@@ -15,7 +15,8 @@ from contracts.errors import DollError
 from contracts.exits import EXIT_ENVIRONMENT
 
 __all__ = ["ContainerState", "INSTALL_HINT", "PodmanError", "checking_podman", "image_exists", "inspecting",
-           "logs", "playing", "pod_containers", "pod_exists", "podman", "removing_pod"]
+           "logs", "playing", "pod_containers", "pod_exists", "podman", "removing_pod", "removing_volumes",
+           "volume_names"]
 
 INSTALL_HINT = ("install it with `sudo apt-get install podman runc` (Debian/Ubuntu) or see "
                 "https://podman.io/docs/installation; on hosts whose cgroups crun refuses, point "
@@ -125,3 +126,14 @@ def removing_pod(pod: str) -> None:
     """Stop and remove the pod and its containers now (no grace: the run is over or abandoned), whatever
     Ctrl-C the terminal sends meanwhile."""
     podman("pod", "rm", "--force", "--ignore", "--time", "0", pod, timeout=120, own_group=True)
+
+
+def volume_names() -> set[str]:
+    """The names of podman's named volumes."""
+    return set(podman("volume", "ls", "--format", "{{.Name}}").split())
+
+
+def removing_volumes(names: list[str]) -> None:
+    """Remove these named volumes (once no container uses them)."""
+    if names:
+        podman("volume", "rm", "--force", *names, timeout=120, own_group=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -80,11 +81,11 @@ def test_good_input_without_podman_is_exit_3_and_leaves_the_workdir_as_it_was(tm
 
 
 def _starting(tmp_path: Path, pods: list[str], name: str, steps: str, image: str, wanted: str,
-              new_session: bool = False) -> tuple[subprocess.Popen[str], list[str]]:
+              new_session: bool = False, *args: str) -> tuple[subprocess.Popen[str], list[str]]:
     """doll run NAME (its `steps:` YAML) started, and its output lines up to `wanted` (a step's log line)."""
     pods.append(f"{name}-pod")
     (tmp_path / "t.yaml").write_text(taskrun(name, steps))
-    proc = subprocess.Popen([DOLL, "run", str(tmp_path / "t.yaml"), "--image", image], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([DOLL, "run", str(tmp_path / "t.yaml"), "--image", image, *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=new_session)
     assert proc.stdout is not None
     lines = []
@@ -170,6 +171,30 @@ def test_a_pod_that_fails_for_its_own_reasons_gets_no_hint_about_the_host(
     assert not _pod_left("e2e-edges-nohint-pod")
 
 
+def _reading_until(proc: subprocess.Popen[str], lines: list[str], wanted: str) -> None:
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith(wanted):
+            return
+    raise AssertionError(f"doll run ended before {wanted!r}: {lines}")
+
+
+def _killing_supervisor(pod: str) -> None:
+    subprocess.run(["podman", "kill", "--signal", "KILL", f"{pod}-doll-supervisor"], capture_output=True, check=True)
+
+
+def _finishing(proc: subprocess.Popen[str], lines: list[str]) -> str:
+    try:
+        rest, errors = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert (proc.returncode, errors) == (0, ""), "".join(lines) + rest + errors
+    return "".join(lines) + rest
+
+
 @pytest.mark.podman
 def test_steps_that_finish_after_the_supervisor_died_give_the_outcome(
         tmp_path: Path, doll_image: str, busybox_image: str, pods: list[str]) -> None:
@@ -177,18 +202,35 @@ def test_steps_that_finish_after_the_supervisor_died_give_the_outcome(
     two = f"{{name: two, image: {busybox_image}, command: [echo, two ran]}}"
     proc, lines = _starting(tmp_path, pods, "e2e-edges-nosup", f"steps: [{one}, {two}]", doll_image,
                             "[one] one started\n")
-    try:
-        subprocess.run(["podman", "kill", "e2e-edges-nosup-pod-doll-supervisor"], capture_output=True, check=True)
-        rest, errors = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    output = "".join(lines) + rest
-    assert (proc.returncode, errors) == (0, ""), output + errors
+    _killing_supervisor("e2e-edges-nosup-pod")  # restarted at once; killed again: the next restart is 10 s away
+    _reading_until(proc, lines, "doll: the supervisor died (exit 137) before the run ended; restarting it now")
+    time.sleep(0.3)
+    _killing_supervisor("e2e-edges-nosup-pod")
+    output = _finishing(proc, lines)
     assert "[two] two ran\n" in output and "\ntask: Succeeded\n" in output, output
+    assert "restarting it in 10 s, as a kubelet would (restart 2)\n" in output, output
     assert ("doll: the supervisor died (exit 137) before deciding; the outcome comes from the steps' own records "
             "(post files, exit codes)\n") in output, output
+
+
+@pytest.mark.podman
+def test_a_supervisor_killed_mid_run_is_restarted_and_every_step_keeps_its_times(
+        tmp_path: Path, doll_image: str, busybox_image: str, pods: list[str]) -> None:
+    steps = ", ".join([f'{{name: s1, image: {busybox_image}, command: [sh, -c, "echo s1 started; sleep 2"]}}'] + [
+        f"{{name: s{i}, image: {busybox_image}, command: [echo, s{i} ran]}}" for i in (2, 3, 4)])
+    report = tmp_path / "report.json"
+    proc, lines = _starting(tmp_path, pods, "e2e-edges-restart", f"steps: [{steps}]", doll_image,
+                            "[s1] s1 started\n", False, "--report", str(report))
+    _killing_supervisor("e2e-edges-restart-pod")
+    output = _finishing(proc, lines)
+    assert ("doll: the supervisor died (exit 137) before the run ended; restarting it now, as a kubelet would "
+            "(restart 1)\n") in output, output
+    assert "\ntask: Succeeded\n" in output and "before deciding" not in output, output
+    assert [line for line in output.splitlines() if line.endswith(" ran")] == [f"[s{i}] s{i} ran" for i in (2, 3, 4)]
+    steps_seen = json.loads(report.read_text())["steps"]
+    assert all(s["started_at"] and s["finished_at"] and s["exit_code"] == 0 for s in steps_seen), steps_seen
+    assert all(a["finished_at"] <= b["started_at"] for a, b in zip(steps_seen, steps_seen[1:])), steps_seen
+    assert " - " not in output.split("STEP", 1)[1], output
 
 
 @pytest.mark.podman

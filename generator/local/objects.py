@@ -1,0 +1,102 @@
+"""The Kubernetes objects a task needs beside it, given in `doll run`'s input: Secrets, ConfigMaps and
+PersistentVolumeClaims (apiVersion v1), taken out before the Task and TaskRun go to the translation.
+
+A cluster has them already; `doll run` has only what it is given, so a TaskRun binding a secret, a
+configMap or a PVC workspace, or a step reading a `secretKeyRef`, can come with them in the same YAML (or
+another `-f` file).  The TaskRun's `volumeClaimTemplate` workspaces are taken here too: in a cluster
+Tekton creates a fresh PVC for each TaskRun from the template (deleted with the TaskRun), so under `doll
+run` each becomes an emptyDir, which `doll run` makes a fresh directory of this run, removed with it.
+(`doll generate` still refuses them: it emits a Pod, and a PVC it emitted beside it would outlive the run,
+as nothing owning it would delete it.)
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from generator.errors import GenerateError, quote
+from generator.tekton.loading import parse
+
+__all__ = ["KINDS", "Objects", "taking_objects"]
+
+KINDS = ("Secret", "ConfigMap", "PersistentVolumeClaim")
+
+
+@dataclass
+class Objects:
+    secrets: dict[str, dict[str, bytes]] = field(default_factory=dict)  # name -> key -> value
+    config_maps: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    claims: set[str] = field(default_factory=set)
+    templates: list[str] = field(default_factory=list)  # workspaces bound with a volumeClaimTemplate
+
+
+def _decoded(value: Any, where: str) -> bytes:
+    try:
+        return base64.b64decode(str(value), validate=True)
+    except (binascii.Error, ValueError):
+        raise GenerateError(f"{where}: not base64") from None
+
+
+def _entries(doc: dict[str, Any], where: str, plain: str, encoded: str) -> dict[str, bytes]:
+    """A Secret's data (base64) and stringData (wins, as the API server merges it), or a ConfigMap's data and
+    binaryData (base64), as bytes."""
+    values: dict[str, bytes] = {}
+    for key, decode in ((encoded, True), (plain, False)):
+        part = doc.get(key) or {}
+        if not isinstance(part, dict):
+            raise GenerateError(f"{where}.{key}: expected an object")
+        for name, value in part.items():
+            values[str(name)] = _decoded(value, f"{where}.{key}.{name}") if decode else str(value).encode()
+    return values
+
+
+def _taking(objects: Objects, doc: dict[str, Any], where: str) -> None:
+    kind, name = doc["kind"], (doc.get("metadata") or {}).get("name")
+    if not isinstance(name, str) or not name:
+        raise GenerateError(f"{where}: metadata.name: missing")
+    found: dict[str, Any] = {"Secret": objects.secrets, "ConfigMap": objects.config_maps}.get(kind, {})
+    if name in found or (kind == "PersistentVolumeClaim" and name in objects.claims):
+        raise GenerateError(f"{where}: a second {kind} named {quote(name)}")
+    if kind == "Secret":
+        objects.secrets[name] = _entries(doc, where, "stringData", "data")
+    elif kind == "ConfigMap":
+        objects.config_maps[name] = _entries(doc, where, "data", "binaryData")
+    else:
+        objects.claims.add(name)
+
+
+def _templates_made_empty(doc: dict[str, Any], objects: Objects) -> bool:
+    """A TaskRun's volumeClaimTemplate workspaces bound to an emptyDir instead; True if there was one."""
+    spec = doc.get("spec")
+    workspaces = spec.get("workspaces") if isinstance(spec, dict) else None
+    changed = False
+    for binding in workspaces if isinstance(workspaces, list) else []:
+        if isinstance(binding, dict) and "volumeClaimTemplate" in binding:
+            del binding["volumeClaimTemplate"]
+            binding["emptyDir"] = {}
+            objects.templates.append(str(binding.get("name", "")))
+            changed = True
+    return changed
+
+
+def taking_objects(sources: Sequence[tuple[str, str]]) -> tuple[tuple[tuple[str, str], ...], Objects]:
+    """The sources without their Secrets, ConfigMaps and PVCs (each Task or TaskRun then its own source,
+    named where it was), and those objects; the sources unchanged when there are none."""
+    objects = Objects()
+    kept: list[tuple[str, str]] = []
+    changed = False
+    for doc, where in parse(sources):
+        if doc.get("kind") in KINDS and doc.get("apiVersion") == "v1":
+            _taking(objects, doc, where)
+            changed = True
+            continue
+        if doc.get("kind") == "TaskRun" and _templates_made_empty(doc, objects):
+            changed = True
+        kept.append((where, yaml.safe_dump(doc, sort_keys=False)))
+    return (tuple(kept) if changed else tuple(sources)), objects
