@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from generator.local import podman
@@ -19,17 +20,11 @@ def removing(pod: str, run_dir: Path | None, volumes: list[str] | None = None) -
     with deferring():
         left: list[str] = []
         if pod:
-            try:
-                podman.removing_pod(pod)
-            except (podman.PodmanError, OSError) as exc:
-                print(f"doll run: removing pod {pod} failed: {exc}", file=sys.stderr)
-                left.append(f"podman pod rm --force --time 0 {pod}")
+            _attempt(lambda: podman.removing_pod(pod), f"removing pod {pod}",
+                     f"podman pod rm --force --time 0 {pod}", left)
         if volumes:
-            try:
-                podman.removing_volumes(volumes)
-            except (podman.PodmanError, OSError) as exc:
-                print(f"doll run: removing volumes {' '.join(volumes)} failed: {exc}", file=sys.stderr)
-                left.append(f"podman volume rm {' '.join(volumes)}")
+            _attempt(lambda: podman.removing_volumes(volumes), f"removing volumes {' '.join(volumes)}",
+                     f"podman volume rm {' '.join(volumes)}", left)
         if run_dir is not None:
             shutil.rmtree(run_dir, ignore_errors=True)
             if run_dir.exists():
@@ -39,3 +34,11 @@ def removing(pod: str, run_dir: Path | None, volumes: list[str] | None = None) -
             for command in left:
                 print(f"doll run:   {command}", file=sys.stderr)
 
+
+def _attempt(remove: Callable[[], None], what: str, by_hand: str, left: list[str]) -> None:
+    """One removal; when it fails, say so and keep the command that removes it by hand."""
+    try:
+        remove()
+    except (podman.PodmanError, OSError) as exc:
+        print(f"doll run: {what} failed: {exc}", file=sys.stderr)
+        left.append(by_hand)

@@ -26,7 +26,7 @@ from generator.local.pod_watching import Watching
 from generator.local.objects import taking_objects
 from generator.local.podman_images import LocalImages
 from generator.local.progress import Display, RunView, final_table
-from generator.local.reconciling import (disagreements, from_containers, from_post_files, results_as_reported,
+from generator.local.cross_checking import (disagreements, from_containers, from_post_files, results_as_reported,
                                          step_states)
 from generator.local.reporting import checking_report, writing_report
 from generator.local.workdir import emptying, making_workdir
@@ -106,7 +106,7 @@ def _playing(options: RunOptions, out: Any, made: _Made) -> int:
 
 
 def _reconciled(view: RunView, local: LocalPod, pod: str, display: Display) -> RunView:
-    """The supervisor's view completed and checked with what the containers left (generator/local/reconciling.py);
+    """The supervisor's view completed and checked with what the containers left (generator/local/cross_checking.py);
     judged from those alone when the supervisor did not decide."""
     steps_dir = local.volumes.get("doll-steps")
     view = from_post_files(view, steps_dir)

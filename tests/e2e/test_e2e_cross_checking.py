@@ -1,5 +1,5 @@
 """`doll run` checks the supervisor's word against what the containers left: their exit codes, their
-termination messages (generator/local/reconciling.py)."""
+termination messages (generator/local/cross_checking.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The supervisor's view checked against what the containers left (generator/local/reconciling.py): post
+"""The supervisor's view checked against what the containers left (generator/local/cross_checking.py): post
 files, the containers' exit codes, termination messages."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 from contracts.records import StepRecord, post_json
 from generator.local.podman import ContainerState
 from generator.local.progress import RunView, StepView, final_table
-from generator.local.reconciling import disagreements, from_containers, from_post_files, results_as_reported
+from generator.local.cross_checking import disagreements, from_containers, from_post_files, results_as_reported
 
 
 def _exited(name: str, code: int) -> ContainerState:
