@@ -11,6 +11,7 @@ import yaml
 
 from generator.errors import GenerateError, quote
 from generator.tekton.durations import seconds
+from generator.tekton.reading import documents
 from generator.tekton.specs import ParamValue, RawObject, Run
 from generator.warning import warn
 
@@ -24,7 +25,6 @@ DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 # keeps a result's name a plain file name under /tekton/results or /tekton/steps/step-<name>/results
 RESULT_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 RESULT_RULE = "a result name (letters, digits, - _ . inside, a letter or digit at each end)"
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster than pure-Python parsing
 RUN_FIELDS = {"taskRef", "taskSpec", "params", "workspaces", "podTemplate", "serviceAccountName", "timeout",
               "debug"}
 WARN_RUN_FIELDS = {"statusMessage": "ignored (doll has no controller)",
@@ -36,7 +36,7 @@ def parse(sources: Sequence[tuple[str, str]]) -> list[tuple[RawObject, str]]:
     docs: list[tuple[RawObject, str]] = []
     for filename, text in sources:
         try:
-            loaded = list(yaml.load_all(text, Loader=_LOADER))
+            loaded = documents(text, filename)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = f"line {mark.line + 1}: " if mark is not None else ""
@@ -56,7 +56,10 @@ def parse(sources: Sequence[tuple[str, str]]) -> list[tuple[RawObject, str]]:
 def _kind(doc: RawObject, where: str) -> str:
     api, kind = doc.get("apiVersion"), doc.get("kind")
     if kind not in ("Task", "TaskRun"):
-        raise GenerateError(f"{where}: kind: {quote(kind)} is not supported (doll runs a Task or a TaskRun)")
+        # kinds are case-sensitive: kubectl finds no `task` in tekton.dev ("no matches for kind"), nor does Tekton
+        hint = f"; kinds are case-sensitive: {kind.capitalize().replace('run', 'Run')}" \
+            if isinstance(kind, str) and kind.lower() in ("task", "taskrun") else ""
+        raise GenerateError(f"{where}: kind: {quote(kind)} is not supported (doll runs a Task or a TaskRun{hint})")
     if api not in API_VERSIONS:
         raise GenerateError(f"{where}: apiVersion: {quote(api)} is not supported (tekton.dev/v1 or v1beta1)")
     return str(kind)
@@ -133,7 +136,7 @@ def load(sources: Sequence[tuple[str, str]], cli_params: Mapping[str, str], run_
         params=tuple(p for p in given if p.name not in overridden) + cli,
         workspaces=tuple((w, f"{where}: spec.workspaces[{i}]") for i, w in enumerate(workspaces)),
         pod_template=pod_template, service_account=sa, timeout_seconds=timeout, timeout_given="timeout" in spec,
-        debug=debug,
+        debug=debug, embedded="taskSpec" in spec,
     )
 
 
