@@ -58,12 +58,14 @@ def _script(kind: str, prepared: Prepared) -> tuple[str, str] | None:
 
 
 def _image_command(image: ImageCommand, args: list[str]) -> list[str]:
-    """What a runtime runs when a container gives no command: the image's entrypoint, then the step's args or
-    else the image's cmd.  An entrypoint of exactly [""] (the Dockerfile idiom `ENTRYPOINT [""]`) is no
-    entrypoint, as Docker and containerd read it: moby resets it (daemon mergeAndVerifyConfig: "Reset the
-    Entrypoint if it is [""]"), containerd's CRI skips it (internal/cri/opts/spec_opts.go WithProcessArgs)."""
+    """What Tekton runs for a step with no command: the image's entrypoint, or its cmd when it has no
+    entrypoint, then the step's args (pkg/pod/entrypoint_lookup_impl.go imageInfo: `ep := Entrypoint; if
+    len(ep) == 0 { ep = Cmd }`; the entrypoint binary appends the step's args).  So an image with a Cmd and no
+    Entrypoint runs Cmd + args, and an image's Cmd is never run after its Entrypoint.  An entrypoint of
+    exactly [""] (the Dockerfile idiom `ENTRYPOINT [""]`) is no entrypoint, as Docker and containerd read it:
+    moby resets it (daemon mergeAndVerifyConfig), containerd's CRI skips it (WithProcessArgs)."""
     entrypoint = () if image.entrypoint == ("",) else image.entrypoint
-    return [*entrypoint, *(args or image.cmd)]
+    return [*(entrypoint or image.cmd), *args]
 
 
 def _command(prepared: Prepared, script: tuple[str, str] | None,
