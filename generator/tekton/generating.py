@@ -214,7 +214,8 @@ def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],
         run.task.get("volumes") or [], variables, f"{run.task_where}.volumes")})
     volumes = volume_names(run.task, run.task_where, run.pod_template, f"{run.run_where}.podTemplate")
     volumes |= {v["name"] for v in bound.volumes}  # $(workspaces.x.volume) in a volumeMount (variables.md)
-    steps = _running(prepare_steps(run.task, run.task_where, variables, volumes), run.task_where)
+    steps = _running(prepare_steps(run.task, run.task_where, variables, volumes, run.step_actions),
+                     run.task_where)
     sidecars = prepare_sidecars(run.task, run.task_where, variables, volumes)
     shared_mounts, steps, sidecars = isolate(bound, steps, sidecars)
     probes = _probes(sidecars)

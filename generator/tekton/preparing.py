@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from generator.tekton.loading import DNS_LABEL, RESULT_NAME, RESULT_RULE
 from generator.tekton.conditions import false_when
 from generator.tekton.merging import merge
 from generator.tekton.specs import RawObject
+from generator.tekton.stepactions import inline
 from generator.tekton.substituting import EXPANDABLE, Key, walk
 from generator.warning import warn
 
@@ -63,7 +65,8 @@ class Prepared:
 def _check_fields(obj: RawObject, allowed: set[str], where: str) -> None:
     for key in obj:
         if key not in allowed:
-            hint = {"ref": " (StepActions)", "params": " (StepAction params)"}.get(key, "")
+            hint = {"ref": " (StepActions: a step's ref)", "params": " (only a step with ref takes params)"}.get(
+                key, "")
             raise GenerateError(f"{where}.{key}: not supported by doll{hint}")
 
 
@@ -126,7 +129,10 @@ def _common(spec: RawObject, where: str, volumes: set[str]) -> RawObject:
     return spec
 
 
-def prepare_steps(task: RawObject, where: str, variables: dict[Key, Any], volumes: set[str]) -> list[Prepared]:
+def prepare_steps(task: RawObject, where: str, variables: dict[Key, Any], volumes: set[str],
+                  actions: Mapping[str, tuple[RawObject, str]] | None = None) -> list[Prepared]:
+    """Each step checked, its StepAction (`ref`) inlined, merged with the stepTemplate, variables replaced."""
+    actions = actions or {}
     steps = _list(task, "steps", where)
     if not steps:
         raise GenerateError(f"{where}.steps: missing (a task needs at least one step)")
@@ -142,10 +148,11 @@ def prepare_steps(task: RawObject, where: str, variables: dict[Key, Any], volume
     prepared = []
     for i, (name, raw) in enumerate(zip(names, steps)):
         sw = f"{where}.steps[{i}]"
-        _check_fields(raw, STEP_FIELDS, sw)
+        _check_fields(raw, STEP_FIELDS | {"ref", "params"}, sw)
+        raw, action_params = inline(raw, sw, actions, variables)
         shapes.check(raw, shapes.CONTAINER, sw)
         results = _step_results(raw.get("results"), f"{sw}.results")
-        local = _own_paths(raw, sw, variables)
+        local = {**_own_paths(raw, sw, variables), **action_params}
         for result in results:
             local[("step", "results", result, "path")] = \
                 f"{layout.step_dir(layout.STEPS_DIR, name)}/{layout.STEP_RESULTS_DIR}/{result}"

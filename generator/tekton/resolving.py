@@ -11,7 +11,7 @@ from generator.tekton.loading import declared_name
 from generator.tekton.specs import RawObject, RawParamSpec, Run
 from generator.warning import warn
 
-__all__ = ["ParamType", "Value", "coerce", "declarations", "resolve"]
+__all__ = ["ParamType", "Value", "coerce", "declarations", "inferred", "resolve"]
 
 # Tekton's stringAndArrayVariableNameFormat and objectVariableNameFormat (an object's name has no dots)
 _PARAM_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_.-]*$")
@@ -63,7 +63,7 @@ def coerce(kind: str, value: Any, where: str, from_cli: bool = False) -> Value:
     return {str(k): _scalar(v, f"{where}.{k}") for k, v in value.items()}
 
 
-def _inferred(value: Any) -> str:
+def inferred(value: Any) -> str:
     """A propagated param's type, from its value (Tekton's ParamValue unmarshalling)."""
     return "array" if isinstance(value, list) else "object" if isinstance(value, dict) else "string"
 
@@ -104,7 +104,7 @@ def resolve(run: Run) -> dict[str, Value]:
             known = ", ".join(sorted(by_name)) or "none"
             raise GenerateError(f"{p.where}: unknown param {quote(p.name)} (the task declares: {known})")
         elif run.embedded:  # docs/taskruns.md "Propagated Parameters": an embedded spec need not declare them
-            values[p.name] = coerce(_inferred(p.value), p.value, p.where)
+            values[p.name] = coerce(inferred(p.value), p.value, p.where)
         else:  # as Tekton's validateParams: "extra params were passed to the task that aren't being used"
             warn(f"{p.where}: param {p.name!r} ignored (the task declares no such param)")
     for name, (decl, kind, pw) in by_name.items():

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from corpus import tasks
 from generated import container, gen, pod_of, wrapped_command
+from test_conforming_stepactions import ACTION
+from test_conforming_stepactions import RUN as ACTION_RUN
 
 from generator.errors import GenerateError
 from generator.tekton import main
@@ -112,7 +114,7 @@ PIECES = ["&a ", "*a", "!!binary ", "!!set ", "!!omap ", "!!str ", "!!int ", "!!
 
 
 def _inputs() -> list[str]:
-    texts = [(ROOT / "examples" / "hello-taskrun.yaml").read_text(), RUN.replace("VALUE", "x")]
+    texts = [(ROOT / "examples" / "hello-taskrun.yaml").read_text(), RUN.replace("VALUE", "x"), ACTION + ACTION_RUN]
     small = sorted(tasks(), key=lambda p: p.stat().st_size)[:6]
     return texts + [p.read_text() for p in small]
 

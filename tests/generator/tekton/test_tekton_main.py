@@ -146,8 +146,8 @@ BAD = {
     "unresolvable variable": (GOOD.replace("echo $(params.who)", "echo $(params.nope)"), [],
                               "run.yaml: spec.taskSpec.steps[0].script: $(params.nope) cannot be resolved "
                               "(no param 'nope')"),
-    "unsupported field": (GOOD.replace("script: echo", "ref: {name: x}, script: echo"), [],
-                          "run.yaml: spec.taskSpec.steps[0].ref: not supported by doll (StepActions)"),
+    "unsupported field": (GOOD.replace("script: echo", "lifecycle: {}, script: echo"), [],
+                          "run.yaml: spec.taskSpec.steps[0].lifecycle: not supported by doll"),
     "unknown TaskRun field": (GOOD.replace("  taskSpec:", "  taskRef: {name: build}\n  x:"), [],
                      "run.yaml: spec.x: not supported by doll"),
     "taskRef to a task not given": (GOOD.split("  taskSpec:")[0] + "  taskRef: {name: build}\n", [],
