@@ -205,9 +205,9 @@ def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],
     if not run.timeout_given:
         run = dataclasses.replace(run, timeout_seconds=options.default_timeout_seconds)
     _check_task(run.task, run.task_where)
-    check_pod_template(run)
     results = _results(run.task, run.task_where)
     param_values = param_variables(resolve(run))
+    run = check_pod_template(run, param_values)
     bound = bind(run, param_values)
     variables = _variables(run, param_values, bound.variables, results)
     run = dataclasses.replace(run, task={**run.task, "volumes": walk(

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import posixpath
@@ -23,6 +24,7 @@ from generator.init.env_values import env_parts
 from generator.tekton import naming, shapes
 from generator.tekton.loading import DNS_LABEL
 from generator.tekton.specs import RawObject, Run
+from generator.tekton.substituting import Variables, known
 from generator.tekton.wrapping import Wrapped
 from generator.warning import warn
 from contracts.plans import Plan
@@ -138,15 +140,20 @@ def volume_names(task: RawObject, where: str, template: RawObject, template_wher
             if not v["name"].startswith(naming.PREFIX)}
 
 
-def check_pod_template(run: Run) -> None:
+def check_pod_template(run: Run, params: Variables) -> Run:
+    """The podTemplate checked, with the run's params substituted in its strings, as Tekton's
+    ApplyPodTemplateReplacements does (pkg/reconciler/taskrun/resources/apply.go: string params, an object's
+    keys, an array's items); any other variable stays as written, with a warning."""
     for key in run.pod_template:
         if key not in POD_TEMPLATE_FIELDS:
             raise GenerateError(f"{run.run_where}.podTemplate.{key}: not supported by doll")
     shapes.check(run.pod_template, shapes.POD_TEMPLATE, f"{run.run_where}.podTemplate")
-    found = _VARIABLE.search(json.dumps(run.pod_template))
-    if found:  # Tekton substitutes params in the task, never in a TaskRun's podTemplate (variables.md's table)
+    template = known(run.pod_template, params)
+    found = _VARIABLE.search(json.dumps(template))
+    if found:
         warn(f"{run.run_where}.podTemplate: {found.group(0)} is not substituted there (as in Tekton: a TaskRun's "
-             "podTemplate takes no variables); it reaches the Pod as written")
+             "podTemplate takes its params only); it reaches the Pod as written")
+    return dataclasses.replace(run, pod_template=template)
 
 
 def render(run: Run, layout: Layout, plan: Plan, steps: list[Wrapped], sidecars: list[Wrapped],

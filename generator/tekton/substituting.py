@@ -12,7 +12,7 @@ from typing import Any
 
 from generator.errors import GenerateError
 
-__all__ = ["EXPANDABLE", "Key", "ROOTS", "Variables", "expand", "param_variables", "string", "walk"]
+__all__ = ["EXPANDABLE", "Key", "ROOTS", "Variables", "expand", "known", "param_variables", "string", "walk"]
 
 ROOTS = ("params", "workspaces", "results", "context", "steps", "step", "tasks", "resources", "inputs",
          "outputs", "credentials", "finally", "artifacts")
@@ -110,3 +110,19 @@ def param_variables(values: Mapping[str, str | list[str] | dict[str, str]]) -> d
                 out[("params", name, k)] = item
     out.update({("inputs", *key): value for key, value in list(out.items())})
     return out
+
+
+def known(value: Any, variables: Variables) -> Any:
+    """Replace, in every string of a YAML tree (an object's keys too), each variable that `variables` holds as
+    a string, and leave any other as written: Tekton's substitution.ApplyReplacements (a strings.Replacer
+    over the known names)."""
+    if isinstance(value, str):
+        def one(match: re.Match[str]) -> str:
+            found = variables.get(_key(match.group(1), match.group(2)))
+            return found if isinstance(found, str) else match.group(0)
+        return _REFERENCE.sub(one, value)
+    if isinstance(value, list):
+        return [known(v, variables) for v in value]
+    if isinstance(value, dict):
+        return {known(k, variables): known(v, variables) for k, v in value.items()}
+    return value

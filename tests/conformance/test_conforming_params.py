@@ -1,5 +1,5 @@
 """Params as Tekton substitutes them: propagated into embedded specs, extra ones ignored, defaults taken as
-written, and nowhere Tekton does not substitute (a podTemplate) or that doll does not have (artifacts)."""
+written, in a TaskRun's podTemplate too; artifacts variables, which doll does not have, refused."""
 
 from __future__ import annotations
 
@@ -79,15 +79,18 @@ def test_a_default_that_names_another_param_is_taken_as_written() -> None:
     assert wrapped_command(container(pod, "step-show"))[3] == "$(params.a)-x"
 
 
-def test_a_param_in_the_pod_template_is_left_as_written_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
-    """docs/variables.md "Fields that accept variable substitutions" lists no TaskRun podTemplate field: Tekton
-    passes a TaskRun's podTemplate as written, and so does doll, with a warning."""
+def test_params_in_the_pod_template_are_substituted(caplog: pytest.LogCaptureFixture) -> None:
+    """pkg/reconciler/taskrun/resources/apply.go ApplyPodTemplateReplacements (tektoncd/pipeline#8599): a
+    TaskRun's podTemplate takes its params in its strings (nodeSelector keys and values, tolerations, env, ...);
+    any other variable stays as written (a strings.Replacer over the params), and doll says so."""
     caplog.set_level(logging.WARNING)
-    text = EMBEDDED.replace("  taskSpec:", "  podTemplate: {nodeSelector: {arch: $(params.who)}}\n  taskSpec:")
+    text = EMBEDDED.replace("  taskSpec:", "  podTemplate:\n"
+                            "    nodeSelector: {arch: $(params.who), host: $(params.target.host)}\n"
+                            "    env: [{name: RUN, value: $(context.taskRun.name)}]\n  taskSpec:")
     pod = pod_of(text)
-    assert pod["spec"]["nodeSelector"] == {"arch": "$(params.who)"}
-    assert caplog.messages == ["run.yaml: spec.podTemplate: $(params.who) is not substituted there (as in Tekton: a "
-                               "TaskRun's podTemplate takes no variables); it reaches the Pod as written"]
+    assert pod["spec"]["nodeSelector"] == {"arch": "world", "host": "example.org"}
+    assert caplog.messages == ["run.yaml: spec.podTemplate: $(context.taskRun.name) is not substituted there (as in "
+                               "Tekton: a TaskRun's podTemplate takes its params only); it reaches the Pod as written"]
 
 
 @pytest.mark.parametrize("variable", ["$(artifacts.path)", "$(step.artifacts.path)"])
