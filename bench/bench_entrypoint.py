@@ -37,8 +37,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from entrypoint import protocol  # noqa: E402
-from contracts import wire
+from contracts import exits, layout, wire  # noqa: E402
 from supervisor.timings import HANDOFF_QUIET_SECONDS as QUIET  # noqa: E402
 
 import settling  # noqa: E402  (bench/ is on sys.path: this script's directory)

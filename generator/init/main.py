@@ -4,6 +4,8 @@
     $DOLL_PLAN                 -> /doll/run/plan.json (validated first)
     $DOLL_SCRIPT_<i>           -> /tekton/scripts/<name i of $DOLL_SCRIPT_NAMES>, mode 0755
     $DOLL_STEPS                -> /tekton/steps/step-<name>/ (+ results/), and the symlink <index> -> step-<name>
+    $DOLL_WORKING_DIRS         -> each directory (below /workspace), world-writable, as Tekton's
+                                  working-dir-initializer makes the steps' workingDirs
 
 Everything comes from environment variables, never through a shell.  Each is JSON written by `env_json`
 (a script is a JSON string) with no `$` in it: the kubelet expands `$(VAR)` and reduces `$$` to `$` in a
@@ -52,7 +54,23 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--run", default=layout.DOLL_RUN)
     p.add_argument("--steps", default=f"{layout.TEKTON_ROOT}/steps")
     p.add_argument("--scripts", default=f"{layout.TEKTON_ROOT}/scripts")
+    p.add_argument("--workspace", default=layout.WORKSPACE_DIR, help="where DOLL_WORKING_DIRS are (/workspace)")
     return p
+
+
+def _working_dirs(env: Mapping[str, str], workspace: Path) -> list[Path]:
+    """DOLL_WORKING_DIRS: absolute paths strictly below /workspace, as the generator wrote them; each becomes
+    a path below `workspace` (the same volume, wherever this container mounts it)."""
+    text = joined(env, "DOLL_WORKING_DIRS")
+    try:
+        value = json.loads("[]" if text is None else text)
+    except ValueError:
+        raise InitError("DOLL_WORKING_DIRS: not JSON") from None
+    prefix = layout.WORKSPACE_DIR + "/"
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.startswith(prefix) and
+                                              ".." not in v.split("/") for v in value):
+        raise InitError(f"DOLL_WORKING_DIRS: expected a JSON list of paths below {prefix}, got {(text or '')[:80]!r}")
+    return [workspace / v.removeprefix(prefix) for v in value]
 
 
 def _json_string(env: Mapping[str, str], key: str) -> str:
@@ -115,7 +133,7 @@ def _copy(source: Path, target: Path) -> None:
 
 
 def place(env: Mapping[str, str], source: Path, bin_dir: Path, run_dir: Path, steps_dir: Path,
-          scripts_dir: Path) -> None:
+          scripts_dir: Path, workspace: Path = Path(layout.WORKSPACE_DIR)) -> None:
     """Check everything first, then write: a bad environment leaves nothing half-placed."""
     plan_text = joined(env, "DOLL_PLAN")
     if not plan_text:
@@ -133,6 +151,7 @@ def place(env: Mapping[str, str], source: Path, bin_dir: Path, run_dir: Path, st
         if f"DOLL_SCRIPT_{i}" not in env:
             raise InitError(f"DOLL_SCRIPT_{i}: missing (script {name})")
         scripts.append((name, _json_string(env, f"DOLL_SCRIPT_{i}")))
+    dirs = _working_dirs(env, workspace)
     if not (source / "entrypoint").is_file():
         raise InitError(f"{source}/entrypoint: missing (is this the doll image?)")
 
@@ -149,12 +168,17 @@ def place(env: Mapping[str, str], source: Path, bin_dir: Path, run_dir: Path, st
         if link.is_symlink() or link.exists():
             link.unlink()
         link.symlink_to(layout.step_dir_name(name))
+    for directory in dirs:  # each level world-writable: a step may run as any user
+        for level in reversed([directory, *directory.parents]):
+            if level.is_relative_to(workspace) and level != workspace:
+                _open_dir(level)
 
 
 def main(argv: list[str]) -> int:
     try:
         ns = _parser().parse_args(argv)  # one line, no abbreviations (--sour is not --source)
-        place(os.environ, Path(ns.source), Path(ns.bin), Path(ns.run), Path(ns.steps), Path(ns.scripts))
+        place(os.environ, Path(ns.source), Path(ns.bin), Path(ns.run), Path(ns.steps), Path(ns.scripts),
+              Path(ns.workspace))
     except DollError as exc:
         print(f"doll init: {exc}", file=sys.stderr)
         return exit_code_for(exc)

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
 from generator.errors import GenerateError, quote
 from generator.tekton import naming
 from generator.tekton.loading import DNS_LABEL, declared_name
-from generator.tekton.preparing import check_not_reserved, mount_path
+from generator.tekton.preparing import Prepared, check_not_reserved, mount_path, workspace_usages
 from generator.tekton.specs import RawObject, Run
 from generator.tekton.substituting import Key, Variables, string, walk
 from generator.warning import warn
 
-__all__ = ["Bound", "DECL_FIELDS", "SOURCES", "bind"]
+__all__ = ["Bound", "DECL_FIELDS", "SOURCES", "bind", "isolate"]
 
 SOURCES = ("emptyDir", "configMap", "secret", "persistentVolumeClaim", "projected", "csi")
 DECL_FIELDS = ("name", "description", "mountPath", "readOnly", "optional")
@@ -22,8 +23,9 @@ DECL_FIELDS = ("name", "description", "mountPath", "readOnly", "optional")
 @dataclass(frozen=True)
 class Bound:
     volumes: list[RawObject] = field(default_factory=list)
-    mounts: list[RawObject] = field(default_factory=list)  # on every step
     variables: dict[Key, Any] = field(default_factory=dict)
+    by_name: dict[str, RawObject] = field(default_factory=dict)  # each bound workspace's mount (isolate() says where)
+    declared: set[str] = field(default_factory=set)  # bound or not (an optional one may be unbound)
 
 
 def bind(run: Run, params: Variables) -> Bound:
@@ -33,9 +35,12 @@ def bind(run: Run, params: Variables) -> Bound:
     if not isinstance(decls, list):
         raise GenerateError(f"{where}: expected a list")
     bindings = _bindings(run)
+    if run.embedded:  # docs/taskruns.md "Propagated Workspaces": an embedded spec need not declare them
+        names = {d.get("name") for d in decls if isinstance(d, dict)}
+        decls = [*decls, *({"name": name} for name in bindings if name not in names)]
     declared: set[str] = set()
     paths: dict[str, str] = {}  # normalized mountPath -> workspace
-    bound = Bound()
+    bound = Bound(declared=declared)
     for i, decl in enumerate(decls):
         dw = f"{where}[{i}]"
         name = declared_name(decl, dw, DNS_LABEL, "a DNS-1123 label", declared, DECL_FIELDS)
@@ -58,7 +63,7 @@ def bind(run: Run, params: Variables) -> Bound:
             binding = walk(binding, params, bw)
         source = _source(binding, bw)
         bound.volumes.append({"name": volume, source: binding[source] or {}})
-        bound.mounts.append(_mount(binding, bw, volume, path, bool(decl.get("readOnly"))))
+        bound.by_name[name] = _mount(binding, bw, volume, path, bool(decl.get("readOnly")))
         claim = (binding[source] or {}).get("claimName", "") if source == "persistentVolumeClaim" else ""
         if source == "persistentVolumeClaim" and (not isinstance(claim, str) or not claim):
             raise GenerateError(f"{bw}.persistentVolumeClaim.claimName: missing")
@@ -122,3 +127,24 @@ def _source(binding: RawObject, where: str) -> str:
     if binding[sources[0]] is not None and not isinstance(binding[sources[0]], dict):
         raise GenerateError(f"{where}.{sources[0]}: expected an object")
     return sources[0]
+
+
+def isolate(bound: Bound, steps: list[Prepared], sidecars: list[Prepared]) -> tuple[list[RawObject],
+                                                                                 list[Prepared], list[Prepared]]:
+    """Isolated workspaces (docs/workspaces.md "Isolated Workspaces"; pkg/workspace/apply.go): a workspace
+    that some step or sidecar lists in its `workspaces` is mounted in those only, at its own mountPath if it
+    gives one; every other workspace is mounted in every step and sidecar.  Gives the shared mounts and the
+    containers, each with its isolated mounts."""
+    usages = {id(p): workspace_usages(p.spec, p.where) for p in [*steps, *sidecars]}
+    isolated = {name for found in usages.values() for name, _ in found}
+    for p in [*steps, *sidecars]:
+        for i, (name, _) in enumerate(usages[id(p)]):
+            if name not in bound.declared:
+                raise GenerateError(f"{p.where}.workspaces[{i}].name: the task declares no workspace {quote(name)}")
+
+    def own(p: Prepared) -> Prepared:
+        mounts = tuple({**bound.by_name[name], **({"mountPath": path} if path else {})}
+                       for name, path in usages[id(p)] if name in bound.by_name)  # an unbound optional: none
+        return dataclasses.replace(p, workspace_mounts=mounts) if mounts else p
+    shared = [m for name, m in bound.by_name.items() if name not in isolated]
+    return shared, [own(p) for p in steps], [own(p) for p in sidecars]

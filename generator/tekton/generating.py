@@ -21,7 +21,7 @@ from generator.errors import GenerateError, quote
 from generator.images.choosing import source_for
 from generator.images.sources import ImageConfigSource, Platforms, RegistryOptions
 from generator.tekton import naming
-from generator.tekton.binding import bind
+from generator.tekton.binding import bind, isolate
 from generator.tekton.granting import grant
 from generator.tekton.loading import DNS_LABEL, RESULT_NAME, RESULT_RULE, declared_name, load
 from generator.tekton.preparing import Prepared, prepare_sidecars, prepare_steps
@@ -151,6 +151,18 @@ def _variables(run: Run, params: dict[Key, Any], workspaces: dict[Key, Any],
     return variables
 
 
+def _running(steps: list[Prepared], where: str) -> list[Prepared]:
+    """The steps whose `when` holds; each other one is left out of the Pod, with a warning."""
+    for step in steps:
+        if step.false_when:
+            warn(f"{step.where}: step {step.name!r} is skipped: its when {step.false_when} is false (doll decides "
+                 "a step's when as it generates the Pod, and leaves the step out)")
+    running = [s for s in steps if not s.false_when]
+    if not running:
+        raise GenerateError(f"{where}.steps: every step's when is false: nothing to run")
+    return running
+
+
 def _probes(sidecars: list[Prepared]) -> list[ProbeSpec | None]:
     return [None if s.spec.get("readinessProbe") is None else
             probe_spec(s.spec["readinessProbe"], s.spec.get("ports") or [], f"{s.where}.readinessProbe")
@@ -193,21 +205,24 @@ def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],
     if not run.timeout_given:
         run = dataclasses.replace(run, timeout_seconds=options.default_timeout_seconds)
     _check_task(run.task, run.task_where)
-    check_pod_template(run)
     results = _results(run.task, run.task_where)
     param_values = param_variables(resolve(run))
+    run = check_pod_template(run, param_values)
     bound = bind(run, param_values)
     variables = _variables(run, param_values, bound.variables, results)
     run = dataclasses.replace(run, task={**run.task, "volumes": walk(
         run.task.get("volumes") or [], variables, f"{run.task_where}.volumes")})
     volumes = volume_names(run.task, run.task_where, run.pod_template, f"{run.run_where}.podTemplate")
-    steps = prepare_steps(run.task, run.task_where, variables, volumes)
+    volumes |= {v["name"] for v in bound.volumes}  # $(workspaces.x.volume) in a volumeMount (variables.md)
+    steps = _running(prepare_steps(run.task, run.task_where, variables, volumes, run.step_actions),
+                     run.task_where)
     sidecars = prepare_sidecars(run.task, run.task_where, variables, volumes)
+    shared_mounts, steps, sidecars = isolate(bound, steps, sidecars)
     probes = _probes(sidecars)
     on_failure, before = _breakpoints(run, [s.name for s in steps])
     images = _lookups([*steps, *sidecars], options)  # last: the only step that may touch the network
 
-    shared = Shared(bound.mounts, list(run.pod_template.get("env") or []), results, on_failure, before)
+    shared = Shared(shared_mounts, list(run.pod_template.get("env") or []), results, on_failure, before)
     wrapped_steps, step_plans = [], []
     for i, step in enumerate(steps):
         wrapped, step_plan = wrap_step(step, i, steps[i - 1].name if i else None, shared, images)

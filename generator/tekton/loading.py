@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -11,20 +12,21 @@ import yaml
 
 from generator.errors import GenerateError, quote
 from generator.tekton.durations import seconds
+from generator.tekton.reading import documents
 from generator.tekton.specs import ParamValue, RawObject, Run
 from generator.warning import warn
 
 __all__ = ["API_VERSIONS", "declared_name", "DNS_LABEL", "DNS_SUBDOMAIN", "RESULT_NAME", "RESULT_RULE", "RUN_FIELDS",
-           "WARN_RUN_FIELDS", "load", "parse"]
+           "STEP_ACTION_VERSIONS", "WARN_RUN_FIELDS", "load", "parse"]
 
 API_VERSIONS = ("tekton.dev/v1", "tekton.dev/v1beta1")
+STEP_ACTION_VERSIONS = ("tekton.dev/v1alpha1", "tekton.dev/v1beta1")
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 # Tekton's ResultNameFormat, for task and step results alike (StepResult.Validate uses it too): also what
 # keeps a result's name a plain file name under /tekton/results or /tekton/steps/step-<name>/results
 RESULT_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 RESULT_RULE = "a result name (letters, digits, - _ . inside, a letter or digit at each end)"
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster than pure-Python parsing
 RUN_FIELDS = {"taskRef", "taskSpec", "params", "workspaces", "podTemplate", "serviceAccountName", "timeout",
               "debug"}
 WARN_RUN_FIELDS = {"statusMessage": "ignored (doll has no controller)",
@@ -36,7 +38,7 @@ def parse(sources: Sequence[tuple[str, str]]) -> list[tuple[RawObject, str]]:
     docs: list[tuple[RawObject, str]] = []
     for filename, text in sources:
         try:
-            loaded = list(yaml.load_all(text, Loader=_LOADER))
+            loaded = documents(text, filename)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = f"line {mark.line + 1}: " if mark is not None else ""
@@ -55,8 +57,16 @@ def parse(sources: Sequence[tuple[str, str]]) -> list[tuple[RawObject, str]]:
 
 def _kind(doc: RawObject, where: str) -> str:
     api, kind = doc.get("apiVersion"), doc.get("kind")
+    if kind == "StepAction":  # docs/stepactions.md: tekton.dev/v1alpha1 (and v1beta1 since)
+        if api not in STEP_ACTION_VERSIONS:
+            raise GenerateError(f"{where}: apiVersion: {quote(api)} is not supported for a StepAction "
+                                "(tekton.dev/v1alpha1 or v1beta1)")
+        return "StepAction"
     if kind not in ("Task", "TaskRun"):
-        raise GenerateError(f"{where}: kind: {quote(kind)} is not supported (doll runs a Task or a TaskRun)")
+        # kinds are case-sensitive: kubectl finds no `task` in tekton.dev ("no matches for kind"), nor does Tekton
+        hint = f"; kinds are case-sensitive: {kind.capitalize().replace('run', 'Run')}" \
+            if isinstance(kind, str) and kind.lower() in ("task", "taskrun") else ""
+        raise GenerateError(f"{where}: kind: {quote(kind)} is not supported (doll runs a Task or a TaskRun{hint})")
     if api not in API_VERSIONS:
         raise GenerateError(f"{where}: apiVersion: {quote(api)} is not supported (tekton.dev/v1 or v1beta1)")
     return str(kind)
@@ -96,10 +106,11 @@ def load(sources: Sequence[tuple[str, str]], cli_params: Mapping[str, str], run_
     runs = [(d, w) for d, w, k in docs if k == "TaskRun"]
     tasks = [(d, w) for d, w, k in docs if k == "Task"]
     cli = tuple(ParamValue(n, v, f"-p {n}") for n, v in cli_params.items())
+    actions = _step_actions([(d, w) for d, w, k in docs if k == "StepAction"])
     if len(runs) > 1:
         raise GenerateError(f"{runs[1][1]}: a second TaskRun (give doll one TaskRun at a time)")
     if not runs:
-        return _bare_task(tasks, cli, run_name)
+        return dataclasses.replace(_bare_task(tasks, cli, run_name), step_actions=actions)
     doc, where = runs[0]
     meta, spec = _metadata(doc, where), _spec(doc, where)
     _check_run_fields(spec, where)
@@ -133,12 +144,25 @@ def load(sources: Sequence[tuple[str, str]], cli_params: Mapping[str, str], run_
         params=tuple(p for p in given if p.name not in overridden) + cli,
         workspaces=tuple((w, f"{where}: spec.workspaces[{i}]") for i, w in enumerate(workspaces)),
         pod_template=pod_template, service_account=sa, timeout_seconds=timeout, timeout_given="timeout" in spec,
-        debug=debug,
+        debug=debug, embedded="taskSpec" in spec, step_actions=actions,
     )
+
+
+def _step_actions(docs: list[tuple[RawObject, str]]) -> dict[str, tuple[RawObject, str]]:
+    """The StepActions given alongside, by name: each step's `ref` names one (docs/stepactions.md)."""
+    actions: dict[str, tuple[RawObject, str]] = {}
+    for doc, where in docs:
+        name = _name(_metadata(doc, where), where)
+        if name in actions:
+            raise GenerateError(f"{where}: metadata.name: a second StepAction {quote(name)}")
+        actions[name] = (_spec(doc, where), f"{where}: spec")
+    return actions
 
 
 def _bare_task(tasks: list[tuple[RawObject, str]], cli: tuple[ParamValue, ...], run_name: str) -> Run:
     """A Task and no TaskRun: run it as if a TaskRun named it, with the -p params only."""
+    if not tasks:
+        raise GenerateError("no Task or TaskRun found (StepActions only run from a Task's steps)")
     if len(tasks) != 1:
         raise GenerateError(f"{tasks[1][1]}: a second Task and no TaskRun saying which one to run")
     doc, where = tasks[0]

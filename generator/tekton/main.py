@@ -64,7 +64,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def _read(name: str) -> tuple[str, str]:
     if name == "-":
-        return "stdin", sys.stdin.read()
+        data = sys.stdin.buffer.read()
+        try:
+            return "stdin", data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise GenerateError(f"stdin: not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start})") \
+                from None
     try:
         with open(name, encoding="utf-8") as f:
             return name, f.read()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,22 +16,26 @@ from generator.errors import GenerateError, quote
 from generator.tekton import shapes
 from generator.tekton.durations import seconds
 from generator.tekton.loading import DNS_LABEL, RESULT_NAME, RESULT_RULE
+from generator.tekton.conditions import false_when
 from generator.tekton.merging import merge
 from generator.tekton.specs import RawObject
+from generator.tekton.stepactions import inline
 from generator.tekton.substituting import EXPANDABLE, Key, walk
 from generator.warning import warn
 
 __all__ = ["Prepared", "RESERVED", "SIDECAR_FIELDS", "STEP_FIELDS", "TEMPLATE_FIELDS", "check_not_reserved",
-           "mount_path", "prepare_sidecars", "prepare_steps"]
+           "mount_path", "prepare_sidecars", "prepare_steps", "workspace_usages"]
 
 STEP_FIELDS = {"name", "image", "command", "args", "workingDir", "env", "envFrom", "computeResources",
                "resources", "volumeMounts", "volumeDevices", "imagePullPolicy", "securityContext", "script",
-               "timeout", "onError", "stdoutConfig", "stderrConfig", "results"}
+               "timeout", "onError", "stdoutConfig", "stderrConfig", "results", "displayName", "when",
+               "workspaces"}
 SIDECAR_FIELDS = {"name", "image", "command", "args", "workingDir", "env", "envFrom", "computeResources",
                   "resources", "volumeMounts", "volumeDevices", "imagePullPolicy", "securityContext", "script",
-                  "ports", "readinessProbe", "livenessProbe", "startupProbe", "lifecycle", "stdin", "tty"}
+                  "ports", "readinessProbe", "livenessProbe", "startupProbe", "lifecycle", "stdin", "tty",
+                  "workspaces"}
 TEMPLATE_FIELDS = STEP_FIELDS - {"name", "script", "timeout", "onError", "stdoutConfig", "stderrConfig",
-                                 "results"} | {"ports"}
+                                 "results", "displayName", "when", "workspaces"} | {"ports"}
 RESERVED = ("/doll", layout.STEPS_DIR, layout.SCRIPTS_DIR, layout.RESULTS_DIR, layout.TERMINATION_PATH)
 
 
@@ -53,25 +58,31 @@ class Prepared:
     spec: RawObject  # merged, substituted, checked; `resources` renamed `computeResources`
     timeout_seconds: float | None = None
     on_error: str = "stopAndFail"
+    false_when: str = ""  # a step whose `when` is false (the expression, as text): left out of the Pod
+    workspace_mounts: tuple[RawObject, ...] = ()  # its isolated workspaces (binding.isolate fills them)
 
 
 def _check_fields(obj: RawObject, allowed: set[str], where: str) -> None:
     for key in obj:
         if key not in allowed:
-            hint = {"workspaces": " (isolated step workspaces)", "ref": " (StepActions)", "when": " (step when)",
-                    "params": " (StepAction params)"}.get(key, "")
+            hint = {"ref": " (StepActions: a step's ref)", "params": " (only a step with ref takes params)"}.get(
+                key, "")
             raise GenerateError(f"{where}.{key}: not supported by doll{hint}")
 
 
 def _names(items: list[Any], where: str, kind: str, rule: re.Pattern[str] = DNS_LABEL,
-           rule_text: str = "a DNS-1123 label") -> list[str]:
+           rule_text: str = "a DNS-1123 label", unnamed: bool = False) -> list[str]:
+    """Each item's name, checked; with `unnamed`, an item with no name is `unnamed-<index>`, as Tekton names
+    a step's container `step-unnamed-<index>` (pkg/pod/pod.go StepName)."""
     names: list[str] = []
     for i, item in enumerate(items):
         iw = f"{where}[{i}]"
         if not isinstance(item, dict):
             raise GenerateError(f"{iw}: expected an object")
         name = item.get("name")
-        if name is None or name == "":
+        if (name is None or name == "") and unnamed:
+            name = f"unnamed-{i}"
+        elif name is None or name == "":
             raise GenerateError(f"{iw}.name: missing (doll needs every {kind} named)")
         if not isinstance(name, str) or not rule.match(name):
             raise GenerateError(f"{iw}.name: {quote(name)} is not {rule_text}")
@@ -118,11 +129,14 @@ def _common(spec: RawObject, where: str, volumes: set[str]) -> RawObject:
     return spec
 
 
-def prepare_steps(task: RawObject, where: str, variables: dict[Key, Any], volumes: set[str]) -> list[Prepared]:
+def prepare_steps(task: RawObject, where: str, variables: dict[Key, Any], volumes: set[str],
+                  actions: Mapping[str, tuple[RawObject, str]] | None = None) -> list[Prepared]:
+    """Each step checked, its StepAction (`ref`) inlined, merged with the stepTemplate, variables replaced."""
+    actions = actions or {}
     steps = _list(task, "steps", where)
     if not steps:
         raise GenerateError(f"{where}.steps: missing (a task needs at least one step)")
-    names = _names(steps, f"{where}.steps", "step")
+    names = _names(steps, f"{where}.steps", "step", unnamed=True)
     template = task.get("stepTemplate") or {}
     if not isinstance(template, dict):
         raise GenerateError(f"{where}.stepTemplate: expected an object")
@@ -134,15 +148,17 @@ def prepare_steps(task: RawObject, where: str, variables: dict[Key, Any], volume
     prepared = []
     for i, (name, raw) in enumerate(zip(names, steps)):
         sw = f"{where}.steps[{i}]"
-        _check_fields(raw, STEP_FIELDS, sw)
+        _check_fields(raw, STEP_FIELDS | {"ref", "params"}, sw)
+        raw, action_params = inline(raw, sw, actions, variables)
         shapes.check(raw, shapes.CONTAINER, sw)
         results = _step_results(raw.get("results"), f"{sw}.results")
-        local = dict(variables)
+        local = {**_own_paths(raw, sw, variables), **action_params}
         for result in results:
             local[("step", "results", result, "path")] = \
                 f"{layout.step_dir(layout.STEPS_DIR, name)}/{layout.STEP_RESULTS_DIR}/{result}"
-        spec = walk(merge(template, raw), local, sw, EXPANDABLE)
-        spec = _common(spec, sw, volumes)
+        when = false_when(raw.get("when"), local, f"{sw}.when")
+        spec = walk(merge(template, {k: v for k, v in raw.items() if k != "when"}), local, sw, EXPANDABLE)
+        spec = _common({**spec, "name": name}, sw, volumes)
         timeout = seconds(spec["timeout"], f"{sw}.timeout") if "timeout" in spec else None
         on_error = spec.get("onError", "stopAndFail")
         if on_error not in ("continue", "stopAndFail"):
@@ -151,8 +167,41 @@ def prepare_steps(task: RawObject, where: str, variables: dict[Key, Any], volume
             config = spec.get(key)
             if config is not None and (not isinstance(config, dict) or set(config) - {"path"}):
                 raise GenerateError(f"{sw}.{key}: only `path` is supported")
-        prepared.append(Prepared(name, sw, spec, timeout, on_error))
+        prepared.append(Prepared(name, sw, spec, timeout, on_error, when))
     return prepared
+
+
+def workspace_usages(raw: RawObject, where: str) -> list[tuple[str, str]]:
+    """(workspace, mountPath or "") for each entry of a step's or sidecar's `workspaces` (docs/workspaces.md,
+    "Isolated Workspaces"), checked."""
+    usages = raw.get("workspaces")
+    if usages is None:
+        return []
+    if not isinstance(usages, list):
+        raise GenerateError(f"{where}.workspaces: expected a list")
+    out = []
+    for i, usage in enumerate(usages):
+        uw = f"{where}.workspaces[{i}]"
+        if not isinstance(usage, dict) or not isinstance(usage.get("name"), str) or not usage["name"]:
+            raise GenerateError(f"{uw}.name: missing")
+        _check_fields(usage, {"name", "mountPath"}, uw)
+        path = usage.get("mountPath") or ""
+        if not isinstance(path, str) or (path and not path.startswith("/")):
+            raise GenerateError(f"{uw}.mountPath: {quote(path)} is not an absolute path")
+        if path:
+            check_not_reserved(path, f"{uw}.mountPath")
+        out.append((usage["name"], path))
+    return out
+
+
+def _own_paths(raw: RawObject, where: str, variables: dict[Key, Any]) -> dict[Key, Any]:
+    """The variables as this container sees them: `$(workspaces.x.path)` is the container's own mountPath
+    for a workspace it mounts elsewhere (apply.go applyWorkspaceMountPath)."""
+    local = dict(variables)
+    for name, path in workspace_usages(raw, where):
+        if path and ("workspaces", name, "path") in local:
+            local[("workspaces", name, "path")] = path
+    return local
 
 
 def _step_results(raw: Any, where: str) -> list[str]:
@@ -176,5 +225,6 @@ def prepare_sidecars(task: RawObject, where: str, variables: dict[Key, Any], vol
     for i, (name, raw) in enumerate(zip(names, sidecars)):
         sw = f"{where}.sidecars[{i}]"
         _check_fields(raw, SIDECAR_FIELDS, sw)
-        out.append(Prepared(name, sw, _common(walk(raw, variables, sw, EXPANDABLE), sw, volumes)))
+        local = _own_paths(raw, sw, variables)
+        out.append(Prepared(name, sw, _common(walk(raw, local, sw, EXPANDABLE), sw, volumes)))
     return out

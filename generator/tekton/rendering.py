@@ -7,26 +7,32 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+import posixpath
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from contracts.layout import (
     DOLL_BIN, DOLL_RUN, INIT_CONTAINER, PLAN_PATH, RESULTS_DIR, SCRIPTS_DIR, SOCKET_PATH, STEPS_DIR,
-    SUPERVISOR_CONTAINER, VOLUMES,
+    SUPERVISOR_CONTAINER, VOLUMES, WORKSPACE_DIR,
 )
 from generator.errors import GenerateError, quote
 from generator.init.env_values import env_parts
 from generator.tekton import naming, shapes
 from generator.tekton.loading import DNS_LABEL
 from generator.tekton.specs import RawObject, Run
+from generator.tekton.substituting import Variables, known
 from generator.tekton.wrapping import Wrapped
+from generator.warning import warn
 from contracts.plans import Plan
 
 __all__ = ["DEADLINE_GRACE_SECONDS", "DOLL_UID", "Layout", "MAX_INIT_ENV_BYTES", "MEMORY_BACKED",
-           "POD_TEMPLATE_FIELDS", "check_pod_template", "doll_security", "render", "volume_names"]
+           "POD_TEMPLATE_FIELDS", "check_pod_template", "doll_security", "render", "volume_names", "working_dirs"]
 
+_VARIABLE = re.compile(r"\$\((?:params|context|workspaces)[^)]*\)")
 MAX_INIT_ENV_BYTES = 1 << 20  # the init container's env in all: a Pod must stay under 1.5 MiB
 
 DOLL_UID = 65532
@@ -55,11 +61,21 @@ def doll_security() -> RawObject:
             "seccompProfile": {"type": "RuntimeDefault"}}
 
 
-def _init(layout: Layout, plan: Plan, steps: list[str], scripts: list[tuple[str, str]]) -> RawObject:
+def working_dirs(step_containers: list[RawObject]) -> list[str]:
+    """The steps' workingDirs below /workspace, which `doll init` creates, world-writable, as Tekton's
+    working-dir-initializer does (pkg/pod/workingdir_init.go: relative ones, and those under /workspace/;
+    the generator made relative ones absolute).  The runtime creates any other (as root)."""
+    dirs = {posixpath.normpath(c["workingDir"]) for c in step_containers}
+    return sorted(d for d in dirs if d.startswith(WORKSPACE_DIR + "/"))
+
+
+def _init(layout: Layout, plan: Plan, steps: list[str], scripts: list[tuple[str, str]],
+          dirs: list[str]) -> RawObject:
     # every value is env_json's, in parts of at most 120,000 bytes: no `$` in it for the kubelet to expand,
     # and no env string over Linux's 128 KiB (init/env_values.py)
     values: list[tuple[str, object]] = [("DOLL_PLAN", json.loads(plan.to_json())), ("DOLL_STEPS", steps),
                                         ("DOLL_SCRIPT_NAMES", [name for name, _ in scripts])]
+    values += [("DOLL_WORKING_DIRS", dirs)] if dirs else []
     values += [(f"DOLL_SCRIPT_{i}", text) for i, (_, text) in enumerate(scripts)]
     env: list[RawObject] = [{"name": k, "value": v} for key, value in values for k, v in env_parts(key, value)]
     size = sum(len(e["name"]) + len(e["value"].encode()) + 2 for e in env)
@@ -71,7 +87,7 @@ def _init(layout: Layout, plan: Plan, steps: list[str], scripts: list[tuple[str,
         "command": ["doll", "init"], "env": env, "securityContext": doll_security(),
         "volumeMounts": [{"name": VOLUMES[v], "mountPath": p} for v, p in
                          (("bin", DOLL_BIN), ("run", DOLL_RUN), ("steps", STEPS_DIR),
-                          ("scripts", SCRIPTS_DIR))],
+                          ("scripts", SCRIPTS_DIR), *([("workspace", WORKSPACE_DIR)] if dirs else []))],
     }
 
 
@@ -114,7 +130,8 @@ def _volumes(task: RawObject, where: str, extra: list[RawObject], template: list
         if name in seen:
             raise GenerateError(f"{vw}.name: duplicate {quote(name)}")
         seen.add(name)
-    return volumes + extra + [*user, *template]
+    # a volume with no source is an emptyDir, as the API server defaults it (core/v1 SetDefaults_Volume)
+    return volumes + extra + [v if set(v) - {"name"} else {**v, "emptyDir": {}} for v in [*user, *template]]
 
 
 def volume_names(task: RawObject, where: str, template: RawObject, template_where: str) -> set[str]:
@@ -123,11 +140,20 @@ def volume_names(task: RawObject, where: str, template: RawObject, template_wher
             if not v["name"].startswith(naming.PREFIX)}
 
 
-def check_pod_template(run: Run) -> None:
+def check_pod_template(run: Run, params: Variables) -> Run:
+    """The podTemplate checked, with the run's params substituted in its strings, as Tekton's
+    ApplyPodTemplateReplacements does (pkg/reconciler/taskrun/resources/apply.go: string params, an object's
+    keys, an array's items); any other variable stays as written, with a warning."""
     for key in run.pod_template:
         if key not in POD_TEMPLATE_FIELDS:
             raise GenerateError(f"{run.run_where}.podTemplate.{key}: not supported by doll")
     shapes.check(run.pod_template, shapes.POD_TEMPLATE, f"{run.run_where}.podTemplate")
+    template = known(run.pod_template, params)
+    found = _VARIABLE.search(json.dumps(template))
+    if found:
+        warn(f"{run.run_where}.podTemplate: {found.group(0)} is not substituted there (as in Tekton: a TaskRun's "
+             "podTemplate takes its params only); it reaches the Pod as written")
+    return dataclasses.replace(run, pod_template=template)
 
 
 def render(run: Run, layout: Layout, plan: Plan, steps: list[Wrapped], sidecars: list[Wrapped],
@@ -142,9 +168,9 @@ def render(run: Run, layout: Layout, plan: Plan, steps: list[Wrapped], sidecars:
     if run.namespace:
         metadata["namespace"] = run.namespace
     scripts = [w.script for w in [*steps, *sidecars] if w.script is not None]
-    init = _init(layout, plan, [s.name for s in plan.steps], scripts)
-    supervisor = _supervisor(layout)
     step_containers = [w.container for w in steps]
+    init = _init(layout, plan, [s.name for s in plan.steps], scripts, working_dirs(step_containers))
+    supervisor = _supervisor(layout)
     sidecar_containers = [w.container for w in sidecars]
     spec: RawObject = {"restartPolicy": "Never"}
     if layout.name == "native":

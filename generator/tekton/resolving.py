@@ -9,8 +9,9 @@ from typing import Any, cast
 from generator.errors import GenerateError, quote
 from generator.tekton.loading import declared_name
 from generator.tekton.specs import RawObject, RawParamSpec, Run
+from generator.warning import warn
 
-__all__ = ["ParamType", "Value", "coerce", "declarations", "resolve"]
+__all__ = ["ParamType", "Value", "coerce", "declarations", "inferred", "resolve"]
 
 # Tekton's stringAndArrayVariableNameFormat and objectVariableNameFormat (an object's name has no dots)
 _PARAM_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_.-]*$")
@@ -62,6 +63,11 @@ def coerce(kind: str, value: Any, where: str, from_cli: bool = False) -> Value:
     return {str(k): _scalar(v, f"{where}.{k}") for k, v in value.items()}
 
 
+def inferred(value: Any) -> str:
+    """A propagated param's type, from its value (Tekton's ParamValue unmarshalling)."""
+    return "array" if isinstance(value, list) else "object" if isinstance(value, dict) else "string"
+
+
 def declarations(task: RawObject, where: str) -> list[tuple[RawParamSpec, str, str]]:
     """(declaration, type, where) for each of the task's params, checked."""
     params = task.get("params", []) or []
@@ -90,12 +96,17 @@ def resolve(run: Run) -> dict[str, Value]:
     decls = declarations(run.task, where)
     by_name = {d["name"]: (d, kind, pw) for d, kind, pw in decls}
     given: dict[str, Value] = {}
+    values: dict[str, Value] = {}
     for p in run.params:
-        if p.name not in by_name:
+        if p.name in by_name:
+            given[p.name] = coerce(by_name[p.name][1], p.value, p.where, from_cli=p.where.startswith("-p "))
+        elif p.where.startswith("-p "):
             known = ", ".join(sorted(by_name)) or "none"
             raise GenerateError(f"{p.where}: unknown param {quote(p.name)} (the task declares: {known})")
-        given[p.name] = coerce(by_name[p.name][1], p.value, p.where, from_cli=p.where.startswith("-p "))
-    values: dict[str, Value] = {}
+        elif run.embedded:  # docs/taskruns.md "Propagated Parameters": an embedded spec need not declare them
+            values[p.name] = coerce(inferred(p.value), p.value, p.where)
+        else:  # as Tekton's validateParams: "extra params were passed to the task that aren't being used"
+            warn(f"{p.where}: param {p.name!r} ignored (the task declares no such param)")
     for name, (decl, kind, pw) in by_name.items():
         if name in given:
             value = given[name]

@@ -46,3 +46,5 @@ class Run:
     timeout_seconds: float | None = None  # None: no timeout ("0"), or none given (see timeout_given)
     timeout_given: bool = False
     debug: RawObject = field(default_factory=dict)
+    embedded: bool = False  # the TaskRun embeds its taskSpec: its params and workspaces propagate into it
+    step_actions: dict[str, tuple[RawObject, str]] = field(default_factory=dict)  # name -> (spec, where)

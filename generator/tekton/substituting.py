@@ -12,10 +12,10 @@ from typing import Any
 
 from generator.errors import GenerateError
 
-__all__ = ["EXPANDABLE", "Key", "ROOTS", "Variables", "expand", "param_variables", "string", "walk"]
+__all__ = ["EXPANDABLE", "Key", "ROOTS", "Variables", "expand", "known", "param_variables", "string", "walk"]
 
 ROOTS = ("params", "workspaces", "results", "context", "steps", "step", "tasks", "resources", "inputs",
-         "outputs", "credentials", "finally")
+         "outputs", "credentials", "finally", "artifacts")
 _REFERENCE = re.compile(r"\$\(\s*(" + "|".join(ROOTS) + r")((?:\.[^.()\[\]\s\"']+|\[[^\]]*\])*)\s*\)")
 _PART = re.compile(r"\.([^.()\[\]\s\"']+)|\[\s*(?:\"([^\"]*)\"|'([^']*)'|(\*|\d+))\s*\]")
 
@@ -24,7 +24,8 @@ Variables = Mapping[Key, str | list[str] | dict[str, str]]
 EXPANDABLE = ("command", "args")
 _HINTS = {"tasks": "pipeline task results exist only in a Pipeline", "inputs": "v1alpha1 syntax",
           "outputs": "v1alpha1 syntax (PipelineResources)", "resources": "PipelineResources were removed from Tekton",
-          "finally": "exists only in a Pipeline", "credentials": "doll does not place credentials"}
+          "finally": "exists only in a Pipeline", "credentials": "doll does not place credentials",
+          "artifacts": "Tekton's artifacts (TEP-0147, alpha) are not supported by doll"}
 
 
 def _key(root: str, body: str) -> Key:
@@ -41,6 +42,8 @@ def _lookup(variables: Variables, match: re.Match[str], where: str) -> str | lis
     if key in variables:
         return variables[key]
     hint = _HINTS.get(key[0], "no such variable")
+    if key[0] in ("step", "steps") and "artifacts" in key[1:3]:  # $(step.artifacts.path), $(steps.x.artifacts...)
+        hint = _HINTS["artifacts"]
     if key[0] == "params" and len(key) > 1 and (key[:2] not in variables):
         hint = f"no param {key[1]!r}"
     if key[:2] == ("inputs", "params") and len(key) > 2 and ("params", key[2]) not in variables:
@@ -107,3 +110,19 @@ def param_variables(values: Mapping[str, str | list[str] | dict[str, str]]) -> d
                 out[("params", name, k)] = item
     out.update({("inputs", *key): value for key, value in list(out.items())})
     return out
+
+
+def known(value: Any, variables: Variables) -> Any:
+    """Replace, in every string of a YAML tree (an object's keys too), each variable that `variables` holds as
+    a string, and leave any other as written: Tekton's substitution.ApplyReplacements (a strings.Replacer
+    over the known names)."""
+    if isinstance(value, str):
+        def one(match: re.Match[str]) -> str:
+            found = variables.get(_key(match.group(1), match.group(2)))
+            return found if isinstance(found, str) else match.group(0)
+        return _REFERENCE.sub(one, value)
+    if isinstance(value, list):
+        return [known(v, variables) for v in value]
+    if isinstance(value, dict):
+        return {known(k, variables): known(v, variables) for k, v in value.items()}
+    return value

@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass, field
+
 from contracts import layout
 from contracts.layout import (
     HOME_DIR, RESULTS_DIR, SCRIPTS_DIR, STEPS_DIR, TERMINATION_PATH, VOLUMES, WORKSPACE_DIR,
@@ -58,12 +60,14 @@ def _script(kind: str, prepared: Prepared) -> tuple[str, str] | None:
 
 
 def _image_command(image: ImageCommand, args: list[str]) -> list[str]:
-    """What a runtime runs when a container gives no command: the image's entrypoint, then the step's args or
-    else the image's cmd.  An entrypoint of exactly [""] (the Dockerfile idiom `ENTRYPOINT [""]`) is no
-    entrypoint, as Docker and containerd read it: moby resets it (daemon mergeAndVerifyConfig: "Reset the
-    Entrypoint if it is [""]"), containerd's CRI skips it (internal/cri/opts/spec_opts.go WithProcessArgs)."""
+    """What Tekton runs for a step with no command: the image's entrypoint, or its cmd when it has no
+    entrypoint, then the step's args (pkg/pod/entrypoint_lookup_impl.go imageInfo: `ep := Entrypoint; if
+    len(ep) == 0 { ep = Cmd }`; the entrypoint binary appends the step's args).  So an image with a Cmd and no
+    Entrypoint runs Cmd + args, and an image's Cmd is never run after its Entrypoint.  An entrypoint of
+    exactly [""] (the Dockerfile idiom `ENTRYPOINT [""]`) is no entrypoint, as Docker and containerd read it:
+    moby resets it (daemon mergeAndVerifyConfig), containerd's CRI skips it (WithProcessArgs)."""
     entrypoint = () if image.entrypoint == ("",) else image.entrypoint
-    return [*entrypoint, *(args or image.cmd)]
+    return [*(entrypoint or image.cmd), *args]
 
 
 def _command(prepared: Prepared, script: tuple[str, str] | None,
@@ -94,6 +98,7 @@ def _command(prepared: Prepared, script: tuple[str, str] | None,
 def _mounts(prepared: Prepared, name: str | None, workspace_mounts: list[RawObject]) -> list[RawObject]:
     """The task's workspaces and doll's own mounts (the container's own come first).  A container's mount
     on a workspace's path is refused; either one at /workspace or /tekton/home replaces doll's mount there."""
+    workspace_mounts = [*workspace_mounts, *prepared.workspace_mounts]  # shared, then its isolated ones
     workspaces = {mount_path(m["mountPath"]): m["name"] for m in workspace_mounts}
     own = prepared.spec.get("volumeMounts") or []
     for i, mount in enumerate(own):
@@ -125,7 +130,7 @@ def _container(prepared: Prepared, container_name: str, argv: list[str], env: li
                mounts: list[RawObject]) -> RawObject:
     spec = dict(prepared.spec)
     for key in ("script", "timeout", "onError", "stdoutConfig", "stderrConfig", "results", "computeResources",
-                "args"):
+                "args", "workspaces", "displayName"):
         spec.pop(key, None)
     container: RawObject = {"name": container_name, "image": spec.pop("image"),
                             "command": [layout.ENTRYPOINT_PATH], "args": argv}
@@ -164,8 +169,10 @@ def wrap_step(prepared: Prepared, index: int, previous: str | None, shared: Shar
     container = _container(prepared, container_name, options.to_argv(),
                            env, _mounts(prepared, name, shared.workspace_mounts))
     container["terminationMessagePath"] = TERMINATION_PATH
-    if "workingDir" not in container:
-        container["workingDir"] = WORKSPACE_DIR
+    # no workingDir: /workspace; a relative one is below /workspace, where Tekton's working-dir-initializer
+    # creates it (pkg/pod/workingdir_init.go), and so does doll init (rendering.working_dirs)
+    container["workingDir"] = posixpath.join(WORKSPACE_DIR, container.get("workingDir") or "")
+    container["workingDir"] = container["workingDir"].rstrip("/") or "/"
     plan = StepPlan(name=name, index=index, container=container_name, timeout_seconds=prepared.timeout_seconds,
                     on_error=options.on_error, results=shared.results,
                     breakpoint_before=options.breakpoint_before)
@@ -178,7 +185,7 @@ def wrap_sidecar(prepared: Prepared, shared: Shared, images: dict[str, Platforms
     options = StepOptions(name=prepared.name, socket=layout.SOCKET_PATH, sidecar=True,
                           platform_commands=platform_commands, command=tuple(command))
     env = merge_lists(list(prepared.spec.get("env") or []), shared.template_env, "name")
-    # as in Tekton (pkg/workspace/apply.go), a task's workspaces are mounted into its sidecars too
+    # as in Tekton (pkg/workspace/apply.go), a task's shared workspaces are mounted into its sidecars too
     container = _container(prepared, naming.sidecar_container(prepared.name), options.to_argv(), env,
                            _mounts(prepared, None, shared.workspace_mounts))
     if not container["env"]:

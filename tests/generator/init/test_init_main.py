@@ -42,7 +42,7 @@ def _init_env(pod: dict) -> dict[str, str]:
     return {e["name"]: e["value"] for e in container(pod, "doll-init")["env"]}
 
 
-def _run_init(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _run_init(tmp_path: Path, env: dict[str, str], *more: str) -> subprocess.CompletedProcess[str]:
     source = tmp_path / "opt" / "bin"
     source.mkdir(parents=True, exist_ok=True)
     (source / "entrypoint").write_text("#!/bin/sh\necho wrapper\n")
@@ -51,9 +51,10 @@ def _run_init(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProces
     (source / "lib" / "libc.so").write_text("lib")
     args = [DOLL, "init", "--source", str(source), "--bin", str(tmp_path / "doll/bin"),
             "--run", str(tmp_path / "doll/run"), "--steps", str(tmp_path / "tekton/steps"),
-            "--scripts", str(tmp_path / "tekton/scripts")]
-    return subprocess.run(args, env={"PATH": os.environ["PATH"], **env}, capture_output=True, text=True,
-                          timeout=30)
+            "--scripts", str(tmp_path / "tekton/scripts"), *more]
+    python_path = {"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}  # this checkout's
+    return subprocess.run(args, env={"PATH": os.environ["PATH"], **python_path, **env}, capture_output=True,
+                          text=True, timeout=30)
 
 
 def test_init_places_wrapper_plan_scripts_and_step_dirs(tmp_path: Path) -> None:
@@ -234,3 +235,23 @@ def test_a_script_of_100_kb_of_dollars_reaches_disk_byte_for_byte_through_env_pa
     result = _run_init(tmp_path, env)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "tekton/scripts/step-build").read_text() == script
+
+
+def test_init_creates_the_steps_working_dirs_below_workspace_world_writable(tmp_path: Path) -> None:
+    """pkg/pod/workingdir_init.go: Tekton's working-dir-initializer makes the steps' workingDirs under /workspace
+    before they run; doll init does, each level world-writable (a step may run as any user)."""
+    pod = pod_of(RUN.replace("      - name: test\n", "      - name: test\n        workingDir: src/app\n"))
+    env = _init_env(pod)
+    assert json.loads(env["DOLL_WORKING_DIRS"]) == ["/workspace/src/app"]
+    (tmp_path / "ws").mkdir()
+    done = _run_init(tmp_path, env, "--workspace", str(tmp_path / "ws"))
+    assert done.returncode == 0, done.stderr
+    for level in ("src", "src/app"):
+        assert stat.S_IMODE((tmp_path / "ws" / level).stat().st_mode) == 0o777
+
+
+def test_a_working_dir_outside_workspace_in_the_init_env_is_refused(tmp_path: Path) -> None:
+    env = {**_init_env(pod_of(RUN)), "DOLL_WORKING_DIRS": '["/etc/x"]'}
+    result = _run_init(tmp_path, env)
+    assert (result.returncode, result.stderr) == (
+        2, "doll init: DOLL_WORKING_DIRS: expected a JSON list of paths below /workspace/, got '[\"/etc/x\"]'\n")

@@ -188,7 +188,7 @@ def test_an_image_map_gives_the_entrypoint_of_a_step_without_command(tmp_path: P
                             "    - {name: multi, image: 'tool:1'}")
     pod = pod_of(text, name="s", image_map=str(tmp_path / "map.yaml"))
     assert wrapped_command(container(pod, "step-main")) == ["/bin/sh", "-x"]
-    assert wrapped_command(container(pod, "step-bare")) == ["/bin/sh", "-c", "echo"]
+    assert wrapped_command(container(pod, "step-bare")) == ["/bin/sh"]  # Tekton never runs the cmd after it
     multi = from_argv(container(pod, "step-multi")["args"])
     assert multi.command == () and multi.platform_commands == {"linux/amd64": ["/amd64"],
                                                                "linux/arm64": ["/arm64"]}
@@ -213,7 +213,7 @@ def test_an_image_source_can_be_plugged_in_through_the_options() -> None:
 
     source = Local()
     pod = pod_of(SIDECARS.replace('command: ["true"]}', "args: []}"), name="s", image_source=source)
-    assert wrapped_command(container(pod, "step-main")) == ["/local/entry", "default-arg"]
+    assert wrapped_command(container(pod, "step-main")) == ["/local/entry"]
     assert source.asked == ["busybox"]
 
 
@@ -236,10 +236,11 @@ def test_an_image_whose_entrypoint_is_reset_with_an_empty_string_runs_its_cmd() 
     assert wrapped_command(container(pod, "step-main")) == ["sh", "-c", "echo hi"]
 
 
-def test_an_image_whose_entrypoint_is_reset_runs_the_steps_args_instead_of_its_cmd() -> None:
+def test_an_image_whose_entrypoint_is_reset_runs_its_cmd_with_the_steps_args_appended() -> None:
+    """As Tekton runs an image with a cmd and no entrypoint (pkg/pod/entrypoint_lookup_impl.go imageInfo)."""
     pod = pod_of(SIDECARS.replace('command: ["true"]}', "args: [env]}"), name="s",
                  image_source=_Image(("",), ("sh", "-c", "echo hi")))
-    assert wrapped_command(container(pod, "step-main")) == ["env"]
+    assert wrapped_command(container(pod, "step-main")) == ["sh", "-c", "echo hi", "env"]
 
 
 def test_an_image_whose_entrypoint_is_reset_and_that_has_no_cmd_is_refused() -> None:
