@@ -29,6 +29,7 @@ from generator.tekton.probes import probe_spec
 from generator.tekton.rendering import Layout, check_pod_template, render, volume_names
 from generator.tekton.resolving import resolve
 from generator.tekton.specs import RawObject, Run
+from generator.tekton.step_results import declared_results, task_result_files
 from generator.tekton.substituting import Key, param_variables, walk
 from generator.tekton.wrapping import Shared, needs_lookup, wrap_sidecar, wrap_step
 from generator.warning import warn
@@ -125,7 +126,7 @@ def _results(task: RawObject, where: str) -> tuple[str, ...]:
         raise GenerateError(f"{where}.results: expected a list")
     seen: set[str] = set()
     return tuple(declared_name(result, f"{where}.results[{i}]", RESULT_NAME, RESULT_RULE, seen,
-                               ("name", "type", "description", "properties")) for i, result in enumerate(raw))
+                               ("name", "type", "description", "properties", "value")) for i, result in enumerate(raw))
 
 
 def _check_task(task: RawObject, where: str) -> None:
@@ -207,7 +208,9 @@ def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],
     on_failure, before = _breakpoints(run, [s.name for s in steps])
     images = _lookups([*steps, *sidecars], options)  # last: the only step that may touch the network
 
-    shared = Shared(bound.mounts, list(run.pod_template.get("env") or []), results, on_failure, before)
+    declared = {s.name: declared_results(s.spec.get("results")) for s in steps}
+    shared = Shared(bound.mounts, list(run.pod_template.get("env") or []), results, on_failure, before,
+                    task_result_files(run.task, run.task_where, declared))
     wrapped_steps, step_plans = [], []
     for i, step in enumerate(steps):
         wrapped, step_plan = wrap_step(step, i, steps[i - 1].name if i else None, shared, images)

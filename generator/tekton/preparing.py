@@ -12,7 +12,7 @@ from typing import Any
 
 from contracts import layout
 from generator.errors import GenerateError, quote
-from generator.tekton import shapes
+from generator.tekton import shapes, step_results
 from generator.tekton.durations import seconds
 from generator.tekton.loading import DNS_LABEL, RESULT_NAME, RESULT_RULE
 from generator.tekton.merging import merge
@@ -53,6 +53,7 @@ class Prepared:
     spec: RawObject  # merged, substituted, checked; `resources` renamed `computeResources`
     timeout_seconds: float | None = None
     on_error: str = "stopAndFail"
+    result_refs: tuple[str, ...] = ()  # the earlier steps' results it uses (step_results: `--result-ref`s)
 
 
 def _check_fields(obj: RawObject, allowed: set[str], where: str) -> None:
@@ -132,6 +133,7 @@ def prepare_steps(task: RawObject, where: str, variables: dict[Key, Any], volume
         variables[("steps", layout.step_dir_name(name), "exitCode", "path")] = \
             f"{layout.step_dir(layout.STEPS_DIR, name)}/{layout.EXIT_CODE_FILE}"
     prepared = []
+    declared: dict[str, dict[str, str]] = {}
     for i, (name, raw) in enumerate(zip(names, steps)):
         sw = f"{where}.steps[{i}]"
         _check_fields(raw, STEP_FIELDS, sw)
@@ -141,7 +143,10 @@ def prepare_steps(task: RawObject, where: str, variables: dict[Key, Any], volume
         for result in results:
             local[("step", "results", result, "path")] = \
                 f"{layout.step_dir(layout.STEPS_DIR, name)}/{layout.STEP_RESULTS_DIR}/{result}"
-        spec = walk(merge(template, raw), local, sw, EXPANDABLE)
+        merged = merge(template, raw)
+        refs = step_results.check_step(merged, i, names, declared, sw)
+        local.update(step_results.variables(i, names, declared))
+        spec = walk(merged, local, sw, EXPANDABLE)
         spec = _common(spec, sw, volumes)
         timeout = seconds(spec["timeout"], f"{sw}.timeout") if "timeout" in spec else None
         on_error = spec.get("onError", "stopAndFail")
@@ -151,7 +156,8 @@ def prepare_steps(task: RawObject, where: str, variables: dict[Key, Any], volume
             config = spec.get(key)
             if config is not None and (not isinstance(config, dict) or set(config) - {"path"}):
                 raise GenerateError(f"{sw}.{key}: only `path` is supported")
-        prepared.append(Prepared(name, sw, spec, timeout, on_error))
+        declared[name] = step_results.declared_results(raw.get("results"))
+        prepared.append(Prepared(name, sw, spec, timeout, on_error, refs))
     return prepared
 
 
@@ -164,8 +170,8 @@ def _step_results(raw: Any, where: str) -> list[str]:
     for i, result in enumerate(raw):
         _check_fields(result, {"name", "type", "description", "properties"}, f"{where}[{i}]")
     if names:
-        warn(f"{where}: step results are not collected by doll: the step can write $(step.results.<name>.path), "
-             "but the values reach no TaskRun status and $(steps.<step>.results.<name>) is refused")
+        warn(f"{where}: step results are not reported by doll (it has no TaskRun status): later steps can use them, "
+             "$(steps.<step>.results.<name>), and task results can take them, value: $(steps.<step>.results.<name>)")
     return names
 
 
