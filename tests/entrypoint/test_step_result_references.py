@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -104,3 +106,14 @@ def test_a_task_result_taken_from_a_step_result_is_reported_with_the_task_result
     term = json.loads((tmp_path / "step-a" / "termination").read_text())
     assert term[0] == {"key": "greeting", "value": "hello", "type": 1}
     assert json.loads((tmp_path / "step-a" / "out").read_text())["results"] == {"greeting": "hello"}
+
+
+def test_the_references_module_costs_a_plain_step_nothing_and_brings_no_heavy_import() -> None:
+    """Imported only by a step given --result-ref, and then only json and re, which every start has already
+    (the wrapper's start budget: contracts/freezing.py, tests/contracts/test_options.py)."""
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import entrypoint.main, entrypoint.stepping; "
+            "before = set(sys.modules); assert 'entrypoint.references' not in before; import entrypoint.references; "
+            "print(' '.join(sorted(set(sys.modules) - before - {'entrypoint.references'})))")
+    root = str(Path(__file__).resolve().parents[2])
+    out = subprocess.run([sys.executable, "-S", "-c", code, root], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
