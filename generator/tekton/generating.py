@@ -20,7 +20,7 @@ from contracts.layout import DOLL_RUN, RESULTS_DIR, STEPS_DIR
 from generator.errors import GenerateError, quote
 from generator.images.choosing import source_for
 from generator.images.sources import ImageConfigSource, Platforms, RegistryOptions
-from generator.tekton import naming
+from generator.tekton import naming, step_actions
 from generator.tekton.binding import bind
 from generator.tekton.granting import grant
 from generator.tekton.loading import DNS_LABEL, RESULT_NAME, RESULT_RULE, declared_name, load
@@ -188,7 +188,7 @@ def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],
     The Pod comes last: `kubectl apply` creates objects in order, and the ServiceAccount admission plugin
     refuses a Pod whose serviceAccountName does not exist yet."""
     _check_options(options)
-    run = load(sources, params, options.name)
+    run = step_actions.resolve(load(sources, params, options.name))
     if options.namespace:
         run = dataclasses.replace(run, namespace=options.namespace)
     if not run.timeout_given:

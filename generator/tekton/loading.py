@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -14,10 +15,11 @@ from generator.tekton.durations import seconds
 from generator.tekton.specs import ParamValue, RawObject, Run
 from generator.warning import warn
 
-__all__ = ["API_VERSIONS", "declared_name", "DNS_LABEL", "DNS_SUBDOMAIN", "RESULT_NAME", "RESULT_RULE", "RUN_FIELDS",
+__all__ = ["API_VERSIONS", "STEP_ACTION_API_VERSIONS", "declared_name", "DNS_LABEL", "DNS_SUBDOMAIN", "RESULT_NAME", "RESULT_RULE", "RUN_FIELDS",
            "WARN_RUN_FIELDS", "load", "parse"]
 
 API_VERSIONS = ("tekton.dev/v1", "tekton.dev/v1beta1")
+STEP_ACTION_API_VERSIONS = ("tekton.dev/v1alpha1", "tekton.dev/v1beta1")
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 # Tekton's ResultNameFormat, for task and step results alike (StepResult.Validate uses it too): also what
@@ -55,6 +57,8 @@ def parse(sources: Sequence[tuple[str, str]]) -> list[tuple[RawObject, str]]:
 
 def _kind(doc: RawObject, where: str) -> str:
     api, kind = doc.get("apiVersion"), doc.get("kind")
+    if kind == "StepAction" and api in STEP_ACTION_API_VERSIONS:  # steps' `ref` (generator/tekton/step_actions.py)
+        return "StepAction"
     if kind not in ("Task", "TaskRun"):
         raise GenerateError(f"{where}: kind: {quote(kind)} is not supported (doll runs a Task or a TaskRun)")
     if api not in API_VERSIONS:
@@ -95,11 +99,14 @@ def load(sources: Sequence[tuple[str, str]], cli_params: Mapping[str, str], run_
     docs = [(doc, where, _kind(doc, where)) for doc, where in parse(sources)]
     runs = [(d, w) for d, w, k in docs if k == "TaskRun"]
     tasks = [(d, w) for d, w, k in docs if k == "Task"]
+    actions = tuple((d, w) for d, w, k in docs if k == "StepAction")
     cli = tuple(ParamValue(n, v, f"-p {n}") for n, v in cli_params.items())
     if len(runs) > 1:
         raise GenerateError(f"{runs[1][1]}: a second TaskRun (give doll one TaskRun at a time)")
+    if not runs and not tasks:
+        raise GenerateError(f"{docs[0][1]}: no Task or TaskRun found (only StepActions)")
     if not runs:
-        return _bare_task(tasks, cli, run_name)
+        return dataclasses.replace(_bare_task(tasks, cli, run_name), step_actions=actions)
     doc, where = runs[0]
     meta, spec = _metadata(doc, where), _spec(doc, where)
     _check_run_fields(spec, where)
@@ -133,7 +140,7 @@ def load(sources: Sequence[tuple[str, str]], cli_params: Mapping[str, str], run_
         params=tuple(p for p in given if p.name not in overridden) + cli,
         workspaces=tuple((w, f"{where}: spec.workspaces[{i}]") for i, w in enumerate(workspaces)),
         pod_template=pod_template, service_account=sa, timeout_seconds=timeout, timeout_given="timeout" in spec,
-        debug=debug,
+        debug=debug, step_actions=actions,
     )
 
 

@@ -46,3 +46,4 @@ class Run:
     timeout_seconds: float | None = None  # None: no timeout ("0"), or none given (see timeout_given)
     timeout_given: bool = False
     debug: RawObject = field(default_factory=dict)
+    step_actions: tuple[tuple[RawObject, str], ...] = ()  # (StepAction document, where) given with the run
