@@ -84,3 +84,42 @@ def test_doll_generate_refuses_a_bad_reference_in_one_line(tmp_path: Path, old: 
     done = subprocess.run([DOLL, "generate", str(source)], capture_output=True, text=True, timeout=60, check=False)
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr.splitlines()[-1] == f"doll generate: {source}: {error}"
+
+
+ACTION = f"""
+apiVersion: tekton.dev/v1beta1
+kind: StepAction
+metadata: {{name: greet}}
+spec:
+  image: {BUSYBOX}
+  params:
+    - {{name: who}}
+    - {{name: punct, default: "!"}}
+  results: [{{name: said}}]
+  env: [{{name: WHO, value: $(params.who)}}]
+  command: [sh, -c, 'printf "hello %s%s" "$WHO" "$1" | tee $(step.results.said.path); echo', sh, "$(params.punct)"]
+"""
+ACTION_SPEC = f"""
+params: [{{name: name, default: world}}]
+results: [{{name: greeting, value: $(steps.hi.results.said)}}]
+steps:
+  - name: hi
+    ref: {{name: greet}}
+    params: [{{name: who, value: "$(params.name)"}}]
+  - name: after
+    image: {BUSYBOX}
+    command: [echo, "got <$(steps.hi.results.said)>"]
+"""
+
+
+def test_a_step_action_given_with_f_runs_with_its_params_and_its_result_reaches_the_next_step(
+        tmp_path: Path, doll_image: str, busybox_image: str, pods: list[str]) -> None:
+    """Tekton: the step becomes the StepAction (pkg/reconciler/taskrun/resources/taskref.go resolveStepRef, its
+    params applied by apply.go applyStepActionParameters), whose result a later step reads at run time."""
+    (tmp_path / "action.yaml").write_text(ACTION)
+    run = doll_run(tmp_path, pods, doll_image, taskrun("e2e-stepaction", ACTION_SPEC), "-f",
+                   str(tmp_path / "action.yaml"))
+    assert run.exit_code == 0, run.output + run.errors
+    assert run.logged("hi") == ["hello world!"]
+    assert run.logged("after") == ["got <hello world!>"]
+    assert "  greeting = hello world!" in run.output.splitlines()
