@@ -21,7 +21,7 @@ from typing import Any
 from generator.errors import GenerateError, quote
 from generator.tekton.resolving import Value, coerce, declarations
 from generator.tekton.specs import RawObject, Run
-from generator.tekton.substituting import EXPANDABLE, Deferred, Key, param_variables, walk
+from generator.tekton.substituting import EXPANDABLE, Deferred, Key, param_variables, references, walk
 
 __all__ = ["ACTION_FIELDS", "REF_STEP_FIELDS", "resolve"]
 
@@ -34,15 +34,22 @@ _IF_GIVEN = ("command", "args", "script", "env", "volumeMounts", "results")
 
 
 class _ParamsOnly(Mapping[Key, Any]):
-    """The StepAction's params, and every other variable kept as it is written (replaced later, with the task's)."""
+    """The StepAction's params, and every other variable kept as it is written (replaced later, with the task's).
 
-    def __init__(self, params: Mapping[Key, Any]) -> None:
-        self.params = params
+    An array or object param given a step result, `$(steps.<step>.results.<name>)`, becomes that reference in its
+    `[*]`, `[i]` or `.key` form (Tekton's replacementsFromStepResults), which the wrapper replaces at run time."""
+
+    def __init__(self, params: Mapping[Key, Any], step_refs: Mapping[str, str]) -> None:
+        self.params, self.step_refs = params, step_refs
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, tuple) and (key in self.params or key[0] not in ("params", "inputs"))
+        return isinstance(key, tuple) and (key in self.params or key[0] not in ("params", "inputs")
+                                           or (len(key) == 3 and key[0] == "params" and key[1] in self.step_refs))
 
     def __getitem__(self, key: Key) -> Any:
+        if key[0] == "params" and len(key) == 3 and key[1] in self.step_refs:
+            base = self.step_refs[key[1]]
+            return Deferred(f"$({base}{key[2] if key[2].startswith('[') else '.' + key[2]})")
         if key[0] in ("params", "inputs"):
             return self.params[key]
         parts = [p if p.startswith("[") else f'["{p}"]' if any(c in p for c in ".[]()") else "." + p
@@ -57,12 +64,12 @@ class _ParamsOnly(Mapping[Key, Any]):
 
 
 def _action(run: Run, ref: Any, where: str) -> tuple[RawObject, str]:
-    if not isinstance(ref, dict) or not isinstance(ref.get("name"), str) or not ref["name"]:
-        raise GenerateError(f"{where}.ref.name: missing")
-    for key in ref:
+    for key in ref if isinstance(ref, dict) else ():
         if key != "name":
             raise GenerateError(f"{where}.ref.{key}: not supported (doll takes StepActions from the given files, "
                                 "by name)")
+    if not isinstance(ref, dict) or not isinstance(ref.get("name"), str) or not ref["name"]:
+        raise GenerateError(f"{where}.ref.name: missing")
     for doc, doc_where in run.step_actions:
         if isinstance(doc.get("metadata"), dict) and doc["metadata"].get("name") == ref["name"]:
             spec = doc.get("spec")
@@ -77,8 +84,18 @@ def _action(run: Run, ref: Any, where: str) -> tuple[RawObject, str]:
     raise GenerateError(f"{where}.ref.name: StepAction {quote(ref['name'])} is not among the given files")
 
 
-def _params(step: RawObject, action: RawObject, where: str, action_where: str) -> dict[str, Value]:
-    """name -> value of each of the StepAction's params: the step's, else the default."""
+def _step_ref(value: Any) -> str:
+    """`steps.<step>.results.<name>` when `value` is exactly that reference, else ""."""
+    found = references(value) if isinstance(value, str) else []
+    if len(found) == 1 and found[0][0] == value.strip() and len(found[0][1]) == 4 and found[0][1][0] == "steps":
+        return ".".join(found[0][1])
+    return ""
+
+
+def _params(step: RawObject, action: RawObject, where: str, action_where: str,
+            step_refs: dict[str, str]) -> dict[str, Value]:
+    """name -> value of each of the StepAction's params: the step's, else the default (array and object params
+    given a step result go to `step_refs` instead)."""
     decls = {d["name"]: (d, kind, pw) for d, kind, pw in declarations(action, action_where)}
     given = step.get("params") or []
     if not isinstance(given, list):
@@ -91,8 +108,13 @@ def _params(step: RawObject, action: RawObject, where: str, action_where: str) -
         if p["name"] not in decls:
             known = ", ".join(sorted(decls)) or "none"
             raise GenerateError(f"{pw}.name: the StepAction has no param {quote(p['name'])} (it declares: {known})")
+        if decls[p["name"]][1] != "string" and _step_ref(p["value"]):
+            step_refs[p["name"]] = _step_ref(p["value"])
+            continue
         values[p["name"]] = coerce(decls[p["name"]][1], p["value"], f"{pw}.value")
     for name, (decl, kind, pw) in decls.items():
+        if name in step_refs:
+            continue
         if name not in values:
             if "default" not in decl:
                 raise GenerateError(f"{where}.params: StepAction param {quote(name)} has no value and no default")
@@ -107,7 +129,9 @@ def _resolve_step(run: Run, step: RawObject, where: str) -> RawObject:
         if key in step:
             raise GenerateError(f"{where}.{key}: cannot be used with ref (it comes from the StepAction)")
     action, action_where = _action(run, step["ref"], where)
-    variables = _ParamsOnly(param_variables(_params(step, action, where, action_where)))
+    step_refs: dict[str, str] = {}
+    values = _params(step, action, where, action_where, step_refs)
+    variables = _ParamsOnly(param_variables(values), step_refs)
     body = {k: v for k, v in action.items() if k not in ("params", "description")}
     body = walk(body, variables, action_where, EXPANDABLE)
     resolved = {k: v for k, v in step.items() if k not in ("ref", "params")}

@@ -104,3 +104,40 @@ def test_a_bad_step_action_or_ref_is_refused_in_one_line(old: str, new: str, in_
 def test_a_file_of_step_actions_alone_is_no_run() -> None:
     with pytest.raises(GenerateError, match="no Task or TaskRun found"):
         gen(ACTION)
+
+
+def test_array_and_object_params_given_a_step_result_become_its_references() -> None:
+    """Tekton: apply.go replacementsFromStepResults maps `$(params.p[*])`, `$(params.p[i])` and `$(params.p.key)`
+    of a param given `$(steps.<step>.results.<name>)` to that step result's `[*]`, `[i]` and `.key` forms, which
+    the entrypoint replaces at run time (entrypointer.go applyStepResultSubstitutions)."""
+    action = """
+apiVersion: tekton.dev/v1alpha1
+kind: StepAction
+metadata: {name: show}
+spec:
+  image: busybox
+  params:
+    - {name: items, type: array}
+    - {name: obj, type: object, properties: {k: {type: string}}}
+  command: [echo, "$(params.items[*])", "$(params.items[0])", "k=$(params.obj.k)"]
+"""
+    run = """
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata: {name: sa}
+spec:
+  taskSpec:
+    steps:
+      - name: make
+        image: busybox
+        results: [{name: list, type: array}, {name: map, type: object, properties: {k: {type: string}}}]
+        script: "true"
+      - name: show
+        ref: {name: show}
+        params: [{name: items, value: $(steps.make.results.list)}, {name: obj, value: "$(steps.make.results.map)"}]
+"""
+    show = container(pod_of(run + "---" + action), "step-show")
+    assert wrapped_command(show) == ["echo", "$(steps.make.results.list[*])", "$(steps.make.results.list[0])",
+                                     "k=$(steps.make.results.map.k)"]
+    assert from_argv(show["args"]).result_refs == ("steps.make.results.list=/tekton/steps/step-make/results/list",
+                                                   "steps.make.results.map=/tekton/steps/step-make/results/map")
