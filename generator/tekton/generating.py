@@ -188,7 +188,7 @@ def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],
     The Pod comes last: `kubectl apply` creates objects in order, and the ServiceAccount admission plugin
     refuses a Pod whose serviceAccountName does not exist yet."""
     _check_options(options)
-    run = step_actions.resolve(load(sources, params, options.name))
+    run = load(sources, params, options.name)
     if options.namespace:
         run = dataclasses.replace(run, namespace=options.namespace)
     if not run.timeout_given:
@@ -197,6 +197,7 @@ def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],
     check_pod_template(run)
     results = _results(run.task, run.task_where)
     param_values = param_variables(resolve(run))
+    run = step_actions.resolve(run, param_values)
     bound = bind(run, param_values)
     variables = _variables(run, param_values, bound.variables, results)
     run = dataclasses.replace(run, task={**run.task, "volumes": walk(

@@ -21,7 +21,7 @@ from typing import Any
 from generator.errors import GenerateError, quote
 from generator.tekton.resolving import Value, coerce, declarations
 from generator.tekton.specs import RawObject, Run
-from generator.tekton.substituting import EXPANDABLE, Deferred, Key, param_variables, references, walk
+from generator.tekton.substituting import EXPANDABLE, Deferred, Key, expand, param_variables, references, walk
 
 __all__ = ["ACTION_FIELDS", "REF_STEP_FIELDS", "resolve"]
 
@@ -92,8 +92,22 @@ def _step_ref(value: Any) -> str:
     return ""
 
 
+def _task_value(value: Any, task_params: Mapping[Key, Any], where: str) -> Any:
+    """A step param's value with the task's params in it, as Tekton replaces them first (applyStepActionParameters:
+    getTaskParameters): a whole `$(params.x)` of an array or object param is that array or object."""
+    variables = _ParamsOnly(task_params, {})
+    found = references(value) if isinstance(value, str) else []
+    if len(found) == 1 and found[0][0] == value.strip() and found[0][1][0] == "params":
+        whole = task_params.get(found[0][1])
+        if whole is not None and not isinstance(whole, str):
+            return whole
+    if isinstance(value, list):
+        return expand(value, variables, where)
+    return walk(value, variables, where)
+
+
 def _params(step: RawObject, action: RawObject, where: str, action_where: str,
-            step_refs: dict[str, str]) -> dict[str, Value]:
+            step_refs: dict[str, str], task_params: Mapping[Key, Any]) -> dict[str, Value]:
     """name -> value of each of the StepAction's params: the step's, else the default (array and object params
     given a step result go to `step_refs` instead)."""
     decls = {d["name"]: (d, kind, pw) for d, kind, pw in declarations(action, action_where)}
@@ -111,7 +125,8 @@ def _params(step: RawObject, action: RawObject, where: str, action_where: str,
         if decls[p["name"]][1] != "string" and _step_ref(p["value"]):
             step_refs[p["name"]] = _step_ref(p["value"])
             continue
-        values[p["name"]] = coerce(decls[p["name"]][1], p["value"], f"{pw}.value")
+        value = _task_value(p["value"], task_params, f"{pw}.value")
+        values[p["name"]] = coerce(decls[p["name"]][1], value, f"{pw}.value")
     for name, (decl, kind, pw) in decls.items():
         if name in step_refs:
             continue
@@ -124,13 +139,13 @@ def _params(step: RawObject, action: RawObject, where: str, action_where: str,
     return values
 
 
-def _resolve_step(run: Run, step: RawObject, where: str) -> RawObject:
+def _resolve_step(run: Run, step: RawObject, where: str, task_params: Mapping[Key, Any]) -> RawObject:
     for key in REF_STEP_FIELDS:
         if key in step:
             raise GenerateError(f"{where}.{key}: cannot be used with ref (it comes from the StepAction)")
     action, action_where = _action(run, step["ref"], where)
     step_refs: dict[str, str] = {}
-    values = _params(step, action, where, action_where, step_refs)
+    values = _params(step, action, where, action_where, step_refs, task_params)
     variables = _ParamsOnly(param_variables(values), step_refs)
     body = {k: v for k, v in action.items() if k not in ("params", "description")}
     body = walk(body, variables, action_where, EXPANDABLE)
@@ -143,12 +158,13 @@ def _resolve_step(run: Run, step: RawObject, where: str) -> RawObject:
     return resolved
 
 
-def resolve(run: Run) -> Run:
-    """The run with every step that names a StepAction replaced by the step it makes."""
+def resolve(run: Run, task_params: Mapping[Key, Any]) -> Run:
+    """The run with every step that names a StepAction replaced by the step it makes (`task_params`: the task's
+    params as variables, substituting.param_variables)."""
     steps = run.task.get("steps")
     if not isinstance(steps, list) or not any(isinstance(s, dict) and "ref" in s for s in steps):
         return run
     where = f"{run.task_where}.steps"
-    resolved = [_resolve_step(run, s, f"{where}[{i}]") if isinstance(s, dict) and "ref" in s else s
+    resolved = [_resolve_step(run, s, f"{where}[{i}]", task_params) if isinstance(s, dict) and "ref" in s else s
                 for i, s in enumerate(steps)]
     return dataclasses.replace(run, task={**run.task, "steps": resolved})

@@ -141,3 +141,17 @@ spec:
                                      "k=$(steps.make.results.map.k)"]
     assert from_argv(show["args"]).result_refs == ("steps.make.results.list=/tekton/steps/step-make/results/list",
                                                    "steps.make.results.map=/tekton/steps/step-make/results/map")
+
+
+def test_the_tasks_params_are_replaced_in_the_step_params_first_arrays_included() -> None:
+    """Tekton: apply.go applyStepActionParameters replaces the task's params in the step's params
+    (getTaskParameters) before it applies them to the StepAction; a whole `$(params.x[*])` is the array."""
+    run = RUN.replace("params: [{name: name, value: world}]", "params: [{name: name, value: world}, "
+                      "{name: more, value: [m1, m2]}]").replace(
+        "params: [{name: name}]", "params: [{name: name}, {name: more, type: array}]").replace(
+        "{name: extra, value: [a, b]}", "{name: extra, value: \"$(params.more[*])\"}")
+    hi = container(_pod(run), "step-hi")
+    assert wrapped_command(hi)[-3:] == ["!", "m1", "m2"]
+    listed = run.replace("{name: extra, value: \"$(params.more[*])\"}", "{name: extra, value: [\"$(params.more[*])\", "
+                         "\"x-$(params.name)\"]}")
+    assert wrapped_command(container(_pod(listed), "step-hi"))[-4:] == ["!", "m1", "m2", "x-world"]
