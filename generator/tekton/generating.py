@@ -125,8 +125,9 @@ def _results(task: RawObject, where: str) -> tuple[str, ...]:
     if not isinstance(raw, list):
         raise GenerateError(f"{where}.results: expected a list")
     seen: set[str] = set()
-    return tuple(declared_name(result, f"{where}.results[{i}]", RESULT_NAME, RESULT_RULE, seen,
-                               ("name", "type", "description", "properties", "value")) for i, result in enumerate(raw))
+    fields = ("name", "type", "description", "properties", "value")  # value: a step result (step_results)
+    return tuple(declared_name(result, f"{where}.results[{i}]", RESULT_NAME, RESULT_RULE, seen, fields)
+                 for i, result in enumerate(raw))
 
 
 def _check_task(task: RawObject, where: str) -> None:

@@ -15,8 +15,8 @@ from generator.tekton.durations import seconds
 from generator.tekton.specs import ParamValue, RawObject, Run
 from generator.warning import warn
 
-__all__ = ["API_VERSIONS", "STEP_ACTION_API_VERSIONS", "declared_name", "DNS_LABEL", "DNS_SUBDOMAIN", "RESULT_NAME", "RESULT_RULE", "RUN_FIELDS",
-           "WARN_RUN_FIELDS", "load", "parse"]
+__all__ = ["API_VERSIONS", "declared_name", "DNS_LABEL", "DNS_SUBDOMAIN", "RESULT_NAME", "RESULT_RULE", "RUN_FIELDS",
+           "STEP_ACTION_API_VERSIONS", "WARN_RUN_FIELDS", "load", "parse"]
 
 API_VERSIONS = ("tekton.dev/v1", "tekton.dev/v1beta1")
 STEP_ACTION_API_VERSIONS = ("tekton.dev/v1alpha1", "tekton.dev/v1beta1")
