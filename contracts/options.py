@@ -43,6 +43,9 @@ class StepOptions:
     termination_path: str = ""  # Tekton-format termination message (JSON list of {key, value, type})
     results_dir: str = ""  # results are read from <results_dir>/<name>
     results: tuple[str, ...] = ()
+    # step results this step uses, `steps.<step>.results.<name>=<file>`: replaced in its command and env at its turn
+    result_refs: tuple[str, ...] = ()
+    result_files: tuple[str, ...] = ()  # task results taken from a file (a step result): `<task result>=<file>`
     step_dir: str = ""  # this step's own directory: exitCode and state are written here
     sidecar: bool = False  # wrap a sidecar: answer probes, stop on the supervisor's word
     grace_seconds: float = 30.0  # SIGTERM -> SIGKILL of the whole process group
@@ -234,6 +237,11 @@ def _check(o: StepOptions) -> None:
             raise UsageError(f"{flag}: {value} (must be >= 0 and finite)")
     if o.index < 0:
         raise UsageError(f"--index: {o.index} (must be >= 0)")
+    for flag, pairs in (("--result-ref", o.result_refs), ("--result-file", o.result_files)):
+        for pair in pairs:
+            name, eq, path = pair.partition("=")
+            if not (name and eq and path):
+                raise UsageError(f"{flag}: {pair!r} (expected NAME=FILE)")
 
 
 _FOREVER = float("inf")

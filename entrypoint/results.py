@@ -34,16 +34,17 @@ if TYPE_CHECKING:
 __all__ = ["TASK_RESULT", "INTERNAL", "read", "tekton_time", "Termination", "render"]
 
 
-def read(results_dir: str, names: tuple[str, ...]) -> tuple[dict[str, str], str]:
+def read(results_dir: str, names: tuple[str, ...], files: tuple[str, ...] = ()) -> tuple[dict[str, str], str]:
     """The declared results the step wrote, and what was wrong with any that cannot be read ("": nothing).
-    Missing ones are left out (the supervisor notices).  A result that is not a regular file (a directory,
-    a FIFO: opened without blocking) or cannot be read is a problem that fails the step."""
+    `files` are `NAME=FILE` (a task result whose value is one of this step's results, Tekton's TaskResult
+    `value: $(steps.<step>.results.<name>)`).  Missing ones are left out (the supervisor notices).  A result
+    that is not a regular file (a directory, a FIFO: opened without blocking) or cannot be read is a problem
+    that fails the step."""
     found: dict[str, str] = {}
     problems: list[str] = []
-    if not results_dir:
-        return found, ""
-    for name in names:
-        path = os.path.join(results_dir, name)
+    paths = [(name, os.path.join(results_dir, name)) for name in names] if results_dir else []
+    paths += [(pair.partition("=")[0], pair.partition("=")[2]) for pair in files]
+    for name, path in paths:
         try:
             fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except FileNotFoundError:

@@ -80,6 +80,11 @@ class Step:
     def turn(self, env: dict[str, str]) -> Outcome:
         """Wait for this step's turn, and run the child if it is to run: how the step ended."""
         command = command_for(self.o)  # before the wait: on `start` only the spawn is left to do
+        resolver = None
+        if self.o.result_refs:  # step results this step uses: only their files are left to read on `start`
+            from entrypoint import references
+
+            resolver = references.Resolver(self.o.result_refs)
         previous = {sig: signal.signal(sig, _raise_terminated) for sig in CANCELLING}
         try:
             verdict = self.wait()
@@ -94,6 +99,11 @@ class Step:
             message = (f"no command for this machine's platform ({_platform()}); the image has one for: "
                        + ", ".join(sorted(self.o.platform_commands)))
             return Outcome(exits.EXIT_WRAPPER_ERROR, "Error", None, time.time(), message)
+        if verdict.action == "start" and resolver is not None:
+            try:
+                command, env = resolver.command(command), resolver.env(env)
+            except references.Unresolved as exc:
+                return Outcome(exits.EXIT_WRAPPER_ERROR, "Error", None, time.time(), f"step results: {exc}")
         if verdict.action == "start":
             return self.runner.run(command, env, self.session.live())
         if verdict.action == "fail":
@@ -130,7 +140,7 @@ class Step:
         file mode, and only after any hold: a hold's verdict, `debug continue` / `fail-continue`, changes the
         record).
         """
-        found, unreadable = results.read(self.o.results_dir, self.o.results)
+        found, unreadable = results.read(self.o.results_dir, self.o.results, self.o.result_files)
         exit_code, reason, message = outcome.exit_code, outcome.reason, outcome.message
         if unreadable:
             log(f"step {self.o.name}: {unreadable}")

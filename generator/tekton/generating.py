@@ -20,7 +20,7 @@ from contracts.layout import DOLL_RUN, RESULTS_DIR, STEPS_DIR
 from generator.errors import GenerateError, quote
 from generator.images.choosing import source_for
 from generator.images.sources import ImageConfigSource, Platforms, RegistryOptions
-from generator.tekton import naming
+from generator.tekton import naming, step_actions
 from generator.tekton.binding import bind, isolate
 from generator.tekton.granting import grant
 from generator.tekton.loading import DNS_LABEL, RESULT_NAME, RESULT_RULE, declared_name, load
@@ -29,6 +29,7 @@ from generator.tekton.probes import probe_spec
 from generator.tekton.rendering import Layout, check_pod_template, render, volume_names
 from generator.tekton.resolving import resolve
 from generator.tekton.specs import RawObject, Run
+from generator.tekton.step_results import declared_results, task_result_files
 from generator.tekton.substituting import Key, param_variables, walk
 from generator.tekton.wrapping import Shared, needs_lookup, wrap_sidecar, wrap_step
 from generator.warning import warn
@@ -124,8 +125,9 @@ def _results(task: RawObject, where: str) -> tuple[str, ...]:
     if not isinstance(raw, list):
         raise GenerateError(f"{where}.results: expected a list")
     seen: set[str] = set()
-    return tuple(declared_name(result, f"{where}.results[{i}]", RESULT_NAME, RESULT_RULE, seen,
-                               ("name", "type", "description", "properties")) for i, result in enumerate(raw))
+    fields = ("name", "type", "description", "properties", "value")  # value: a step result (step_results)
+    return tuple(declared_name(result, f"{where}.results[{i}]", RESULT_NAME, RESULT_RULE, seen, fields)
+                 for i, result in enumerate(raw))
 
 
 def _check_task(task: RawObject, where: str) -> None:
@@ -208,13 +210,14 @@ def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],
     results = _results(run.task, run.task_where)
     param_values = param_variables(resolve(run))
     run = check_pod_template(run, param_values)
+    run = step_actions.resolve(run, param_values)
     bound = bind(run, param_values)
     variables = _variables(run, param_values, bound.variables, results)
     run = dataclasses.replace(run, task={**run.task, "volumes": walk(
         run.task.get("volumes") or [], variables, f"{run.task_where}.volumes")})
     volumes = volume_names(run.task, run.task_where, run.pod_template, f"{run.run_where}.podTemplate")
     volumes |= {v["name"] for v in bound.volumes}  # $(workspaces.x.volume) in a volumeMount (variables.md)
-    steps = _running(prepare_steps(run.task, run.task_where, variables, volumes, run.step_actions),
+    steps = _running(prepare_steps(run.task, run.task_where, variables, volumes),
                      run.task_where)
     sidecars = prepare_sidecars(run.task, run.task_where, variables, volumes)
     shared_mounts, steps, sidecars = isolate(bound, steps, sidecars)
@@ -222,7 +225,9 @@ def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],
     on_failure, before = _breakpoints(run, [s.name for s in steps])
     images = _lookups([*steps, *sidecars], options)  # last: the only step that may touch the network
 
-    shared = Shared(shared_mounts, list(run.pod_template.get("env") or []), results, on_failure, before)
+    declared = {s.name: declared_results(s.spec.get("results")) for s in steps}
+    shared = Shared(shared_mounts, list(run.pod_template.get("env") or []), results, on_failure, before,
+                    task_result_files(run.task, run.task_where, declared))
     wrapped_steps, step_plans = [], []
     for i, step in enumerate(steps):
         wrapped, step_plan = wrap_step(step, i, steps[i - 1].name if i else None, shared, images)

@@ -17,10 +17,10 @@ from generator.tekton.specs import ParamValue, RawObject, Run
 from generator.warning import warn
 
 __all__ = ["API_VERSIONS", "declared_name", "DNS_LABEL", "DNS_SUBDOMAIN", "RESULT_NAME", "RESULT_RULE", "RUN_FIELDS",
-           "STEP_ACTION_VERSIONS", "WARN_RUN_FIELDS", "load", "parse"]
+           "STEP_ACTION_API_VERSIONS", "WARN_RUN_FIELDS", "load", "parse"]
 
 API_VERSIONS = ("tekton.dev/v1", "tekton.dev/v1beta1")
-STEP_ACTION_VERSIONS = ("tekton.dev/v1alpha1", "tekton.dev/v1beta1")
+STEP_ACTION_API_VERSIONS = ("tekton.dev/v1alpha1", "tekton.dev/v1beta1")
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 # Tekton's ResultNameFormat, for task and step results alike (StepResult.Validate uses it too): also what
@@ -57,8 +57,8 @@ def parse(sources: Sequence[tuple[str, str]]) -> list[tuple[RawObject, str]]:
 
 def _kind(doc: RawObject, where: str) -> str:
     api, kind = doc.get("apiVersion"), doc.get("kind")
-    if kind == "StepAction":  # docs/stepactions.md: tekton.dev/v1alpha1 (and v1beta1 since)
-        if api not in STEP_ACTION_VERSIONS:
+    if kind == "StepAction":  # docs/stepactions.md: tekton.dev/v1alpha1 (and v1beta1 since); generator/tekton/step_actions.py
+        if api not in STEP_ACTION_API_VERSIONS:
             raise GenerateError(f"{where}: apiVersion: {quote(api)} is not supported for a StepAction "
                                 "(tekton.dev/v1alpha1 or v1beta1)")
         return "StepAction"
@@ -105,10 +105,12 @@ def load(sources: Sequence[tuple[str, str]], cli_params: Mapping[str, str], run_
     docs = [(doc, where, _kind(doc, where)) for doc, where in parse(sources)]
     runs = [(d, w) for d, w, k in docs if k == "TaskRun"]
     tasks = [(d, w) for d, w, k in docs if k == "Task"]
+    actions = tuple((d, w) for d, w, k in docs if k == "StepAction")
     cli = tuple(ParamValue(n, v, f"-p {n}") for n, v in cli_params.items())
-    actions = _step_actions([(d, w) for d, w, k in docs if k == "StepAction"])
     if len(runs) > 1:
         raise GenerateError(f"{runs[1][1]}: a second TaskRun (give doll one TaskRun at a time)")
+    if not runs and not tasks:
+        raise GenerateError(f"{docs[0][1]}: no Task or TaskRun found (only StepActions)")
     if not runs:
         return dataclasses.replace(_bare_task(tasks, cli, run_name), step_actions=actions)
     doc, where = runs[0]
@@ -146,17 +148,6 @@ def load(sources: Sequence[tuple[str, str]], cli_params: Mapping[str, str], run_
         pod_template=pod_template, service_account=sa, timeout_seconds=timeout, timeout_given="timeout" in spec,
         debug=debug, embedded="taskSpec" in spec, step_actions=actions,
     )
-
-
-def _step_actions(docs: list[tuple[RawObject, str]]) -> dict[str, tuple[RawObject, str]]:
-    """The StepActions given alongside, by name: each step's `ref` names one (docs/stepactions.md)."""
-    actions: dict[str, tuple[RawObject, str]] = {}
-    for doc, where in docs:
-        name = _name(_metadata(doc, where), where)
-        if name in actions:
-            raise GenerateError(f"{where}: metadata.name: a second StepAction {quote(name)}")
-        actions[name] = (_spec(doc, where), f"{where}: spec")
-    return actions
 
 
 def _bare_task(tasks: list[tuple[RawObject, str]], cli: tuple[ParamValue, ...], run_name: str) -> Run:

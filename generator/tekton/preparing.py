@@ -13,13 +13,12 @@ from typing import Any
 
 from contracts import layout
 from generator.errors import GenerateError, quote
-from generator.tekton import shapes
+from generator.tekton import shapes, step_results
 from generator.tekton.durations import seconds
 from generator.tekton.loading import DNS_LABEL, RESULT_NAME, RESULT_RULE
 from generator.tekton.conditions import false_when
 from generator.tekton.merging import merge
 from generator.tekton.specs import RawObject
-from generator.tekton.stepactions import inline
 from generator.tekton.substituting import EXPANDABLE, Key, walk
 from generator.warning import warn
 
@@ -60,6 +59,7 @@ class Prepared:
     on_error: str = "stopAndFail"
     false_when: str = ""  # a step whose `when` is false (the expression, as text): left out of the Pod
     workspace_mounts: tuple[RawObject, ...] = ()  # its isolated workspaces (binding.isolate fills them)
+    result_refs: tuple[str, ...] = ()  # the earlier steps' results it uses (step_results: `--result-ref`s)
 
 
 def _check_fields(obj: RawObject, allowed: set[str], where: str) -> None:
@@ -129,10 +129,9 @@ def _common(spec: RawObject, where: str, volumes: set[str]) -> RawObject:
     return spec
 
 
-def prepare_steps(task: RawObject, where: str, variables: dict[Key, Any], volumes: set[str],
-                  actions: Mapping[str, tuple[RawObject, str]] | None = None) -> list[Prepared]:
-    """Each step checked, its StepAction (`ref`) inlined, merged with the stepTemplate, variables replaced."""
-    actions = actions or {}
+def prepare_steps(task: RawObject, where: str, variables: dict[Key, Any], volumes: set[str]) -> list[Prepared]:
+    """Each step checked, merged with the stepTemplate, variables replaced (StepActions are resolved before:
+    generator/tekton/step_actions.py)."""
     steps = _list(task, "steps", where)
     if not steps:
         raise GenerateError(f"{where}.steps: missing (a task needs at least one step)")
@@ -146,18 +145,21 @@ def prepare_steps(task: RawObject, where: str, variables: dict[Key, Any], volume
         variables[("steps", layout.step_dir_name(name), "exitCode", "path")] = \
             f"{layout.step_dir(layout.STEPS_DIR, name)}/{layout.EXIT_CODE_FILE}"
     prepared = []
+    declared: dict[str, dict[str, str]] = {}
     for i, (name, raw) in enumerate(zip(names, steps)):
         sw = f"{where}.steps[{i}]"
-        _check_fields(raw, STEP_FIELDS | {"ref", "params"}, sw)
-        raw, action_params = inline(raw, sw, actions, variables)
+        _check_fields(raw, STEP_FIELDS, sw)
         shapes.check(raw, shapes.CONTAINER, sw)
         results = _step_results(raw.get("results"), f"{sw}.results")
-        local = {**_own_paths(raw, sw, variables), **action_params}
+        local = _own_paths(raw, sw, variables)
         for result in results:
             local[("step", "results", result, "path")] = \
                 f"{layout.step_dir(layout.STEPS_DIR, name)}/{layout.STEP_RESULTS_DIR}/{result}"
         when = false_when(raw.get("when"), local, f"{sw}.when")
-        spec = walk(merge(template, {k: v for k, v in raw.items() if k != "when"}), local, sw, EXPANDABLE)
+        merged = merge(template, {k: v for k, v in raw.items() if k != "when"})
+        refs = step_results.check_step(merged, i, names, declared, sw)
+        local.update(step_results.variables(i, names, declared))
+        spec = walk(merged, local, sw, EXPANDABLE)
         spec = _common({**spec, "name": name}, sw, volumes)
         timeout = seconds(spec["timeout"], f"{sw}.timeout") if "timeout" in spec else None
         on_error = spec.get("onError", "stopAndFail")
@@ -167,7 +169,8 @@ def prepare_steps(task: RawObject, where: str, variables: dict[Key, Any], volume
             config = spec.get(key)
             if config is not None and (not isinstance(config, dict) or set(config) - {"path"}):
                 raise GenerateError(f"{sw}.{key}: only `path` is supported")
-        prepared.append(Prepared(name, sw, spec, timeout, on_error, when))
+        declared[name] = step_results.declared_results(raw.get("results"))
+        prepared.append(Prepared(name, sw, spec, timeout, on_error, when, result_refs=refs))
     return prepared
 
 
@@ -213,8 +216,8 @@ def _step_results(raw: Any, where: str) -> list[str]:
     for i, result in enumerate(raw):
         _check_fields(result, {"name", "type", "description", "properties"}, f"{where}[{i}]")
     if names:
-        warn(f"{where}: step results are not collected by doll: the step can write $(step.results.<name>.path), "
-             "but the values reach no TaskRun status and $(steps.<step>.results.<name>) is refused")
+        warn(f"{where}: step results are not reported by doll (it has no TaskRun status): later steps can use them, "
+             "$(steps.<step>.results.<name>), and task results can take them, value: $(steps.<step>.results.<name>)")
     return names
 
 

@@ -47,4 +47,4 @@ class Run:
     timeout_given: bool = False
     debug: RawObject = field(default_factory=dict)
     embedded: bool = False  # the TaskRun embeds its taskSpec: its params and workspaces propagate into it
-    step_actions: dict[str, tuple[RawObject, str]] = field(default_factory=dict)  # name -> (spec, where)
+    step_actions: tuple[tuple[RawObject, str], ...] = ()  # (StepAction document, where) given with the run

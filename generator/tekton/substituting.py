@@ -12,7 +12,8 @@ from typing import Any
 
 from generator.errors import GenerateError
 
-__all__ = ["EXPANDABLE", "Key", "ROOTS", "Variables", "expand", "known", "param_variables", "string", "walk"]
+__all__ = ["EXPANDABLE", "Deferred", "Key", "ROOTS", "Variables", "expand", "known", "param_variables", "references",
+           "string", "walk"]
 
 ROOTS = ("params", "workspaces", "results", "context", "steps", "step", "tasks", "resources", "inputs",
          "outputs", "credentials", "finally", "artifacts")
@@ -37,10 +38,23 @@ def _key(root: str, body: str) -> Key:
     return tuple(parts)
 
 
+class Deferred(str):
+    """A variable the wrapper replaces at run time (a step result, `$(steps.<step>.results.<name>)`): it stays a
+    reference, spelled `$(steps.<step>.results.<name>)`, and so does its `[*]`, `[i]` or `.key` form."""
+
+
+def references(text: str) -> list[tuple[str, Key]]:
+    """Every Tekton variable in `text`: its text and its key (`$(params["a"][0])`: `("params", "a", "[0]")`)."""
+    return [(m.group(0), _key(m.group(1), m.group(2))) for m in _REFERENCE.finditer(text)]
+
+
 def _lookup(variables: Variables, match: re.Match[str], where: str) -> str | list[str] | dict[str, str]:
     key = _key(match.group(1), match.group(2))
     if key in variables:
         return variables[key]
+    deferred = variables.get(key[:4])
+    if len(key) == 5 and isinstance(deferred, Deferred):
+        return Deferred(deferred[:-1] + (key[4] if key[4].startswith("[") else "." + key[4]) + ")")
     hint = _HINTS.get(key[0], "no such variable")
     if key[0] in ("step", "steps") and "artifacts" in key[1:3]:  # $(step.artifacts.path), $(steps.x.artifacts...)
         hint = _HINTS["artifacts"]

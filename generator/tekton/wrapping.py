@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from contracts import layout
@@ -36,6 +37,7 @@ class Shared:
     results: tuple[str, ...] = ()
     breakpoint_on_failure: bool = False
     before_steps: frozenset[str] = frozenset()
+    result_files: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # step -> task results it gives
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,7 @@ def wrap_step(prepared: Prepared, index: int, previous: str | None, shared: Shar
         stdout_path=(spec.get("stdoutConfig") or {}).get("path", ""),
         stderr_path=(spec.get("stderrConfig") or {}).get("path", ""),
         termination_path=TERMINATION_PATH, results_dir=RESULTS_DIR, results=shared.results,
+        result_refs=prepared.result_refs, result_files=tuple(shared.result_files.get(name, ())),
         step_dir=directory, breakpoint_before=name in shared.before_steps,
         breakpoint_on_failure=shared.breakpoint_on_failure,
         platform_commands=platform_commands, command=tuple(command),

@@ -66,7 +66,7 @@ def test_a_step_with_ref_may_not_give_what_the_step_action_gives(field: str) -> 
     """docs/stepactions.md "Referencing a StepAction": image, command, args, script, env and volumeMounts
     with ref are a validation error ("image cannot be used with Ref")."""
     key = field.split(":")[0]
-    with pytest.raises(GenerateError, match=rf"steps\[0\].{key}: cannot be used with ref \(the StepAction gives it\)$"):
+    with pytest.raises(GenerateError, match=rf"steps\[0\].{key}: cannot be used with ref \(it comes from the StepAction\)$"):
         gen(ACTION + RUN.replace("timeout: 5m", field))
 
 
@@ -74,7 +74,7 @@ def test_params_on_a_step_without_ref_are_refused() -> None:
     """docs/stepactions.md: "If a Step declares params for an inlined Step, it will also lead to a validation
     error"."""
     text = RUN.replace("        ref: {name: clone}\n", "        image: busybox\n        command: ['true']\n")
-    with pytest.raises(GenerateError, match=r"steps\[0\].params: only a step with ref takes params"):
+    with pytest.raises(GenerateError, match=r"steps\[0\].params: not supported by doll \(only a step with ref takes params\)"):
         gen(text)
 
 
@@ -87,11 +87,11 @@ def test_a_step_action_that_is_not_given_is_refused_naming_it() -> None:
 def test_a_remote_step_action_is_refused_in_one_line() -> None:
     """docs/stepactions.md "Specifying Remote StepActions": a resolver fetches it; doll resolves nothing remote."""
     text = RUN.replace("ref: {name: clone}", "ref: {resolver: git, params: [{name: url, value: x}]}")
-    with pytest.raises(GenerateError, match=r"steps\[0\].ref: remote StepActions \(resolver\) are not supported"):
+    with pytest.raises(GenerateError, match=r"steps\[0\].ref.resolver: not supported \(doll takes StepActions from the given files"):
         gen(ACTION + text)
 
 
 def test_a_step_action_param_without_value_or_default_is_refused() -> None:
     text = RUN.replace("          - {name: flags, value: [--depth, \"1\"]}\n", "")
-    with pytest.raises(GenerateError, match=r"steps\[0\].params: StepAction param 'flags': no value"):
+    with pytest.raises(GenerateError, match=r"steps\[0\].params: StepAction param 'flags' has no value and no default"):
         gen(ACTION + text)

@@ -102,10 +102,11 @@ def test_a_bare_task_gets_an_emptydir_for_each_unbound_workspace_with_a_warning(
     assert "workspace 'creds' is not bound; using an emptyDir" in caplog.text
 
 
-def test_step_results_reference_by_value_is_refused_as_runtime_only() -> None:
+def test_a_step_result_used_by_value_is_left_for_the_wrapper() -> None:
+    """Tekton replaces it at run time, in the entrypoint (entrypointer.go applyStepResultSubstitutions); more in
+    test_step_results.py."""
     text = RUN.replace("[cat, $(steps.step-use.exitCode.path)", "[cat, $(steps.use.results.notes)")
-    with pytest.raises(GenerateError, match=r"\$\(steps.use.results.notes\) cannot be resolved"):
-        gen(text)
+    assert wrapped_command(container(pod_of(text), "step-after")) == ["cat", "$(steps.use.results.notes)"]
 
 
 def test_params_reach_workspace_bindings_mount_paths_and_task_volumes() -> None:

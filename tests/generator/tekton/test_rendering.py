@@ -148,16 +148,16 @@ def test_an_unknown_step_result_field_is_refused() -> None:
         gen(text)
 
 
-def test_step_results_generate_with_a_warning_that_doll_does_not_collect_them(
+def test_step_results_generate_with_a_warning_that_doll_does_not_report_them(
         caplog: pytest.LogCaptureFixture) -> None:
     text = RUN.replace("{name: two, image: busybox, command: [b]}",
                        "{name: two, image: busybox, command: [b, $(step.results.digest.path)], "
                        "results: [{name: digest}]}")
     pod = pod_of(text)
     assert wrapped_command(container(pod, "step-two")) == ["b", "/tekton/steps/step-two/results/digest"]
-    assert caplog.messages == ["run.yaml: spec.taskSpec.steps[1].results: step results are not collected by doll: "
-                               "the step can write $(step.results.<name>.path), but the values reach no TaskRun "
-                               "status and $(steps.<step>.results.<name>) is refused"]
+    assert caplog.messages == ["run.yaml: spec.taskSpec.steps[1].results: step results are not reported by doll (it "
+                               "has no TaskRun status): later steps can use them, $(steps.<step>.results.<name>), "
+                               "and task results can take them, value: $(steps.<step>.results.<name>)"]
 
 
 def test_step_result_names_tekton_accepts_are_not_held_to_dns_labels() -> None:
