@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from generator.local import podman
+from running_pods import BUSYBOX
 
 ROOT = Path(__file__).resolve().parents[2]
 DOLL = str(ROOT / ".venv" / "bin" / "doll")
-BUSYBOX = "localhost/doll-busybox:1"
 DOLL_IMAGE = "localhost/doll:dev"
 
 

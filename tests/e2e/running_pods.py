@@ -16,6 +16,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 DOLL = str(ROOT / ".venv" / "bin" / "doll")
+BUSYBOX = "localhost/doll-busybox:1"  # built by scripts/make-busybox-image (the busybox_image fixture)
 
 
 @dataclass(frozen=True)

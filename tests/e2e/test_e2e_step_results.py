@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUSYBOX
+from running_pods import BUSYBOX
 from running_pods import DOLL, doll_run, taskrun
 
 SPEC = f"""
