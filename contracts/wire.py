@@ -203,6 +203,8 @@ def decode(line: bytes) -> Message:
         data = json.loads(line)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProtocolError(f"not JSON: {exc}") from None
+    except RecursionError:  # a nesting bomb: [[[[...
+        raise ProtocolError("not JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise ProtocolError("not a JSON object")
     op = data.get("op")
