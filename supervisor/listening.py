@@ -18,7 +18,7 @@ from typing import Any
 
 from contracts import layout
 from contracts.plans import Plan
-from supervisor.drops import CHANNEL_LIMIT, Drops, Limits, raise_file_limit
+from supervisor.drops import ADMIN_LIMIT, CHANNEL_LIMIT, Drops, Limits, raise_file_limit
 from supervisor.gate import Gate, Gated
 from supervisor.logs import Log
 from supervisor.serving import ACCEPT_TROUBLE, ControlServer, HELLO_TIMEOUT
@@ -55,10 +55,11 @@ async def listen(plan: Plan, runner: Gated, log: Log, stack: contextlib.AsyncExi
     drops = Drops(log)
     limits = Limits(raise_file_limit())
     gate = Gate(runner, drops)
-    admin = ControlServer(os.path.join(plan.run_dir, layout.SOCKET_NAME), gate, log, hello_timeout,
-                          drops=drops, limits=limits)
-    listeners = Listeners(admin, drops)
     owners = [("step", s.name) for s in plan.steps] + [("sidecar", c.name) for c in plan.sidecars]
+    shared = 0 if plan.channels_dir else len(owners) * CHANNEL_LIMIT  # no channels: every wrapper comes here
+    admin = ControlServer(os.path.join(plan.run_dir, layout.SOCKET_NAME), gate, log, hello_timeout,
+                          drops=drops, limits=limits, per_listener=ADMIN_LIMIT + shared)
+    listeners = Listeners(admin, drops)
     for kind, name in owners if plan.channels_dir else []:
         path = channel_socket(plan.channels_dir, kind, name)
         os.makedirs(os.path.dirname(path), exist_ok=True)  # a mount point in a Pod; made here on one host

@@ -243,3 +243,16 @@ def test_a_channel_socket_is_open_to_any_uid_and_the_admin_socket_is_not(tmp_pat
             assert mode == 0o666
             assert stat.S_IMODE(os.stat(sup.listeners.admin.path).st_mode) == 0o660
     asyncio.run(check())
+
+
+async def test_without_channels_the_admin_socket_takes_every_wrapper(tmp_path: Path) -> None:
+    """One host, no channels (tests, benchmarks): 100 wrappers on the admin socket are not a flood."""
+    async with supervising(tmp_path, [f"s{i}" for i in range(100)], channels_dir="") as sup:
+        peers = [await sup.peer() for _ in range(100)]
+        for i, p in enumerate(peers):
+            p.say(wire.Hello(kind="step", name=f"s{i}"))
+        assert isinstance(await peers[0].hear(), wire.Start)
+        await _until(lambda: len(sup.runner.steps) == 100, "every wrapper connected")
+        assert "too-many" not in sup.listeners.drops.counts
+        for p in peers:
+            p.close()
