@@ -256,3 +256,18 @@ async def test_without_channels_the_admin_socket_takes_every_wrapper(tmp_path: P
         assert "too-many" not in sup.listeners.drops.counts
         for p in peers:
             p.close()
+
+
+async def test_an_accept_that_fails_for_lack_of_descriptors_is_logged_once_without_a_traceback(
+        tmp_path: Path) -> None:
+    """Replays EMFILE at accept: asyncio reported it with a traceback every time it retried (once a second
+    per listener); the supervisor's loop handler now counts it and logs one line."""
+    async with supervising(tmp_path, ["a"]) as sup:
+        context = {"message": "socket.accept() out of system resource", "exception": OSError(24, "Too many open files")}
+        log = Log(sup.log)
+        assert all(sup.listeners.on_loop_error(context, log) for _ in range(50))
+        assert not sup.listeners.on_loop_error({"message": "something else"}, log)
+        lines = [json.loads(line) for line in sup.log.getvalue().splitlines()]
+        assert [line["event"] for line in lines if line["event"] == "accept_failing"] == ["accept_failing"]
+        assert "Traceback" not in sup.log.getvalue()
+        assert sup.listeners.drops.counts["accept-failed"] == 50
