@@ -12,7 +12,8 @@ __all__ = [
     "WORKSPACE_DIR", "TERMINATION_PATH", "TERMINATION_MESSAGE_LIMIT", "VOLUMES", "INIT_CONTAINER",
     "SUPERVISOR_CONTAINER", "POST_FILE", "FAILED_SUFFIX", "EXIT_CODE_FILE", "STEP_RESULTS_DIR",
     "step_dir_name", "step_dir", "post_file", "verdict_name", "verdict_path", "script_name",
-    "step_container", "sidecar_container",
+    "step_container", "sidecar_container", "CHANNEL_DIR", "CHANNEL_SOCKET", "CHANNELS_DIR", "VERDICT_NAME",
+    "channel_name", "channel_dir", "channel_volume",
 ]
 
 # --- doll's own volumes ---
@@ -29,6 +30,17 @@ JOURNAL_NAME = "journal.jsonl"
 # verdict "failed" for a step that will not run, `stop` for a sidecar once a classic run is over.  A wrapper
 # that finds no supervisor heeds it before the file chain.
 VERDICTS_NAME = "verdicts"
+
+# --- each container's own channel to the supervisor (one small emptyDir per step and per sidecar) ---
+# The container mounts its own channel read-only at CHANNEL_DIR and nobody else's; the supervisor mounts every
+# channel read-write at CHANNELS_DIR/<kind>-<name> and listens on a socket in each (mode 0666: any uid may
+# connect).  A hello on a channel speaks for that channel's container only.  The channel also holds the
+# supervisor's last word for that container: CHANNEL_DIR/verdict.  The admin socket (SOCKET_PATH, in doll-run)
+# is mounted in the supervisor's container only: `doll ctl` there may do everything.
+CHANNEL_DIR = "/doll/channel"
+CHANNEL_SOCKET = f"{CHANNEL_DIR}/{SOCKET_NAME}"
+CHANNELS_DIR = "/doll/channels"
+VERDICT_NAME = "verdict"
 
 # --- Tekton's in-Pod conventions ---
 TEKTON_ROOT = "/tekton"
@@ -71,8 +83,25 @@ def verdict_name(kind: str, name: str) -> str:
     return f"{kind}-{name}"
 
 
-def verdict_path(run_dir: str, kind: str, name: str) -> str:
-    return f"{run_dir}/{VERDICTS_NAME}/{verdict_name(kind, name)}"
+def verdict_path(socket: str) -> str:
+    """Where a wrapper reads the supervisor's last word for it: `verdict` next to its socket, in its own
+    channel (CHANNEL_DIR/verdict)."""
+    return f"{socket.rpartition('/')[0]}/{VERDICT_NAME}"
+
+
+def channel_name(kind: str, name: str) -> str:
+    """A channel's directory name under CHANNELS_DIR: `step-build`, `sidecar-db`."""
+    return f"{kind}-{name}"
+
+
+def channel_dir(channels_dir: str, kind: str, name: str) -> str:
+    return f"{channels_dir}/{channel_name(kind, name)}"
+
+
+def channel_volume(kind: str, index: int) -> str:
+    """The channel's emptyDir: `doll-ch-s<index>` for a step, `doll-ch-c<index>` for a sidecar (its position
+    among the sidecars): always a short DNS label, whatever the container's name."""
+    return f"doll-ch-{'s' if kind == 'step' else 'c'}{index}"
 
 
 def script_name(kind: str, name: str) -> str:

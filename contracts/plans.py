@@ -92,6 +92,9 @@ class Plan:
     pushgateway: str = ""  # optional Pushgateway URL
     publish_to_api: bool = True  # annotations and Events through the Kubernetes API, best effort
     steps_dir: str = STEPS_DIR  # step-<name>/out[.err]: post files the supervisor reconciles from
+    # <kind>-<name>/ per step and sidecar: that container's own socket and verdict ("": none, every wrapper uses
+    # <run_dir>/control.sock, as on one host where all are trusted: tests, benchmarks)
+    channels_dir: str = ""
     version: int = PLAN_VERSION
 
     def to_json(self) -> str:
@@ -219,6 +222,7 @@ def _build(data: Any) -> Plan:
         pushgateway=_get(d, "pushgateway", "", (str,), Plan),
         publish_to_api=_get(d, "publish_to_api", "", (bool,), Plan),
         steps_dir=_get(d, "steps_dir", "", (str,), Plan),
+        channels_dir=_get(d, "channels_dir", "", (str,), Plan),
         version=version,
     )
 

@@ -1,6 +1,7 @@
 """The wire protocol between step wrappers, the supervisor and `doll ctl`: defined here, once.
 
-Newline-delimited JSON over a unix stream socket on the Pod's shared run volume.  Every message is one
+Newline-delimited JSON over a unix stream socket: each step's and sidecar's own channel (layout.CHANNEL_SOCKET),
+or the supervisor's admin socket (layout.SOCKET_PATH).  Every message is one
 JSON object on one line with an ``"op"`` field.  Standard library only: the wrapper imports this module.
 
 Conversation of a step wrapper::
@@ -15,9 +16,9 @@ Conversation of a step wrapper::
     supervisor -> wrapper   {"op": "stop", "reason": "..."}   (cancel: stop the child now)
 
 A sidecar wrapper says hello with ``"kind": "sidecar"``, answers ``probe`` with ``probe_result`` and
-stops its sidecar on ``stop``.  Announcing twice (a reconnect) is harmless: the supervisor answers the
-second hello from its state.  ``ctl`` requests come from `doll ctl` and `entrypoint debug` and are
-answered with one ``reply``.
+stops its sidecar on ``stop``.  Announcing again after a reconnect is harmless: the supervisor answers the
+new hello from its state (a hello while the old connection is still open is refused).  ``ctl`` requests
+come from `doll ctl` and `entrypoint debug` and are answered with one ``reply``.
 """
 
 from __future__ import annotations
@@ -203,6 +204,8 @@ def decode(line: bytes) -> Message:
         data = json.loads(line)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProtocolError(f"not JSON: {exc}") from None
+    except RecursionError:  # a nesting bomb: [[[[...
+        raise ProtocolError("not JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise ProtocolError("not a JSON object")
     op = data.get("op")

@@ -4,7 +4,7 @@ The wrapper says hello with kind "sidecar" and starts the command without waitin
 probe command inside this container (in a thread, so signals and `stop` are never delayed) and answers
 `probe_result`.  On `stop` the sidecar gets SIGTERM, the grace period, then SIGKILL of its whole group,
 and the wrapper exits 0 so the Pod can complete.  Without a supervisor the sidecar just runs, unless
-the supervisor left it its last word (`<run dir>/verdicts/<kind>-<name>`, written when a classic run is over): a
+the supervisor left it its last word (`verdict` in its own channel, written when a classic run is over): a
 sidecar whose container starts after that does not start its command, and one that lost the supervisor
 is stopped when the word appears (it looks each time it tries to reconnect, every second).
 """

@@ -4,7 +4,7 @@
 a dead supervisor never strands a step nor lets one run out of order (the socket's way to wait is the
 wrapper's `Session`).
 Before the file chain, `FileWaiter` heeds the supervisor's verdict file for this step, if it left one
-(`<run dir>/verdicts/<kind>-<name>`: skip, or failed before it ran): a supervisor that ended the run before this
+(`verdict` next to its socket, in its own channel: skip, or failed before it ran): a supervisor that ended the run before this
 step's container started is gone, and its word stands.
 """
 
@@ -35,7 +35,7 @@ def verdict_path(options: StepOptions) -> str:
     """Where the supervisor leaves its verdict for this wrapper ("" without a socket: no supervisor)."""
     if not (options.socket and options.name):
         return ""
-    return layout.verdict_path(os.path.dirname(options.socket), "sidecar" if options.sidecar else "step", options.name)
+    return layout.verdict_path(options.socket)
 
 
 def read_verdict(path: str) -> wire.Message | None:

@@ -30,8 +30,8 @@ from supervisor.journaling import Journal, JournalError
 from supervisor.kube_api import KUBE_CLIENTS
 from supervisor.logs import Log
 from contracts.plans import Plan, PlanError
+from supervisor.listening import Listeners, listen
 from supervisor.runner import Runner
-from supervisor.serving import ControlServer
 from supervisor.states import RunState
 from supervisor.timings import Timings
 
@@ -102,7 +102,7 @@ class _Run:
     log: Log
     state: RunState
     runner: Runner
-    server: ControlServer
+    listeners: Listeners
     exporter: Exporter
     terminate: asyncio.Event = field(default_factory=asyncio.Event)  # SIGTERM
     failures: list[JournalError] = field(default_factory=list)  # the journal failed where nobody awaits
@@ -142,16 +142,15 @@ async def _open(plan: Plan, pod: str, log: Log, registry: Any, timings: Timings,
     for rec in records:
         state.apply(rec)
     runner = Runner(plan, state, journal, log, timings=timings)
-    server = ControlServer(os.path.join(plan.run_dir, layout.SOCKET_NAME), runner, log)
-    await server.start()
-    stack.push_async_callback(server.close)
+    listeners = await listen(plan, runner, log, stack)
     stack.callback(runner.close)
-    log.info("listening", socket=server.path, resumed=len(records), pod=pod)
+    log.info("listening", socket=listeners.admin.path, channels=len(listeners.channels), resumed=len(records),
+             pod=pod)
     runner.begin()
     exporter = Exporter(state, registry, {"name": pod, "namespace": plan.pod.namespace,
                                           "task_run": plan.pod.task_run, "task": plan.pod.task},
-                        lambda: server.dropped, log)
-    run = _Run(plan, log, state, runner, server, exporter)
+                        lambda: listeners.drops.counts, log)
+    run = _Run(plan, log, state, runner, listeners, exporter)
     _handle_signals_and_loop_errors(run, stack)
     return run
 
@@ -164,7 +163,7 @@ def _handle_signals_and_loop_errors(run: _Run, stack: contextlib.AsyncExitStack)
         if isinstance(exc, JournalError):
             run.failures.append(exc)
             run.runner.done.set()  # nothing can be decided durably any more: wind up, then exit 3
-        else:
+        elif not run.listeners.on_loop_error(context, run.log):
             loop.default_exception_handler(context)
 
     def on_sigterm() -> None:

@@ -1,10 +1,15 @@
-"""The control socket: newline-delimited JSON (contracts.wire) on `<run_dir>/control.sock`.
+"""The control sockets: newline-delimited JSON (contracts.wire), one listener per socket.
 
-The socket is mode 0660 and belongs to the run directory's group (the Pod's fsGroup), so only the Pod's
-own user or group can talk to it.  Each connection's first message must be a `hello` naming a known
-step or sidecar, or a `ctl` request; anything else, a line that is not a message, an oversized line, or
-a connection that says nothing for `hello_timeout` seconds (half-open) is logged and the connection
-dropped.  After the hello, a bad line is logged and skipped; the conversation goes on.
+The admin socket, `<run_dir>/control.sock`, is mode 0660 and belongs to the run directory's group; it is
+mounted in the supervisor's container only, so what reaches it may do everything.  Each step and sidecar has
+its own channel, `<channels_dir>/<kind>-<name>/control.sock` (mode 0666: the container's wrapper connects
+whatever uid it runs as), mounted in that container only; its listener's `owner` is that container, and a
+hello there must be the owner's own (`gate.py` decides what else it may say).
+Each connection's first message must be a `hello` the handler admits, or a `ctl` request; anything else, a
+line that is not a message, an oversized line, or a connection that says nothing for `hello_timeout` seconds
+(half-open; a `ctl` peer idle that long too) is dropped and counted (`drops.Drops`, which logs without
+flooding).  After the hello, a bad line is counted and skipped; the conversation goes on.  Connections are
+bounded per listener and in all (`drops.Limits`); one over the bound is closed at once.
 """
 
 from __future__ import annotations
@@ -18,11 +23,14 @@ from typing import Protocol
 
 from contracts import wire
 from contracts.wire import Ctl, Hello, Message, ProtocolError
+from supervisor.drops import ADMIN_LIMIT, Drops, Limits
 from supervisor.logs import Log
 
-__all__ = ["Connection", "ControlServer", "Handler", "HELLO_TIMEOUT"]
+__all__ = ["ACCEPT_TROUBLE", "Connection", "ControlServer", "Handler", "HELLO_TIMEOUT", "Owner"]
 
 HELLO_TIMEOUT = 10.0
+ACCEPT_TROUBLE = "socket.accept() out of system resource"  # asyncio's context message (EMFILE, ENFILE, ...)
+Owner = tuple[str, str]  # (kind, name) of the container whose channel a listener is
 
 
 class Connection:
@@ -30,8 +38,9 @@ class Connection:
 
     _ids = itertools.count(1)
 
-    def __init__(self, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, writer: asyncio.StreamWriter, owner: Owner | None = None) -> None:
         self.id = next(self._ids)
+        self.owner = owner  # the container whose channel this came on; None: the admin socket
         self.kind = ""  # step | sidecar | ctl, once it said hello
         self.name = ""
         self._writer = writer
@@ -49,20 +58,26 @@ class Connection:
 
 
 class Handler(Protocol):
-    def knows(self, hello: Hello) -> bool: ...
+    def admit(self, conn: Connection, hello: Hello) -> tuple[str, str] | None:
+        """None: the hello is accepted; else (why, detail): the connection is refused."""
     def on_message(self, conn: Connection, message: Message) -> None: ...
     def on_closed(self, conn: Connection) -> None: ...
 
 
 class ControlServer:
-    def __init__(self, path: str, handler: Handler, log: Log, hello_timeout: float = HELLO_TIMEOUT) -> None:
+    def __init__(self, path: str, handler: Handler, log: Log, hello_timeout: float = HELLO_TIMEOUT, *,
+                 owner: Owner | None = None, drops: Drops | None = None, limits: Limits | None = None,
+                 per_listener: int = ADMIN_LIMIT) -> None:
         self.path = path
+        self.owner = owner
         self._handler = handler
-        self._log = log
         self._hello_timeout = hello_timeout
         self._server: asyncio.AbstractServer | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self.dropped: dict[str, int] = {}  # why -> count, for the metrics
+        self.drops = drops if drops is not None else Drops(log)
+        self.dropped = self.drops.counts  # why -> count, for the metrics
+        self._limits = limits if limits is not None else Limits(1 << 16)
+        self._per_listener = per_listener
 
     async def start(self) -> None:
         """Bind under a temporary name, set mode and group, listen, then rename into place: the socket
@@ -73,7 +88,7 @@ class ControlServer:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             sock.bind(tmp)
-            os.chmod(tmp, 0o660)
+            os.chmod(tmp, 0o660 if self.owner is None else 0o666)  # a channel: its container's wrapper, any uid
             with contextlib.suppress(OSError):  # not ours to give away: keep the default group
                 os.chown(tmp, -1, os.stat(os.path.dirname(self.path) or ".").st_gid)
             sock.listen(128)
@@ -98,22 +113,29 @@ class ControlServer:
             self._server = None
 
     def _drop(self, conn: Connection, why: str, detail: str) -> None:
-        self.dropped[why] = self.dropped.get(why, 0) + 1
-        self._log.warning("connection_dropped", why=why, detail=detail, conn=conn.id, peer=conn.name)
+        self.drops.drop(why, detail, conn=conn.id, peer=conn.name, socket=self.path)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        conn = Connection(writer)
+        conn = Connection(writer, self.owner)
+        if len(self._tasks) >= self._per_listener or self._limits.full():
+            self._drop(conn, "too-many", f"{len(self._tasks)} connections open here, {self._limits.open} in all")
+            writer.close()
+            return
         task.set_name(f"control-conn-{conn.id}")
         self._tasks.add(task)
+        self._limits.open += 1
         try:
             await self._converse(conn, reader)
+        except asyncio.CancelledError:  # the server is closing: end quietly (asyncio 3.11 would log a
+            pass                        # traceback for a cancelled connection task)
         except Exception as exc:  # the handler failed (the journal cannot be written): the loop's exception
             asyncio.get_running_loop().call_exception_handler(  # handler decides; supervise() ends the run
                 {"message": f"control connection {conn.id} ({conn.name or 'no hello'}) failed", "exception": exc})
         finally:
             self._tasks.discard(task)
+            self._limits.open -= 1
             if conn.kind:
                 self._handler.on_closed(conn)
             writer.close()
@@ -123,9 +145,9 @@ class ControlServer:
     async def _converse(self, conn: Connection, reader: asyncio.StreamReader) -> None:
         while True:
             try:
-                if conn.kind:
+                if conn.kind in ("step", "sidecar"):
                     line = await reader.readuntil(b"\n")
-                else:
+                else:  # before the hello, and a ctl peer between requests
                     line = await asyncio.wait_for(reader.readuntil(b"\n"), self._hello_timeout)
             except asyncio.IncompleteReadError as exc:
                 if exc.partial.strip():
@@ -135,7 +157,10 @@ class ControlServer:
                 self._drop(conn, "oversized", f"a line over {wire.MAX_MESSAGE_BYTES} bytes")
                 return
             except TimeoutError:
-                self._drop(conn, "half-open", f"no hello within {self._hello_timeout}s")
+                if conn.kind:
+                    self._drop(conn, "idle", f"no request within {self._hello_timeout}s")
+                else:
+                    self._drop(conn, "half-open", f"no hello within {self._hello_timeout}s")
                 return
             except ConnectionError as exc:
                 self._drop(conn, "reset", str(exc))
@@ -149,8 +174,9 @@ class ControlServer:
                 continue
             if not conn.kind:
                 if isinstance(message, Hello):
-                    if not self._handler.knows(message):
-                        self._drop(conn, "unknown", f"{message.kind} {message.name!r} is not in the plan")
+                    refused = self._handler.admit(conn, message)
+                    if refused is not None:
+                        self._drop(conn, *refused)
                         return
                     conn.kind, conn.name = message.kind, message.name
                 elif isinstance(message, Ctl):

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from contracts.layout import DOLL_RUN, RESULTS_DIR, STEPS_DIR
+from contracts.layout import CHANNELS_DIR, DOLL_RUN, RESULTS_DIR, STEPS_DIR
 from generator.errors import GenerateError, quote
 from generator.images.choosing import source_for
 from generator.images.sources import ImageConfigSource, Platforms, RegistryOptions
@@ -233,14 +233,14 @@ def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],
         wrapped, step_plan = wrap_step(step, i, steps[i - 1].name if i else None, shared, images)
         wrapped_steps.append(wrapped)
         step_plans.append(step_plan)
-    wrapped_sidecars = [wrap_sidecar(s, shared, images) for s in sidecars]
+    wrapped_sidecars = [wrap_sidecar(s, i, shared, images) for i, s in enumerate(sidecars)]
     pod_name = naming.pod(run.name)
     plan = Plan(steps=tuple(step_plans),
                 sidecars=tuple(SidecarPlan(name=s.name, container=w.container["name"], probe=probe)
                                for s, w, probe in zip(sidecars, wrapped_sidecars, probes)),
                 pod=PodIdentity(name=pod_name, namespace=run.namespace, task_run=run.name, task=run.task_name),
                 layout=options.layout, timeout_seconds=run.timeout_seconds, breakpoint_on_failure=on_failure,
-                metrics_port=options.metrics_port, run_dir=DOLL_RUN, steps_dir=STEPS_DIR,
+                metrics_port=options.metrics_port, run_dir=DOLL_RUN, steps_dir=STEPS_DIR, channels_dir=CHANNELS_DIR,
                 linger_seconds=options.linger_seconds, pushgateway=options.pushgateway)
     try:
         validate(plan)

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from contracts import layout as pod_layout
 from contracts.layout import (
     DOLL_BIN, DOLL_RUN, INIT_CONTAINER, PLAN_PATH, RESULTS_DIR, SCRIPTS_DIR, SOCKET_PATH, STEPS_DIR,
     SUPERVISOR_CONTAINER, VOLUMES, WORKSPACE_DIR,
@@ -29,7 +30,7 @@ from generator.tekton.wrapping import Wrapped
 from generator.warning import warn
 from contracts.plans import Plan
 
-__all__ = ["DEADLINE_GRACE_SECONDS", "DOLL_UID", "Layout", "MAX_INIT_ENV_BYTES", "MEMORY_BACKED",
+__all__ = ["CHANNEL_VOLUME", "DEADLINE_GRACE_SECONDS", "DOLL_UID", "Layout", "MAX_INIT_ENV_BYTES", "MEMORY_BACKED",
            "POD_TEMPLATE_FIELDS", "check_pod_template", "doll_security", "render", "volume_names", "working_dirs"]
 
 _VARIABLE = re.compile(r"\$\((?:params|context|workspaces)[^)]*\)")
@@ -45,6 +46,8 @@ POD_TEMPLATE_FIELDS = ("nodeSelector", "tolerations", "affinity", "securityConte
 # hold a few KB per step; the limit only bounds a runaway.  The wrapper (doll-bin, 14 MB), results and
 # scripts stay on disk.
 MEMORY_BACKED = {"medium": "Memory", "sizeLimit": "64Mi"}
+# each container's channel (layout.channel_volume) holds one socket and one verdict file of a few hundred bytes
+CHANNEL_VOLUME = {"medium": "Memory", "sizeLimit": "1Mi"}
 DEADLINE_GRACE_SECONDS = 60  # activeDeadlineSeconds = the task's timeout + this: the supervisor ends it first
 
 
@@ -91,7 +94,15 @@ def _init(layout: Layout, plan: Plan, steps: list[str], scripts: list[tuple[str,
     }
 
 
-def _supervisor(layout: Layout) -> RawObject:
+def _channels(plan: Plan) -> list[tuple[str, str]]:
+    """(volume, mountPath in the supervisor) of every step's and sidecar's channel."""
+    owners = [("step", s.name, s.index) for s in plan.steps]
+    owners += [("sidecar", c.name, i) for i, c in enumerate(plan.sidecars)]
+    return [(pod_layout.channel_volume(kind, index), pod_layout.channel_dir(plan.channels_dir, kind, name))
+            for kind, name, index in owners]
+
+
+def _supervisor(layout: Layout, plan: Plan) -> RawObject:
     container: RawObject = {
         "name": SUPERVISOR_CONTAINER, "image": layout.image, "imagePullPolicy": "IfNotPresent",
         "command": ["doll", "supervise", "--plan", PLAN_PATH],
@@ -102,6 +113,7 @@ def _supervisor(layout: Layout) -> RawObject:
             {"name": VOLUMES["run"], "mountPath": DOLL_RUN},
             {"name": VOLUMES["steps"], "mountPath": STEPS_DIR, "readOnly": True},
             {"name": VOLUMES["results"], "mountPath": RESULTS_DIR, "readOnly": True},
+            *({"name": volume, "mountPath": path} for volume, path in _channels(plan)),
         ],
     }
     if layout.name == "native":
@@ -170,7 +182,7 @@ def render(run: Run, layout: Layout, plan: Plan, steps: list[Wrapped], sidecars:
     scripts = [w.script for w in [*steps, *sidecars] if w.script is not None]
     step_containers = [w.container for w in steps]
     init = _init(layout, plan, [s.name for s in plan.steps], scripts, working_dirs(step_containers))
-    supervisor = _supervisor(layout)
+    supervisor = _supervisor(layout, plan)
     sidecar_containers = [w.container for w in sidecars]
     spec: RawObject = {"restartPolicy": "Never"}
     if layout.name == "native":
@@ -192,8 +204,9 @@ def render(run: Run, layout: Layout, plan: Plan, steps: list[Wrapped], sidecars:
         spec["serviceAccountName"] = run.service_account
     if plan.timeout_seconds is not None:
         spec["activeDeadlineSeconds"] = math.ceil(plan.timeout_seconds) + DEADLINE_GRACE_SECONDS
-    spec["volumes"] = _volumes(run.task, run.task_where, workspace_volumes, list(template.get("volumes") or []),
-                               f"{run.run_where}.podTemplate")
+    channels = [{"name": volume, "emptyDir": dict(CHANNEL_VOLUME)} for volume, _ in _channels(plan)]
+    spec["volumes"] = _volumes(run.task, run.task_where, [*channels, *workspace_volumes],
+                               list(template.get("volumes") or []), f"{run.run_where}.podTemplate")
     return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec}
 
 

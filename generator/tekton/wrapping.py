@@ -2,6 +2,9 @@
 
     step-<name>     /doll/bin/entrypoint [StepOptions] -- CMD ARGS
     sidecar-<name>  /doll/bin/entrypoint --sidecar ... -- CMD ARGS
+
+Each talks to the supervisor through its own channel only: its own volume (layout.channel_volume), mounted
+read-only at /doll/channel in that container and in no other step or sidecar; doll-run is not mounted.
 """
 
 from __future__ import annotations
@@ -97,7 +100,8 @@ def _command(prepared: Prepared, script: tuple[str, str] | None,
     return [], commands
 
 
-def _mounts(prepared: Prepared, name: str | None, workspace_mounts: list[RawObject]) -> list[RawObject]:
+def _mounts(prepared: Prepared, name: str | None, workspace_mounts: list[RawObject],
+            channel: str) -> list[RawObject]:
     """The task's workspaces and doll's own mounts (the container's own come first).  A container's mount
     on a workspace's path is refused; either one at /workspace or /tekton/home replaces doll's mount there."""
     workspace_mounts = [*workspace_mounts, *prepared.workspace_mounts]  # shared, then its isolated ones
@@ -111,7 +115,7 @@ def _mounts(prepared: Prepared, name: str | None, workspace_mounts: list[RawObje
     mounts: list[RawObject] = [
         *workspace_mounts,
         {"name": VOLUMES["bin"], "mountPath": layout.DOLL_BIN, "readOnly": True},
-        {"name": VOLUMES["run"], "mountPath": layout.DOLL_RUN, "readOnly": True},
+        {"name": channel, "mountPath": layout.CHANNEL_DIR, "readOnly": True},  # connecting needs no write mount
         {"name": VOLUMES["scripts"], "mountPath": SCRIPTS_DIR, "readOnly": True},
     ]
     if name is not None:
@@ -153,7 +157,7 @@ def wrap_step(prepared: Prepared, index: int, previous: str | None, shared: Shar
     command, platform_commands = _command(prepared, script, images)
     directory = step_dir(name)
     options = StepOptions(
-        name=name, index=index, socket=layout.SOCKET_PATH,
+        name=name, index=index, socket=layout.CHANNEL_SOCKET,
         wait_files=(f"{step_dir(previous)}/out",) if previous else (),
         post_file=f"{directory}/out", timeout_seconds=prepared.timeout_seconds,
         on_error="continue" if prepared.on_error == "continue" else "stopAndFail",
@@ -166,11 +170,11 @@ def wrap_step(prepared: Prepared, index: int, previous: str | None, shared: Shar
         platform_commands=platform_commands, command=tuple(command),
     )
     doll_env = [{"name": "DOLL_STEP_NAME", "value": name}, {"name": "DOLL_STEP_DIR", "value": directory},
-                {"name": "DOLL_SOCKET", "value": layout.SOCKET_PATH}]
+                {"name": "DOLL_SOCKET", "value": layout.CHANNEL_SOCKET}]
     env = merge_lists(merge_lists(list(spec.get("env") or []), shared.template_env, "name"), doll_env, "name")
     container_name = naming.step_container(name)
     container = _container(prepared, container_name, options.to_argv(),
-                           env, _mounts(prepared, name, shared.workspace_mounts))
+                           env, _mounts(prepared, name, shared.workspace_mounts, layout.channel_volume("step", index)))
     container["terminationMessagePath"] = TERMINATION_PATH
     # no workingDir: /workspace; a relative one is below /workspace, where Tekton's working-dir-initializer
     # creates it (pkg/pod/workingdir_init.go), and so does doll init (rendering.working_dirs)
@@ -182,15 +186,16 @@ def wrap_step(prepared: Prepared, index: int, previous: str | None, shared: Shar
     return Wrapped(container, script), plan
 
 
-def wrap_sidecar(prepared: Prepared, shared: Shared, images: dict[str, Platforms]) -> Wrapped:
+def wrap_sidecar(prepared: Prepared, index: int, shared: Shared, images: dict[str, Platforms]) -> Wrapped:
+    """The sidecar at `index` among the task's sidecars (which names its channel's volume)."""
     script = _script("sidecar", prepared)
     command, platform_commands = _command(prepared, script, images)
-    options = StepOptions(name=prepared.name, socket=layout.SOCKET_PATH, sidecar=True,
+    options = StepOptions(name=prepared.name, socket=layout.CHANNEL_SOCKET, sidecar=True,
                           platform_commands=platform_commands, command=tuple(command))
     env = merge_lists(list(prepared.spec.get("env") or []), shared.template_env, "name")
     # as in Tekton (pkg/workspace/apply.go), a task's shared workspaces are mounted into its sidecars too
     container = _container(prepared, naming.sidecar_container(prepared.name), options.to_argv(), env,
-                           _mounts(prepared, None, shared.workspace_mounts))
+                           _mounts(prepared, None, shared.workspace_mounts, layout.channel_volume("sidecar", index)))
     if not container["env"]:
         del container["env"]
     return Wrapped(container, script)

@@ -47,7 +47,8 @@ def test_a_volume_podman_cannot_make_is_refused_in_one_line_before_the_pod_is_pl
     (tmp_path / "images.yaml").write_text("{}")
     done = _doll_run(str(tmp_path / "t.yaml"), "--image", busybox_image, "--image-map", str(tmp_path / "images.yaml"))
     assert (done.returncode, done.stdout) == (2, "")
-    assert done.stderr.startswith("doll run: the pod's spec.volumes[7].projected (volume 'doll-ws-token'): not "
+    # doll's 7 volumes, then step a's channel (doll-ch-s0), then the workspace
+    assert done.stderr.startswith("doll run: the pod's spec.volumes[8].projected (volume 'doll-ws-token'): not "
                                   "supported by podman 4.3 kube play") and len(done.stderr.splitlines()) == 1
 
 

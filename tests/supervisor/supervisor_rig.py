@@ -56,7 +56,8 @@ class Pod:
         self.steps_dir = self.root / "steps"
         self.run_dir.mkdir()
         self.steps_dir.mkdir()
-        self.socket = str(self.run_dir / "control.sock")
+        self.socket = str(self.run_dir / "control.sock")  # the admin socket: doll ctl
+        self.channels_dir = self.root / "ch"  # each wrapper's own channel, as in a Pod
         self.order_file = self.root / "order"
         self.port = free_port()
         self.procs: list[subprocess.Popen[bytes]] = []
@@ -71,6 +72,7 @@ class Pod:
         plan = {
             "steps": [{"index": i, "container": f"step-{e['name']}", **e} for i, e in enumerate(entries)],
             "run_dir": str(self.run_dir), "steps_dir": str(self.steps_dir), "metrics_port": self.port,
+            "channels_dir": str(self.channels_dir),
             "linger_seconds": 0.2, "publish_to_api": False, "pod": {"name": "pod-1", "namespace": "ci"},
             **overrides,
         }
@@ -101,10 +103,14 @@ class Pod:
 
     # --- wrappers ------------------------------------------------------------------------------
 
+    def channel(self, kind: str, name: str) -> str:
+        """The socket of the step's or sidecar's own channel (in a Pod: its /doll/channel/control.sock)."""
+        return str(self.channels_dir / f"{kind}-{name}" / "control.sock")
+
     def step_argv(self, name: str, index: int, script: str, prev: str | None = None,
                   extra: tuple[str, ...] = ()) -> list[str]:
         d = self.steps_dir / f"step-{name}"
-        argv = [PY, "-m", "entrypoint", "--name", name, "--index", str(index), "--socket", self.socket,
+        argv = [PY, "-m", "entrypoint", "--name", name, "--index", str(index), "--socket", self.channel("step", name),
                 "--post-file", str(d / "out"), "--step-dir", str(d), *extra]
         if prev is not None:
             argv += ["--wait-file", str(self.steps_dir / f"step-{prev}" / "out")]
@@ -122,7 +128,7 @@ class Pod:
         return [self.step(n, i, scripts[n], names[i - 1] if i else None, extra) for i, n in enumerate(names)]
 
     def sidecar(self, name: str, argv: list[str], extra: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen([PY, "-m", "entrypoint", "--name", name, "--sidecar", "--socket", self.socket,
+        proc = subprocess.Popen([PY, "-m", "entrypoint", "--name", name, "--sidecar", "--socket", self.channel("sidecar", name),
                                  *extra, "--", *argv], cwd=ROOT, env=self.env, stderr=subprocess.DEVNULL)
         self.procs.append(proc)
         return proc

@@ -73,15 +73,15 @@ def test_a_sidecar_whose_container_starts_after_the_run_does_not_start(pod: Pod)
 
 
 def test_a_sidecar_running_without_a_supervisor_stops_on_its_verdict(pod: Pod) -> None:
-    # the verdict is written here as the supervisor writes it (layout.VERDICTS_NAME, sidecar-<name>, one `stop`):
+    # the verdict is written here as the supervisor writes it (`verdict` in the sidecar's channel, one `stop`):
     # a sidecar that has lost its supervisor for good cannot be reached any other way
     pod.plan(["a"], sidecars=[{"name": "side", "container": "sidecar-side"}])
     pidfile = pod.root / "side.pid"
     side = pod.sidecar("side", ["sh", "-c", f"echo $$ > {pidfile}; exec sleep 60"], extra=("--socket-wait-seconds", "0"))
     pid = int(wait_for(lambda: pidfile.exists() and pidfile.read_text().strip(), what="the sidecar running"))
-    verdicts = pod.run_dir / layout.VERDICTS_NAME
-    verdicts.mkdir()
-    (verdicts / "sidecar-side").write_bytes(wire.encode(wire.Stop(reason="the run is over", grace_seconds=5)))
+    channel = pod.channels_dir / "sidecar-side"
+    channel.mkdir(parents=True)
+    (channel / layout.VERDICT_NAME).write_bytes(wire.encode(wire.Stop(reason="the run is over", grace_seconds=5)))
     assert side.wait(10) == 0  # stopped (SIGTERM to its group), as on the supervisor's word
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)

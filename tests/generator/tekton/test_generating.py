@@ -79,14 +79,14 @@ def test_each_step_runs_the_wrapper_chained_to_the_previous_step() -> None:
     assert options.wait_files == ("/tekton/steps/step-first/out",)
     assert options.post_file == "/tekton/steps/step-second/out"
     assert options.step_dir == "/tekton/steps/step-second"
-    assert options.socket == "/doll/run/control.sock"
+    assert options.socket == "/doll/channel/control.sock"
     assert options.results_dir == "/tekton/results" and options.results == ("greeting",)
     assert options.termination_path == second["terminationMessagePath"] == "/tekton/termination"
     assert options.command == ("cat", "/tekton/steps/step-first/exitCode")
     assert from_argv(first["args"]).wait_files == ()
     env = {e["name"]: e.get("value") for e in second["env"]}
     assert env == {"DOLL_STEP_NAME": "second", "DOLL_STEP_DIR": "/tekton/steps/step-second",
-                   "DOLL_SOCKET": "/doll/run/control.sock"}
+                   "DOLL_SOCKET": "/doll/channel/control.sock"}
 
 
 def test_steps_read_every_step_dir_but_write_only_their_own() -> None:
@@ -97,9 +97,25 @@ def test_steps_read_every_step_dir_but_write_only_their_own() -> None:
     assert len(steps) == 2
     by_path = {m["mountPath"]: m for m in mounts}
     assert by_path["/doll/bin"]["readOnly"] and by_path["/tekton/scripts"]["readOnly"]
-    assert by_path["/doll/run"]["readOnly"]
+    assert "/doll/run" not in by_path  # the admin socket, plan and journal: the supervisor's alone
+    assert by_path["/doll/channel"] == {"name": "doll-ch-s1", "mountPath": "/doll/channel", "readOnly": True}
     assert not by_path["/tekton/results"].get("readOnly") and not by_path["/workspace"].get("readOnly")
     assert "/tekton/home" in by_path
+
+
+def test_each_container_mounts_its_own_channel_and_the_supervisor_mounts_them_all() -> None:
+    """Replays the forgery through the shared socket: no step mounts another's channel nor doll-run."""
+    pod = pod_of(RUN)
+    steps = [c for c in pod["spec"]["containers"] if c["name"].startswith("step-")]
+    channels = [[m["name"] for m in c["volumeMounts"] if m["name"].startswith("doll-ch-")] for c in steps]
+    assert channels == [["doll-ch-s0"], ["doll-ch-s1"]]
+    assert all(m["name"] != "doll-run" for c in steps for m in c["volumeMounts"])
+    supervisor = {m["mountPath"]: m for m in container(pod, "doll-supervisor")["volumeMounts"]}
+    assert supervisor["/doll/channels/step-first"] == {"name": "doll-ch-s0", "mountPath": "/doll/channels/step-first"}
+    assert supervisor["/doll/channels/step-second"]["name"] == "doll-ch-s1"
+    volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
+    assert volumes["doll-ch-s0"]["emptyDir"] == {"medium": "Memory", "sizeLimit": "1Mi"}
+    assert _plan(pod).channels_dir == "/doll/channels"
 
 
 def test_dolls_own_containers_are_locked_down_and_the_pod_shares_their_group() -> None:

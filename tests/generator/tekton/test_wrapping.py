@@ -154,7 +154,8 @@ def test_sidecars_are_wrapped_and_their_probes_go_into_the_plan() -> None:
     pod = pod_of(SIDECARS, name="s", layout="classic")
     web = container(pod, "sidecar-web")
     options = from_argv(web["args"])
-    assert options.sidecar and options.command == ("nginx",) and options.socket == "/doll/run/control.sock"
+    assert options.sidecar and options.command == ("nginx",) and options.socket == "/doll/channel/control.sock"
+    assert {"name": "doll-ch-c0", "mountPath": "/doll/channel", "readOnly": True} in web["volumeMounts"]
     assert web["readinessProbe"]["httpGet"]["port"] == "http"  # kept: Kubernetes sees readiness too
     docker = container(pod, "sidecar-docker")
     assert wrapped_command(docker) == ["/tekton/scripts/sidecar-docker"]
