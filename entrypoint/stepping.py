@@ -180,9 +180,11 @@ class Step:
     def _record(self, outcome: Outcome, exit_code: int, reason: str, message: str, found: dict[str, str],
                 termination: str, early: bool = False) -> bool:
         """Write the record where the next step, the supervisor and Kubernetes look; False if that failed."""
-        record = StepRecord(name=self.o.name, exit_code=exit_code, reason=reason, started_at=outcome.started_at,
-                            finished_at=outcome.finished_at, failed=self._judge(reason, exit_code).cascades(exit_code),
-                        results=found, message=message, termination=termination)
+        judged = self._judge(reason, exit_code)  # a failure onError: continue forgives is recorded Completed
+        record = StepRecord(name=self.o.name, exit_code=exit_code, reason=judged.reason,
+                            started_at=outcome.started_at, finished_at=outcome.finished_at,
+                            failed=judged.cascades(exit_code), results=found, message=message,
+                            termination=termination)
         try:
             self.recorder.write(record, early)
         except OSError as exc:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from contracts.records import read_post
-from supervisor.runner import Runner, report_of
+from contracts.records import read_post, report_of
+from supervisor.runner import Runner
 
 __all__ = ["POLL_SECONDS", "reconcile", "sweep"]
 

@@ -22,7 +22,7 @@ from supervisor.hello_replies import hello_replies
 from supervisor.journaling import RecordSink
 from supervisor.logs import Log
 from contracts.plans import Plan
-from contracts.records import StepRecord, read_post
+from contracts.records import read_post, report_of
 from supervisor.serving import Connection
 from supervisor.sidecar_tracking import Sidecars
 from supervisor.states import RunState, StepState
@@ -149,7 +149,7 @@ class Runner(RunEffects):
 
     def _finish_run(self) -> None:
         outcome, reason = self.state.task_outcome()
-        self._note("run_finished", outcome=outcome, reason=reason, message=self.state.cancel_message)
+        self._note("run_finished", outcome=outcome, reason=reason, message=self.state.failure_message())
         self.close()
         if self.plan.layout == "classic":  # native sidecars are stopped by the kubelet once the steps end;
             self.sidecars.stop_all()       # one stopped earlier would be restarted (restartPolicy: Always)
@@ -252,8 +252,8 @@ class Runner(RunEffects):
         report = StepReport(exit_code=msg.exit_code, reason=judged.reason, started_at=msg.started_at,
                             finished_at=msg.finished_at, results=msg.results, message=msg.message)
         # a step that timed out is held too (Tekton's entrypoint holds on any error of the step, its deadline
-        # included, as doll's wrapper does in file mode); the task's own timeout cancels: no hold then
-        if judged.fails_run and self.plan.breakpoint_on_failure and not self.state.cancel_reason:
+        # and onError: continue included, as doll's wrapper does in file mode); the task's timeout: no hold
+        if judged.breaks and self.plan.breakpoint_on_failure and not self.state.cancel_reason:
             self._hold(step, "onFailure", report)
             return
         self.announcer.begin_handoff(self.record("finished", step=step.name, outcome=outcome, **report))
@@ -291,8 +291,3 @@ class Runner(RunEffects):
                    results=post.get("results") or {}, message=str(post.get("message", "")), source=source)
         self._advance()
 
-
-def report_of(record: StepRecord) -> StepReport:
-    """A post file's record as the report a wrapper would have sent."""
-    return StepReport(exit_code=record.exit_code, reason=record.reason, started_at=record.started_at,
-                      finished_at=record.finished_at or None, results=dict(record.results), message=record.message)

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, cast
 
-from contracts.outcome import fails_run
+from contracts.outcome import failure_message, fails_run
 from contracts.journal import (
     AnnouncedRecord, FinishedRecord, HeldRecord, JournalRecord, ReleasedRecord, SidecarRecord, SkippedRecord,
     StartedRecord, StepReport, StoppingRecord, UnheldRecord,
@@ -46,6 +46,7 @@ STEP_OUTCOMES: tuple[str, ...] = ("succeeded", "failed", "skipped", "cancelled",
 SIDECAR_PHASES: tuple[str, ...] = ("pending", "announced", "ready", "unready", "failed", "stopped")
 TASK_OUTCOMES: tuple[str, ...] = ("Succeeded", "Failed", "Cancelled", "TimedOut")
 
+_NOT_IN_STATUS = ("failure", "breakpoint_passed", "container")  # StepState's fields that are no StepStatus
 StepRecord = (AnnouncedRecord | HeldRecord | UnheldRecord | ReleasedRecord | StartedRecord | StoppingRecord
               | FinishedRecord | SkippedRecord)
 
@@ -55,6 +56,7 @@ class StepState:
     name: str
     index: int
     on_error: str = "stopAndFail"
+    container: str = ""  # step-<name>: how Tekton's messages name it
     breakpoint_before: bool = False
     phase: StepPhase = "pending"
     outcome: Outcome = ""
@@ -123,7 +125,7 @@ class RunState:
     @classmethod
     def from_plan(cls, plan: Plan) -> RunState:
         return cls(
-            steps=[StepState(s.name, s.index, s.on_error, s.breakpoint_before) for s in plan.steps],
+            steps=[StepState(s.name, s.index, s.on_error, s.container, s.breakpoint_before) for s in plan.steps],
             sidecars=[SidecarState(s.name) for s in plan.sidecars],
         )
 
@@ -150,6 +152,12 @@ class RunState:
         if self.cancel_reason or self.failed:
             return "Failed", self.cancel_reason or "Failed"
         return "Succeeded", "Succeeded"
+
+    def failure_message(self) -> str:
+        """The run's message: why it was cancelled, else which step failed it (Tekton's getFailureMessage)."""
+        failing = (failure_message(s.container, s.outcome, s.reason, s.exit_code) for s in self.steps
+                   if s.phase == "done" and fails_run(s.outcome, s.on_error, s.reason))
+        return self.cancel_message or next(failing, "")
 
     # --- the reducer ---------------------------------------------------------------------------
 
@@ -235,7 +243,7 @@ class RunState:
         step.started_at = rec.get("started_at", step.started_at)
         step.finished_at = rec.get("finished_at") or at
         step.hold_reason, step.held_at = "", None
-        if fails_run(step.outcome, step.on_error):
+        if fails_run(step.outcome, step.on_error, step.reason):
             self.failed = True
 
     # --- views -----------------------------------------------------------------------------------
@@ -260,7 +268,7 @@ class RunState:
             "finished_at": self.finished_at,
             "hold": None if hold is None else {"step": hold.name, "reason": hold.hold_reason, "since": hold.held_at},
             "steps": [
-                cast(StepStatus, {**{k: v for k, v in asdict(s).items() if k not in ("failure", "breakpoint_passed")},
+                cast(StepStatus, {**{k: v for k, v in asdict(s).items() if k not in _NOT_IN_STATUS},
                                   "wait_seconds": s.wait_seconds, "duration_seconds": s.duration_seconds})
                 for s in self.steps
             ],
