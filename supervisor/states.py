@@ -6,8 +6,8 @@ and when a restarted supervisor replays its journal, so the two can never disagr
     run {at}                                   the run began (first start of the supervisor)
     announced {step, at}                       a step's wrapper said hello (first time only)
     sidecar_announced / sidecar_ready / sidecar_unready {sidecar, at}
-    sidecar_failed {sidecar, at, reason}       exited or never ready: the task fails
-    sidecar_stopped {sidecar, at}
+    sidecar_failed {sidecar, at, reason}       never ready: the task fails
+    sidecar_stopped {sidecar, at, [reason]}   told to stop, or it ended by itself (reason: how; no failure)
     held {step, at, reason, [report]}          report: the wrapper's finished message, when held onFailure
     unheld {step, at, decision}                decision: continue | fail | timeout | cancel
     released {step, at, handoff}               start sent; handoff = previous step's report -> release
@@ -141,7 +141,7 @@ class RunState:
 
     @property
     def sidecars_ready(self) -> bool:
-        return all(s.ready_at is not None for s in self.sidecars)
+        return all(s.ready_at is not None or s.phase == "stopped" for s in self.sidecars)  # Tekton's SidecarsReady
 
     def task_outcome(self) -> tuple[TaskOutcome, str]:
         """What the run comes to, once every step is done."""
@@ -194,7 +194,7 @@ class RunState:
         elif ev == "sidecar_failed":
             car.phase, car.reason = "failed", rec.get("reason", "")
         elif ev == "sidecar_stopped":
-            car.phase, car.stopped_at = "stopped", at
+            car.phase, car.stopped_at, car.reason = "stopped", at, rec.get("reason", car.reason)
 
     def _apply_step(self, rec: StepRecord, at: float) -> None:
         step = self.step(rec["step"])
