@@ -68,21 +68,18 @@ def judge(reason: str, exit_code: int | None, on_error: str = "stopAndFail", sto
         outcome, reason = "succeeded", "Completed"
     else:
         outcome, reason = "failed", "Error"
-    tolerated = _tolerated(outcome, reason, on_error)
+    # onError: continue forgives a step's own non-zero exit only, never its deadline nor a cancel: Tekton's
+    # entrypoint (pkg/entrypoint/entrypointer.go, Entrypointer.Go) forgives only an *exec.ExitError; a timeout is
+    # ErrContextDeadlineExceeded, written as `out.err`, and the container exits 1.  The forgiven step's container
+    # terminates with 0, so the kubelet's reason is Completed (its exit code stays the step's own).
+    tolerated = on_error == "continue" and outcome == "failed" and reason == "Error"
     return Judgement(outcome, "Completed" if tolerated else reason, tolerated)
 
 
-def _tolerated(outcome: str, reason: str, on_error: str) -> bool:
-    """`onError: continue` forgives a step's own non-zero exit, never its deadline nor a cancel: Tekton's
-    entrypoint (pkg/entrypoint/entrypointer.go, Entrypointer.Go) forgives only an *exec.ExitError; a
-    timeout is ErrContextDeadlineExceeded, written as `out.err`, and the container exits 1.  The container of a
-    forgiven step terminates with 0, so the kubelet's reason is Completed (its exit code is the step's own)."""
-    return on_error == "continue" and outcome == "failed" and reason in ("Error", "Completed")
-
-
-def fails_run(outcome: str, on_error: str, reason: str = "Error") -> bool:
-    """Whether a step recorded with `outcome` and `reason` fails the run (a replayed journal's `finished`)."""
-    return outcome in _FAILURES and not _tolerated(outcome, reason, on_error)
+def fails_run(outcome: str, on_error: str, reason: str) -> bool:
+    """Whether a step recorded with `outcome` and `reason` fails the run (a replayed journal's `finished`): a
+    failure onError: continue forgave was recorded with reason Completed."""
+    return outcome in _FAILURES and not (on_error == "continue" and outcome == "failed" and reason == "Completed")
 
 
 def failure_message(container: str, outcome: str, reason: str, exit_code: int | None) -> str:

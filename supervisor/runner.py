@@ -47,6 +47,7 @@ class Runner(RunEffects):
         self.done = asyncio.Event()  # the run has an outcome
         self._reported: float | None = None  # perf_counter when the last step's exit was reported
         self._step_plans = {s.name: s for s in plan.steps}
+        self.dropped: set[str] = set()  # steps whose wrapper hung up on us while they ran: no post file for them
 
     # --- starting, resuming and closing ---------------------------------------------------------
 
@@ -218,6 +219,7 @@ class Runner(RunEffects):
             del self.steps[conn.name]
             step = self.state.step(conn.name)
             if step is not None and step.phase in ("released", "running"):
+                self.dropped.add(step.name)  # its end comes from its wrapper (which reconnects), or it is lost
                 lost = self.timings.lost_seconds
                 self.timers.arm(f"lost:{step.name}", self.clock() + lost, self._step_lost, step.name, lost)
         elif conn.kind == "sidecar":
@@ -267,7 +269,8 @@ class Runner(RunEffects):
         step = self.state.step(name)
         if step is None or step.phase not in ("released", "running") or name in self.steps:
             return
-        post = read_post(self.plan.steps_dir, name)
+        # a step can write its own post file while it runs: only one nobody heard from since is believed
+        post = None if name in self.dropped else read_post(self.plan.steps_dir, name)
         if post is not None:
             self.finished_elsewhere(name, report_of(post))
             return
@@ -283,7 +286,8 @@ class Runner(RunEffects):
             return
         self.timers.disarm(f"step:{name}")
         self._reported = None
-        judged = judge(str(post.get("reason", "")), post.get("exit_code"), step.on_error, step.stopping,
+        on_error = "stopAndFail" if source == "lost" else step.on_error  # a killed container is no exit it chose
+        judged = judge(str(post.get("reason", "")), post.get("exit_code"), on_error, step.stopping,
                        bool(self.state.cancel_reason))
         self._note("finished", step=name, outcome=judged.outcome, reason=judged.reason,
                    exit_code=post.get("exit_code"),

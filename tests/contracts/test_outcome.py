@@ -27,8 +27,8 @@ def test_on_error_continue_forgives_a_non_zero_exit_which_then_reads_completed_w
 def test_a_replayed_timed_out_step_with_on_error_continue_still_fails_the_run() -> None:
     """The journal's `finished` record, replayed: the same rule as live (Entrypointer.Go, as above)."""
     assert fails_run("timed_out", "continue", "TimeoutExceeded")
-    assert not fails_run("failed", "continue", "Completed") and not fails_run("failed", "continue", "Error")
-    assert fails_run("failed", "stopAndFail", "Error")
+    assert not fails_run("failed", "continue", "Completed")  # forgiven: recorded Completed
+    assert fails_run("failed", "stopAndFail", "Error") and fails_run("failed", "continue", "Error")  # lost
 
 
 def test_a_breakpoint_on_failure_holds_a_failure_that_on_error_continue_forgives_but_never_a_cancel() -> None:
