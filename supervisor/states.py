@@ -30,7 +30,8 @@ from contracts.journal import (
     StartedRecord, StepReport, StoppingRecord, UnheldRecord,
 )
 from contracts.status import PastHold, RunStatus, SidecarStatus, StepStatus
-from contracts.plans import Plan
+from contracts.plans import Plan, ResultSpec
+from contracts.task_results import VALIDATION_FAILED, invalid_results
 
 __all__ = [
     "Hold", "Outcome", "RunState", "SIDECAR_PHASES", "STEP_OUTCOMES", "STEP_PHASES", "SidecarPhase",
@@ -121,12 +122,14 @@ class RunState:
     failed: bool = False  # a stopAndFail step failed: the rest are skipped
     holds: list[Hold] = field(default_factory=list)
     records: int = 0
+    result_specs: tuple[ResultSpec, ...] = ()  # the task's declared results, checked at the end
 
     @classmethod
     def from_plan(cls, plan: Plan) -> RunState:
         return cls(
             steps=[StepState(s.name, s.index, s.on_error, s.container, s.breakpoint_before) for s in plan.steps],
             sidecars=[SidecarState(s.name) for s in plan.sidecars],
+            result_specs=plan.results,
         )
 
     def step(self, name: str) -> StepState | None:
@@ -151,13 +154,19 @@ class RunState:
             return "Cancelled", "TaskRunCancelled"
         if self.cancel_reason or self.failed:
             return "Failed", self.cancel_reason or "Failed"
+        if invalid_results(self.result_specs, self.task_results()):
+            return "Failed", VALIDATION_FAILED
         return "Succeeded", "Succeeded"
+
+    def task_results(self) -> dict[str, str]:
+        """The task's results: what the last step that reported each one said (every wrapper reads them all)."""
+        return {k: v for s in self.steps for k, v in s.results.items()}
 
     def failure_message(self) -> str:
         """The run's message: why it was cancelled, else which step failed it (Tekton's getFailureMessage)."""
         failing = (failure_message(s.container, s.outcome, s.reason, s.exit_code) for s in self.steps
                    if s.phase == "done" and fails_run(s.outcome, s.on_error, s.reason))
-        return self.cancel_message or next(failing, "")
+        return self.cancel_message or next(failing, "") or invalid_results(self.result_specs, self.task_results())
 
     # --- the reducer ---------------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ from generator.tekton.specs import RawObject, Run
 from generator.tekton.substituting import Key, param_variables, walk
 from generator.tekton.wrapping import Shared, needs_lookup, wrap_sidecar, wrap_step
 from generator.warning import warn
-from contracts.plans import Plan, PlanError, PodIdentity, ProbeSpec, SidecarPlan, validate
+from contracts.plans import RESULT_TYPES, Plan, PlanError, PodIdentity, ProbeSpec, ResultSpec, SidecarPlan, validate
 
 __all__ = ["GenerateError", "GenerateOptions", "check_registry", "generate"]
 
@@ -128,6 +128,20 @@ def _results(task: RawObject, where: str) -> tuple[str, ...]:
                                ("name", "type", "description", "properties")) for i, result in enumerate(raw))
 
 
+def _result_specs(task: RawObject, where: str) -> tuple[ResultSpec, ...]:
+    """The declared types of the task's results (names already checked by `_results`), for the supervisor's
+    check at the end of the run (contracts/task_results.py)."""
+    specs = []
+    for i, result in enumerate(task.get("results") or []):
+        kind, properties = result.get("type", "string"), result.get("properties") or {}
+        if kind not in RESULT_TYPES:
+            raise GenerateError(f"{where}.results[{i}].type: {quote(str(kind))} is not one of {', '.join(RESULT_TYPES)}")
+        if not isinstance(properties, dict):
+            raise GenerateError(f"{where}.results[{i}].properties: expected a map of keys to their types")
+        specs.append(ResultSpec(name=result["name"], type=kind, properties=tuple(str(k) for k in properties)))
+    return tuple(specs)
+
+
 def _check_task(task: RawObject, where: str) -> None:
     for key in task:
         if key not in ("params", "workspaces", "results", "steps", "stepTemplate", "sidecars", "volumes",
@@ -221,7 +235,8 @@ def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],
                 pod=PodIdentity(name=pod_name, namespace=run.namespace, task_run=run.name, task=run.task_name),
                 layout=options.layout, timeout_seconds=run.timeout_seconds, breakpoint_on_failure=on_failure,
                 metrics_port=options.metrics_port, run_dir=DOLL_RUN, steps_dir=STEPS_DIR,
-                linger_seconds=options.linger_seconds, pushgateway=options.pushgateway)
+                linger_seconds=options.linger_seconds, pushgateway=options.pushgateway,
+                results=_result_specs(run.task, run.task_where))
     try:
         validate(plan)
     except PlanError as exc:

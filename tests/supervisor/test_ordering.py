@@ -231,3 +231,22 @@ def test_an_on_error_continue_step_that_failed_reads_completed_with_its_exit_cod
     assert pod.finish() == 0
     assert (_finished(pod)["a"]["reason"], _finished(pod)["a"]["exit_code"]) == ("Completed", 5)
     assert a.returncode == 0 and '"reason":"Completed"' in (pod.steps_dir / "step-a" / "out").read_text()
+
+
+def test_an_array_result_that_is_not_valid_json_fails_the_task_with_reason_task_run_validation_failed(
+        pod: Pod) -> None:
+    """Tekton pkg/reconciler/taskrun/taskrun.go: validateTaskRunResults fails the TaskRun with
+    podconvert.ReasonFailedValidation (TaskRunValidationFailed) when a result does not match its declared type
+    (docs/tasks.md "Emitting results": array and object results are JSON)."""
+    results = pod.root / "results"
+    pod.plan(["a", "b"], results=[{"name": "list", "type": "array"}, {"name": "image", "type": "object",
+                                                                      "properties": ["url"]}])
+    pod.supervise()
+    extra = ("--results-dir", str(results), "--result", "list", "--result", "image")
+    pod.steps({"a": f"mkdir -p {results}; printf '[a, b' > {results}/list; echo '{{\"url\":\"x\"}}' > {results}/image",
+               "b": "true"}, extra=extra)
+    assert pod.finish() == 1
+    last = pod.journal()[-1]
+    assert (last["outcome"], last["reason"]) == ("Failed", "TaskRunValidationFailed")
+    assert '"list": task result is expected to be "array"' in last["message"]
+    assert pod.order() == ["a", "b"]  # the steps all ran: it is the TaskRun that fails, at the end

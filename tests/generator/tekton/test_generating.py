@@ -249,3 +249,14 @@ def test_result_names_tekton_accepts_reach_the_wrappers() -> None:
                                                   "      - name: a.b-c\n      - name: x\n")
     options = from_argv(container(pod_of(text), "step-first")["args"])
     assert options.results == ("greeting", "IMAGE_DIGEST", "a.b-c", "x")
+
+
+def test_the_plan_carries_the_declared_types_and_properties_of_the_task_results() -> None:
+    """Tekton docs/tasks.md "Emitting results": a result's `type` (string, array, object) and an object's
+    `properties`; the supervisor checks the values against them at the end (validateTaskRunResults)."""
+    text = RUN.replace("      - name: greeting\n", "      - name: greeting\n      - name: list\n        type: array\n"
+                       "      - name: image\n        type: object\n        properties: {url: {type: string}}\n")
+    specs = {r.name: (r.type, r.properties) for r in _plan(pod_of(text)).results}
+    assert specs == {"greeting": ("string", ()), "list": ("array", ()), "image": ("object", ("url",))}
+    with pytest.raises(GenerateError, match=r"results\[0\].type: 'number' is not one of string, array, object"):
+        gen(RUN.replace("      - name: greeting\n", "      - name: greeting\n        type: number\n"))
