@@ -22,7 +22,7 @@ from generator.images.choosing import source_for
 from generator.images.sources import ImageConfigSource, Platforms, RegistryOptions
 from generator.tekton import naming
 from generator.tekton.binding import bind
-from generator.tekton.granting import grant
+from generator.tekton.granting import grant, token_for_the_supervisor_only
 from generator.tekton.loading import DNS_LABEL, RESULT_NAME, RESULT_RULE, declared_name, load
 from generator.tekton.preparing import Prepared, prepare_sidecars, prepare_steps
 from generator.tekton.probes import probe_spec
@@ -248,4 +248,5 @@ def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],
     objects = grant(pod_name, run.namespace, run.service_account, {"app.kubernetes.io/managed-by": "doll"})
     if not run.service_account:
         pod["spec"]["serviceAccountName"] = objects[0]["metadata"]["name"]
+        token_for_the_supervisor_only(pod)
     return [*objects, pod]
