@@ -292,3 +292,24 @@ steps:
     assert run.exit_code == 0, run.output + run.errors
     assert run.report["outcome"] == "Succeeded"
     assert run.logged("uses-it") == ["set up"]
+
+
+def test_an_array_result_that_is_not_json_fails_the_task_with_reason_task_run_validation_failed(
+        tmp_path: Path, doll_image: str, busybox_image: str, pods: list[str]) -> None:
+    """Tekton pkg/reconciler/taskrun/taskrun.go: validateTaskRunResults fails the TaskRun with
+    TaskRunValidationFailed once its Pod is done; every step has run."""
+    spec = f"""
+results:
+  - name: files
+    type: array
+steps:
+  - name: list
+    image: {BUSYBOX}
+    script: |
+      #!/bin/sh
+      printf '[a.txt, b.txt' > $(results.files.path)
+"""
+    run = doll_run(tmp_path, pods, doll_image, taskrun("e2e-bad-array", spec))
+    assert run.exit_code == 1, run.output + run.errors
+    assert run.report["outcome"] == "Failed" and run.step("list")["exit_code"] == 0
+    assert "TaskRunValidationFailed" in run.output + json.dumps(run.report), run.output
