@@ -51,7 +51,7 @@ class SidecarRecord(TypedDict):
     ev: SidecarEvent
     at: float
     sidecar: str
-    reason: NotRequired[str]  # sidecar_unready, sidecar_failed
+    reason: NotRequired[str]  # sidecar_unready, sidecar_failed; sidecar_stopped: how it ended by itself
 
 
 class HeldRecord(TypedDict):

@@ -16,7 +16,7 @@ from contracts.layout import DOLL_RUN, STEPS_DIR
 from contracts.errors import InputError
 
 __all__ = ["PLAN_VERSION", "ProbeKind", "OnError", "Layout", "PlanError", "ProbeSpec", "SidecarPlan",
-           "StepPlan", "PodIdentity", "Plan", "validate"]
+           "StepPlan", "PodIdentity", "ResultSpec", "RESULT_TYPES", "Plan", "validate"]
 
 PLAN_VERSION = 1
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -24,6 +24,7 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 ProbeKind = Literal["httpGet", "tcpSocket", "grpc", "exec"]
 OnError = Literal["continue", "stopAndFail"]
 Layout = Literal["native", "classic"]
+RESULT_TYPES = ("string", "array", "object")
 
 
 class PlanError(InputError, ValueError):
@@ -70,6 +71,15 @@ class StepPlan:
 
 
 @dataclass(frozen=True)
+class ResultSpec:
+    """A task result as the Task declares it (Tekton's TaskResult): its value is checked once the run is over."""
+
+    name: str
+    type: str = "string"  # one of RESULT_TYPES
+    properties: tuple[str, ...] = ()  # object: the keys its value must have
+
+
+@dataclass(frozen=True)
 class PodIdentity:
     name: str = ""  # Pod name; empty when unknown (then read from the environment: POD_NAME / HOSTNAME)
     namespace: str = ""
@@ -95,6 +105,7 @@ class Plan:
     # <kind>-<name>/ per step and sidecar: that container's own socket and verdict ("": none, every wrapper uses
     # <run_dir>/control.sock, as on one host where all are trusted: tests, benchmarks)
     channels_dir: str = ""
+    results: tuple[ResultSpec, ...] = ()  # the task's declared results, with their types
     version: int = PLAN_VERSION
 
     def to_json(self) -> str:
@@ -223,8 +234,18 @@ def _build(data: Any) -> Plan:
         publish_to_api=_get(d, "publish_to_api", "", (bool,), Plan),
         steps_dir=_get(d, "steps_dir", "", (str,), Plan),
         channels_dir=_get(d, "channels_dir", "", (str,), Plan),
+        results=_results(_get(d, "results", "", (list,), Plan)),
         version=version,
     )
+
+
+def _results(raw: list[Any]) -> tuple[ResultSpec, ...]:
+    specs = []
+    for i, item in enumerate(raw):
+        r, w = _obj(item, f"results[{i}]"), f"results[{i}]."
+        specs.append(ResultSpec(name=_get(r, "name", w, (str,)), type=_get(r, "type", w, (str,), ResultSpec),
+                                properties=tuple(str(k) for k in _get(r, "properties", w, (list,), ResultSpec))))
+    return tuple(specs)
 
 
 def validate(plan: Plan) -> None:
@@ -261,6 +282,9 @@ def validate(plan: Plan) -> None:
                 raise PlanError(f"sidecars[{i}].probe.port: {probe.port!r} (must be 1-65535)")
             if probe.period_seconds <= 0:
                 raise PlanError(f"sidecars[{i}].probe.period_seconds: {probe.period_seconds} (must be > 0)")
+    for i, result in enumerate(plan.results):
+        if result.type not in RESULT_TYPES:
+            raise PlanError(f"results[{i}].type: unknown {result.type!r}")
     if plan.timeout_seconds is not None and plan.timeout_seconds <= 0:
         raise PlanError(f"timeout_seconds: {plan.timeout_seconds} (must be > 0)")
     if plan.linger_seconds < 0:

@@ -18,10 +18,12 @@ from contracts import layout
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
 if TYPE_CHECKING:  # mypy sees typing and the standard decorator; at run time they cost milliseconds
     from dataclasses import dataclass, field
+
+    from contracts.journal import StepReport
 else:
     from contracts.freezing import dataclass, field
 
-__all__ = ["StepRecord", "read_post", "read_exit_code", "post_json"]
+__all__ = ["StepRecord", "read_post", "read_exit_code", "post_json", "report_of"]
 
 _REASONS = ("Completed", "Error", "Skipped", "TimeoutExceeded", "Cancelled")
 _MAX_TIME = 1e11  # unix seconds past year 5000: not a time (a 401-digit number must not reach the journal)
@@ -47,6 +49,12 @@ def post_json(record: StepRecord) -> bytes:
     fields = dict(record.__dict__)  # the fields in order (dataclasses.asdict, without importing it)
     fields.pop("termination")
     return json.dumps(fields, separators=(",", ":")).encode() + b"\n"
+
+
+def report_of(record: StepRecord) -> StepReport:
+    """A post file's record as the report a wrapper would have sent (the supervisor's journal's shape)."""
+    return {"exit_code": record.exit_code, "reason": record.reason, "started_at": record.started_at,
+            "finished_at": record.finished_at or None, "results": dict(record.results), "message": record.message}
 
 
 def read_exit_code(step_dir: str) -> int | None:

@@ -232,13 +232,24 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
+# the range of every number on the wire, ends included: finite (json.loads reads NaN and Infinity) and bounded
+# (a 401-digit integer is valid JSON); times are unix seconds before the year 5000, as contracts/records has it
+_RANGES: dict[str, tuple[float, float]] = {
+    "index": (-1, (1 << 31) - 1), "pid": (0, (1 << 31) - 1), "exit_code": (-(1 << 31), (1 << 31) - 1),
+    "started_at": (0, 1e11), "finished_at": (0, 1e11), "grace_seconds": (0, 1e9), "timeout_seconds": (0, 1e9),
+}
+
+
 def _check_types(message: Message) -> None:
     for key, value in message.__dict__.items():
         allowed = _FIELD_TYPES.get(key)
         if allowed and not isinstance(value, allowed):
-            raise ProtocolError(f"{message.op}.{key}: expected {allowed[0].__name__}, got {value!r}")
-        if key in ("index", "exit_code", "pid") and isinstance(value, bool):
-            raise ProtocolError(f"{message.op}.{key}: expected int, got {value!r}")
+            raise ProtocolError(f"{message.op}.{key}: expected {allowed[0].__name__}, got {_short(value)}")
+        if key in _RANGES and value is not None:
+            low, high = _RANGES[key]
+            if isinstance(value, bool) or not low <= value <= high:  # False for NaN; int vs float is exact
+                raise ProtocolError(f"{message.op}.{key}: expected a number in [{low:g}, {high:g}], "
+                                    f"got {_short(value)}")
     if isinstance(message, Hello) and message.kind not in ("step", "sidecar", "ctl"):
         raise ProtocolError(f"hello.kind: unknown {message.kind!r}")
     if isinstance(message, Finished):
@@ -246,3 +257,8 @@ def _check_types(message: Message) -> None:
             raise ProtocolError(f"finished.reason: unknown {message.reason!r}")
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in message.results.items()):
             raise ProtocolError("finished.results: expected an object of strings")
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -34,9 +34,16 @@ def write_atomically(path: str, data: bytes) -> None:
     directory = os.path.dirname(path) or "."
     os.makedirs(directory, exist_ok=True)
     tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except OSError:
+        try:  # a full volume: leave no half-written temporary behind (contextlib is not imported at start)
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 class FileRecorder:

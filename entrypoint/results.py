@@ -93,7 +93,7 @@ def render(results: dict[str, str], started_at: float | None, exit_code: int, re
     if reason not in ("Completed", "Error"):
         internal.append({"key": "Reason", "value": reason, "type": INTERNAL})
     entries: list[Entry] = [{"key": k, "value": v, "type": TASK_RESULT} for k, v in sorted(results.items())]
-    text = json.dumps(entries + internal, separators=(",", ":"))
+    text = json.dumps(entries + internal, separators=(",", ":"), ensure_ascii=False)  # UTF-8, as Go writes it
     if len(text.encode()) <= layout.TERMINATION_MESSAGE_LIMIT:
         return Termination(text, True)
     size = len(text.encode())
@@ -103,4 +103,4 @@ def render(results: dict[str, str], started_at: float | None, exit_code: int, re
     code = exit_code or exits.EXIT_RESULTS_TOO_LARGE  # if it failed, else with "results too large"
     internal.append({"key": "ExitCode", "value": str(code), "type": INTERNAL})
     internal.append({"key": "Message", "value": message[:1024], "type": INTERNAL})
-    return Termination(json.dumps(internal, separators=(",", ":")), False, message)
+    return Termination(json.dumps(internal, separators=(",", ":"), ensure_ascii=False), False, message)

@@ -141,6 +141,11 @@ class Sidecar:
         for thread in self.threads:
             thread.join(timeout=5.0)
         with self.lock:
+            channel = self.session.live()
+            if channel is not None and not outcome.stopped:  # it ended by itself: say so, it is no failure
+                channel.send(wire.Finished(name=self.o.name, exit_code=outcome.exit_code, reason=outcome.reason,
+                                           started_at=outcome.started_at, finished_at=outcome.finished_at,
+                                           message=outcome.message))
             self.session.close()
         if outcome.exit_code != 0 and outcome.message:
             log(f"sidecar {self.o.name}: {outcome.message}")

@@ -153,7 +153,9 @@ class Step:
             log(f"step {self.o.name}: {termination.message}")
             if exit_code == 0:
                 exit_code, reason, message = exits.EXIT_RESULTS_TOO_LARGE, "Error", termination.message
-        self._record(outcome, exit_code, reason, message, found, "", early=True)
+        unrecorded = self._record(outcome, exit_code, reason, message, found, "", early=True)
+        if unrecorded and exit_code == 0:  # a success nobody can read back (a full volume) is no success
+            exit_code, reason, message = exits.EXIT_WRAPPER_ERROR, "Error", unrecorded
         finished = wire.Finished(name=self.o.name, exit_code=exit_code, reason=reason,
                                      started_at=outcome.started_at, finished_at=outcome.finished_at,
                                      results=found, message=message)
@@ -178,8 +180,8 @@ class Step:
             exit_code, reason, message = exits.EXIT_DEBUG_FAILED, "Error", "marked failed by debug fail-continue"
         if decision or termination is None:
             termination = results.render(found, outcome.started_at, exit_code, reason, continued)
-        if not self._record(outcome, exit_code, reason, message, found, termination.text):
-            return exit_code or exits.EXIT_WRAPPER_ERROR
+        if self._record(outcome, exit_code, reason, message, found, termination.text):
+            return exit_code or exits.EXIT_WRAPPER_ERROR  # the files are incomplete; the journal has the outcome
         return self._judge(reason, exit_code).wrapper_exit_code(exit_code)
 
     def _judge(self, reason: str, exit_code: int) -> Judgement:
@@ -188,17 +190,19 @@ class Step:
         return judge(reason, exit_code, self.o.on_error, run_cancelled=True)
 
     def _record(self, outcome: Outcome, exit_code: int, reason: str, message: str, found: dict[str, str],
-                termination: str, early: bool = False) -> bool:
-        """Write the record where the next step, the supervisor and Kubernetes look; False if that failed."""
-        record = StepRecord(name=self.o.name, exit_code=exit_code, reason=reason, started_at=outcome.started_at,
-                            finished_at=outcome.finished_at, failed=self._judge(reason, exit_code).cascades(exit_code),
-                        results=found, message=message, termination=termination)
+                termination: str, early: bool = False) -> str:
+        """Write the record where the next step, the supervisor and Kubernetes look; why that failed, or ""."""
+        judged = self._judge(reason, exit_code)  # a failure onError: continue forgives is recorded Completed
+        record = StepRecord(name=self.o.name, exit_code=exit_code, reason=judged.reason,
+                            started_at=outcome.started_at, finished_at=outcome.finished_at,
+                            failed=judged.cascades(exit_code), results=found, message=message,
+                            termination=termination)
         try:
             self.recorder.write(record, early)
         except OSError as exc:
             log(f"step {self.o.name}: cannot record the outcome: {exc}")
-            return False
-        return True
+            return f"cannot record the outcome: {exc}"
+        return ""
 
 
 def main(options: StepOptions) -> int:

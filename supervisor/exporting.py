@@ -1,5 +1,9 @@
 """The HTTP side (aiohttp): /metrics, /status, /healthz, /readyz on plan.metrics_port.
 
+The port listens on every interface, as a Prometheus scrape of the Pod needs; /status, which holds the
+steps' results (a token a step printed to a result is a secret), answers only requests from loopback, that
+is from the Pod's own containers (which may as well ask the control socket: `doll ctl status`).
+
 aiohttp and prometheus-client are imported in a worker thread after the control socket is up, so they
 never delay step 0.  `Exporter.scraped` is set by the first /metrics scrape after the run ended: the
 supervisor lingers until then (bounded by plan.linger_seconds) so the final values are not lost.
@@ -77,6 +81,9 @@ class Exporter:
             return web.Response(body=body, headers={"Content-Type": prom.CONTENT_TYPE_LATEST})
 
         async def status(request: Any) -> Any:
+            if not _loopback(request.remote):  # the Pod's own containers only: it holds the steps' results
+                return web.Response(status=403, text="/status is served on loopback only (the steps' results "
+                                                     "may be secrets); in the Pod: doll ctl status\n")
             data = {"pod": self.identity, **self.state.to_status()}
             return web.Response(text=json.dumps(data, indent=1), content_type="application/json")
 
@@ -109,3 +116,9 @@ class Exporter:
             await asyncio.Event().wait()  # until cancelled
         finally:
             await runner.cleanup()
+
+
+def _loopback(remote: str | None) -> bool:
+    """A peer address on loopback (127.0.0.0/8, ::1, or IPv4 loopback mapped into IPv6)."""
+    host = (remote or "").removeprefix("::ffff:")
+    return host == "::1" or host.startswith("127.")

@@ -4,8 +4,8 @@ Probing starts `initial_delay_seconds` after the run began and repeats every `pe
 default is 50 ms, not kubelet's 10 s); `success_threshold` consecutive successes make it ready, which
 releases step 0 at once if it was the last.  Afterwards it is watched at a relaxed pace (at most once a
 second): `failure_threshold` consecutive failures mark it unready (shown in /status and metrics, logged;
-like kubelet's readiness it does not fail the task).  A sidecar whose wrapper reports its exit fails the
-task (see `sidecar_tracking.Sidecars.failed`).
+like kubelet's readiness it does not fail the task).  A sidecar that exits is stopped, and counts as ready
+(`sidecar_tracking.Sidecars._exited`, as Tekton's SidecarsReady): it is no longer probed.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ async def watch(sidecars: Sidecars, done: asyncio.Event, plan: SidecarPlan, prob
         if await _wait(done, started + spec.initial_delay_seconds - clock()):
             return
         successes, last = 0, "not probed yet"
-        while not state.finished and car.phase != "failed":
+        while not state.finished and car.phase not in ("failed", "stopped"):
             result = await prober.probe(plan.name, spec)
             successes, last = (successes + 1, last) if result.ok else (0, result.output)
             if successes >= spec.success_threshold:
@@ -65,7 +65,7 @@ async def watch(sidecars: Sidecars, done: asyncio.Event, plan: SidecarPlan, prob
     if spec is None:
         return
     failures, period = 0, max(spec.period_seconds, WATCH_PERIOD)
-    while not await _wait(done, period):
+    while not await _wait(done, period) and car.phase != "stopped":
         result = await prober.probe(plan.name, spec)
         failures = 0 if result.ok else failures + 1
         if result.ok:

@@ -3,7 +3,9 @@
 A wrapper that lost its supervisor falls back to Tekton's file chain and records its end in its post
 file (contracts/records.py).  A restarted supervisor (or one whose wrapper went quiet) polls
 the post file of the first unfinished step that has no live connection and records what it finds, so
-no step is lost and none is started again.
+no step is lost and none is started again.  A step whose wrapper hung up on this supervisor while it ran
+is left to reconnect or be lost: a step may write its own post file while it still runs (it owns its step
+directory), and believing it would start the next step beside it.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from contracts.records import read_post
-from supervisor.runner import Runner, report_of
+from contracts.records import read_post, report_of
+from supervisor.runner import Runner
 
 __all__ = ["POLL_SECONDS", "reconcile", "sweep"]
 
@@ -23,8 +25,8 @@ def sweep(runner: Runner, steps_dir: str) -> None:
     for step in runner.state.steps:
         if step.phase == "done":
             continue
-        if step.phase == "held" or step.name in runner.steps:
-            return  # it will tell us itself
+        if step.phase == "held" or step.name in runner.steps or step.name in runner.dropped:
+            return  # it will tell us itself (or be lost: a post file may be the step's own forgery)
         post = read_post(steps_dir, step.name)
         if post is None:
             return

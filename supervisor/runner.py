@@ -22,7 +22,7 @@ from supervisor.hello_replies import hello_replies
 from supervisor.journaling import RecordSink
 from supervisor.logs import Log
 from contracts.plans import Plan
-from contracts.records import StepRecord, read_post
+from contracts.records import read_post, report_of
 from supervisor.serving import Connection
 from supervisor.sidecar_tracking import Sidecars
 from supervisor.states import RunState, StepState
@@ -47,6 +47,7 @@ class Runner(RunEffects):
         self.done = asyncio.Event()  # the run has an outcome
         self._reported: float | None = None  # perf_counter when the last step's exit was reported
         self._step_plans = {s.name: s for s in plan.steps}
+        self.dropped: set[str] = set()  # steps whose wrapper hung up on us while they ran: no post file for them
 
     # --- starting, resuming and closing ---------------------------------------------------------
 
@@ -149,7 +150,7 @@ class Runner(RunEffects):
 
     def _finish_run(self) -> None:
         outcome, reason = self.state.task_outcome()
-        self._note("run_finished", outcome=outcome, reason=reason, message=self.state.cancel_message)
+        self._note("run_finished", outcome=outcome, reason=reason, message=self.state.failure_message())
         self.close()
         if self.plan.layout == "classic":  # native sidecars are stopped by the kubelet once the steps end;
             self.sidecars.stop_all()       # one stopped earlier would be restarted (restartPolicy: Always)
@@ -218,6 +219,7 @@ class Runner(RunEffects):
             del self.steps[conn.name]
             step = self.state.step(conn.name)
             if step is not None and step.phase in ("released", "running"):
+                self.dropped.add(step.name)  # its end comes from its wrapper (which reconnects), or it is lost
                 lost = self.timings.lost_seconds
                 self.timers.arm(f"lost:{step.name}", self.clock() + lost, self._step_lost, step.name, lost)
         elif conn.kind == "sidecar":
@@ -252,8 +254,8 @@ class Runner(RunEffects):
         report = StepReport(exit_code=msg.exit_code, reason=judged.reason, started_at=msg.started_at,
                             finished_at=msg.finished_at, results=msg.results, message=msg.message)
         # a step that timed out is held too (Tekton's entrypoint holds on any error of the step, its deadline
-        # included, as doll's wrapper does in file mode); the task's own timeout cancels: no hold then
-        if judged.fails_run and self.plan.breakpoint_on_failure and not self.state.cancel_reason:
+        # and onError: continue included, as doll's wrapper does in file mode); the task's timeout: no hold
+        if judged.breaks and self.plan.breakpoint_on_failure and not self.state.cancel_reason:
             self._hold(step, "onFailure", report)
             return
         self.announcer.begin_handoff(self.record("finished", step=step.name, outcome=outcome, **report))
@@ -267,7 +269,8 @@ class Runner(RunEffects):
         step = self.state.step(name)
         if step is None or step.phase not in ("released", "running") or name in self.steps:
             return
-        post = read_post(self.plan.steps_dir, name)
+        # a step can write its own post file while it runs: only one nobody heard from since is believed
+        post = None if name in self.dropped else read_post(self.plan.steps_dir, name)
         if post is not None:
             self.finished_elsewhere(name, report_of(post))
             return
@@ -283,7 +286,8 @@ class Runner(RunEffects):
             return
         self.timers.disarm(f"step:{name}")
         self._reported = None
-        judged = judge(str(post.get("reason", "")), post.get("exit_code"), step.on_error, step.stopping,
+        on_error = "stopAndFail" if source == "lost" else step.on_error  # a killed container is no exit it chose
+        judged = judge(str(post.get("reason", "")), post.get("exit_code"), on_error, step.stopping,
                        bool(self.state.cancel_reason))
         self._note("finished", step=name, outcome=judged.outcome, reason=judged.reason,
                    exit_code=post.get("exit_code"),
@@ -291,8 +295,3 @@ class Runner(RunEffects):
                    results=post.get("results") or {}, message=str(post.get("message", "")), source=source)
         self._advance()
 
-
-def report_of(record: StepRecord) -> StepReport:
-    """A post file's record as the report a wrapper would have sent."""
-    return StepReport(exit_code=record.exit_code, reason=record.reason, started_at=record.started_at,
-                      finished_at=record.finished_at or None, results=dict(record.results), message=record.message)

@@ -59,7 +59,7 @@ class Sidecars:
             if fut is not None and not fut.done():
                 fut.set_result(message)
         elif isinstance(message, Finished):
-            self._exited(name, f"sidecar {name} exited with code {message.exit_code}")
+            self._exited(name, f"exited with code {message.exit_code}")
 
     def on_closed(self, conn: Connection) -> None:
         if self.conns.get(conn.name) is not conn:
@@ -72,17 +72,21 @@ class Sidecars:
 
     def _lost(self, name: str) -> None:
         if name not in self.conns:
-            self._exited(name, f"sidecar {name}'s wrapper went away")
+            self._exited(name, "its wrapper went away")
 
     def _exited(self, name: str, why: str) -> None:
+        """A sidecar that ended, whatever its exit code, is stopped, not failed, as in Tekton: pkg/pod/status.go
+        DidTaskRunFail looks at the steps only, and SidecarsReady counts a terminated sidecar as ready (one
+        that does its setup and exits: docs/tasks.md "Specifying Sidecars").  One that never became ready
+        while it ran still fails the task at its readiness deadline (readying.py)."""
         car = self.state.sidecar(name)
         if car is None or car.phase in ("stopped", "failed"):
             return
-        if self.state.finished or self.state.cancel_reason:
-            self._note("sidecar_stopped", sidecar=name)
-            self.changed.set()
-        else:
-            self.failed(name, why)
+        over = self.state.finished or bool(self.state.cancel_reason)
+        self._note("sidecar_stopped", sidecar=name, **({} if over else {"reason": why}))
+        self.changed.set()
+        if not over:
+            self._advance()  # it may have been the last sidecar step 0 waited for
 
     def _stop(self, name: str) -> Stop:
         return Stop(reason="the run is over", grace_seconds=self._plans[name].stop_grace_seconds)

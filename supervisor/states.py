@@ -6,8 +6,8 @@ and when a restarted supervisor replays its journal, so the two can never disagr
     run {at}                                   the run began (first start of the supervisor)
     announced {step, at}                       a step's wrapper said hello (first time only)
     sidecar_announced / sidecar_ready / sidecar_unready {sidecar, at}
-    sidecar_failed {sidecar, at, reason}       exited or never ready: the task fails
-    sidecar_stopped {sidecar, at}
+    sidecar_failed {sidecar, at, reason}       never ready: the task fails
+    sidecar_stopped {sidecar, at, [reason]}   told to stop, or it ended by itself (reason: how; no failure)
     held {step, at, reason, [report]}          report: the wrapper's finished message, when held onFailure
     unheld {step, at, decision}                decision: continue | fail | timeout | cancel
     released {step, at, handoff}               start sent; handoff = previous step's report -> release
@@ -24,13 +24,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, cast
 
-from contracts.outcome import fails_run
+from contracts.outcome import failure_message, fails_run
 from contracts.journal import (
     AnnouncedRecord, FinishedRecord, HeldRecord, JournalRecord, ReleasedRecord, SidecarRecord, SkippedRecord,
     StartedRecord, StepReport, StoppingRecord, UnheldRecord,
 )
 from contracts.status import PastHold, RunStatus, SidecarStatus, StepStatus
-from contracts.plans import Plan
+from contracts.plans import Plan, ResultSpec
+from contracts.task_results import VALIDATION_FAILED, invalid_results
 
 __all__ = [
     "Hold", "Outcome", "RunState", "SIDECAR_PHASES", "STEP_OUTCOMES", "STEP_PHASES", "SidecarPhase",
@@ -46,6 +47,7 @@ STEP_OUTCOMES: tuple[str, ...] = ("succeeded", "failed", "skipped", "cancelled",
 SIDECAR_PHASES: tuple[str, ...] = ("pending", "announced", "ready", "unready", "failed", "stopped")
 TASK_OUTCOMES: tuple[str, ...] = ("Succeeded", "Failed", "Cancelled", "TimedOut")
 
+_NOT_IN_STATUS = ("failure", "breakpoint_passed", "container")  # StepState's fields that are no StepStatus
 StepRecord = (AnnouncedRecord | HeldRecord | UnheldRecord | ReleasedRecord | StartedRecord | StoppingRecord
               | FinishedRecord | SkippedRecord)
 
@@ -55,6 +57,7 @@ class StepState:
     name: str
     index: int
     on_error: str = "stopAndFail"
+    container: str = ""  # step-<name>: how Tekton's messages name it
     breakpoint_before: bool = False
     phase: StepPhase = "pending"
     outcome: Outcome = ""
@@ -119,12 +122,14 @@ class RunState:
     failed: bool = False  # a stopAndFail step failed: the rest are skipped
     holds: list[Hold] = field(default_factory=list)
     records: int = 0
+    result_specs: tuple[ResultSpec, ...] = ()  # the task's declared results, checked at the end
 
     @classmethod
     def from_plan(cls, plan: Plan) -> RunState:
         return cls(
-            steps=[StepState(s.name, s.index, s.on_error, s.breakpoint_before) for s in plan.steps],
+            steps=[StepState(s.name, s.index, s.on_error, s.container, s.breakpoint_before) for s in plan.steps],
             sidecars=[SidecarState(s.name) for s in plan.sidecars],
+            result_specs=plan.results,
         )
 
     def step(self, name: str) -> StepState | None:
@@ -139,7 +144,7 @@ class RunState:
 
     @property
     def sidecars_ready(self) -> bool:
-        return all(s.ready_at is not None for s in self.sidecars)
+        return all(s.ready_at is not None or s.phase == "stopped" for s in self.sidecars)  # Tekton's SidecarsReady
 
     def task_outcome(self) -> tuple[TaskOutcome, str]:
         """What the run comes to, once every step is done."""
@@ -149,7 +154,19 @@ class RunState:
             return "Cancelled", "TaskRunCancelled"
         if self.cancel_reason or self.failed:
             return "Failed", self.cancel_reason or "Failed"
+        if invalid_results(self.result_specs, self.task_results()):
+            return "Failed", VALIDATION_FAILED
         return "Succeeded", "Succeeded"
+
+    def task_results(self) -> dict[str, str]:
+        """The task's results: what the last step that reported each one said (every wrapper reads them all)."""
+        return {k: v for s in self.steps for k, v in s.results.items()}
+
+    def failure_message(self) -> str:
+        """The run's message: why it was cancelled, else which step failed it (Tekton's getFailureMessage)."""
+        failing = (failure_message(s.container, s.outcome, s.reason, s.exit_code) for s in self.steps
+                   if s.phase == "done" and fails_run(s.outcome, s.on_error, s.reason))
+        return self.cancel_message or next(failing, "") or invalid_results(self.result_specs, self.task_results())
 
     # --- the reducer ---------------------------------------------------------------------------
 
@@ -186,7 +203,7 @@ class RunState:
         elif ev == "sidecar_failed":
             car.phase, car.reason = "failed", rec.get("reason", "")
         elif ev == "sidecar_stopped":
-            car.phase, car.stopped_at = "stopped", at
+            car.phase, car.stopped_at, car.reason = "stopped", at, rec.get("reason", car.reason)
 
     def _apply_step(self, rec: StepRecord, at: float) -> None:
         step = self.step(rec["step"])
@@ -235,7 +252,7 @@ class RunState:
         step.started_at = rec.get("started_at", step.started_at)
         step.finished_at = rec.get("finished_at") or at
         step.hold_reason, step.held_at = "", None
-        if fails_run(step.outcome, step.on_error):
+        if fails_run(step.outcome, step.on_error, step.reason):
             self.failed = True
 
     # --- views -----------------------------------------------------------------------------------
@@ -260,7 +277,7 @@ class RunState:
             "finished_at": self.finished_at,
             "hold": None if hold is None else {"step": hold.name, "reason": hold.hold_reason, "since": hold.held_at},
             "steps": [
-                cast(StepStatus, {**{k: v for k, v in asdict(s).items() if k not in ("failure", "breakpoint_passed")},
+                cast(StepStatus, {**{k: v for k, v in asdict(s).items() if k not in _NOT_IN_STATUS},
                                   "wait_seconds": s.wait_seconds, "duration_seconds": s.duration_seconds})
                 for s in self.steps
             ],

@@ -12,8 +12,8 @@ Podman 4.3 differs from a kubelet in ways that break doll's Pod layout, so `doll
   owned by that container's user, who may chmod it.
 - nothing is mounted at terminationMessagePath (writing /dev/termination-log fails for non-root).
   -> a host file per container is bind-mounted there, as the kubelet does; `doll run` reads it back.
-- the supervisor's metrics port is published on 127.0.0.1 at a free host port, so `doll run` can read
-  /status and tests can scrape /metrics.
+- the supervisor's metrics port is published on 127.0.0.1 at a free host port, so `doll run` and tests
+  can scrape /metrics (`/status` answers the Pod's loopback only: `doll run` replays the journal).
 - kube play runs only hostPath, emptyDir, configMap, secret and persistentVolumeClaim volumes (its
   VolumeFromSource): any other (projected, csi, downwardAPI...) made it exit 125 with `failed to create
   volume`. -> refused up front in one line naming the Pod's field and the volume.  Only here: a cluster

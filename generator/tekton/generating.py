@@ -22,7 +22,7 @@ from generator.images.choosing import source_for
 from generator.images.sources import ImageConfigSource, Platforms, RegistryOptions
 from generator.tekton import naming, step_actions
 from generator.tekton.binding import bind, isolate
-from generator.tekton.granting import grant
+from generator.tekton.granting import grant, token_for_the_supervisor_only
 from generator.tekton.loading import DNS_LABEL, RESULT_NAME, RESULT_RULE, declared_name, load
 from generator.tekton.preparing import Prepared, prepare_sidecars, prepare_steps
 from generator.tekton.probes import probe_spec
@@ -33,7 +33,7 @@ from generator.tekton.step_results import declared_results, task_result_files
 from generator.tekton.substituting import Key, param_variables, walk
 from generator.tekton.wrapping import Shared, needs_lookup, wrap_sidecar, wrap_step
 from generator.warning import warn
-from contracts.plans import Plan, PlanError, PodIdentity, ProbeSpec, SidecarPlan, validate
+from contracts.plans import RESULT_TYPES, Plan, PlanError, PodIdentity, ProbeSpec, ResultSpec, SidecarPlan, validate
 
 __all__ = ["GenerateError", "GenerateOptions", "check_registry", "generate"]
 
@@ -130,6 +130,20 @@ def _results(task: RawObject, where: str) -> tuple[str, ...]:
                  for i, result in enumerate(raw))
 
 
+def _result_specs(task: RawObject, where: str) -> tuple[ResultSpec, ...]:
+    """The declared types of the task's results (names already checked by `_results`), for the supervisor's
+    check at the end of the run (contracts/task_results.py)."""
+    specs = []
+    for i, result in enumerate(task.get("results") or []):
+        kind, properties = result.get("type", "string"), result.get("properties") or {}
+        if kind not in RESULT_TYPES:
+            raise GenerateError(f"{where}.results[{i}].type: {quote(str(kind))} is not one of {', '.join(RESULT_TYPES)}")
+        if not isinstance(properties, dict):
+            raise GenerateError(f"{where}.results[{i}].properties: expected a map of keys to their types")
+        specs.append(ResultSpec(name=result["name"], type=kind, properties=tuple(str(k) for k in properties)))
+    return tuple(specs)
+
+
 def _check_task(task: RawObject, where: str) -> None:
     for key in task:
         if key not in ("params", "workspaces", "results", "steps", "stepTemplate", "sidecars", "volumes",
@@ -201,12 +215,7 @@ def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],
     The Pod comes last: `kubectl apply` creates objects in order, and the ServiceAccount admission plugin
     refuses a Pod whose serviceAccountName does not exist yet."""
     _check_options(options)
-    run = load(sources, params, options.name)
-    if options.namespace:
-        run = dataclasses.replace(run, namespace=options.namespace)
-    if not run.timeout_given:
-        run = dataclasses.replace(run, timeout_seconds=options.default_timeout_seconds)
-    _check_task(run.task, run.task_where)
+    run = _loaded(sources, params, options)
     results = _results(run.task, run.task_where)
     param_values = param_variables(resolve(run))
     run = check_pod_template(run, param_values)
@@ -241,16 +250,32 @@ def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],
                 pod=PodIdentity(name=pod_name, namespace=run.namespace, task_run=run.name, task=run.task_name),
                 layout=options.layout, timeout_seconds=run.timeout_seconds, breakpoint_on_failure=on_failure,
                 metrics_port=options.metrics_port, run_dir=DOLL_RUN, steps_dir=STEPS_DIR, channels_dir=CHANNELS_DIR,
-                linger_seconds=options.linger_seconds, pushgateway=options.pushgateway)
+                linger_seconds=options.linger_seconds, pushgateway=options.pushgateway,
+                results=_result_specs(run.task, run.task_where))
     try:
         validate(plan)
     except PlanError as exc:
         raise GenerateError(f"{run.task_where}: plan: {exc}") from None
     layout = Layout(options.layout, options.image, options.metrics_port)
     pod = render(run, layout, plan, wrapped_steps, wrapped_sidecars, bound.volumes, pod_name)
-    if not options.rbac:
-        return [pod]
+    return _with_rbac(pod, run, pod_name) if options.rbac else [pod]
+
+
+def _loaded(sources: Sequence[tuple[str, str]], params: Mapping[str, str], options: GenerateOptions) -> Run:
+    """The run as the files and the options give it, its task checked."""
+    run = load(sources, params, options.name)
+    if options.namespace:
+        run = dataclasses.replace(run, namespace=options.namespace)
+    if not run.timeout_given:
+        run = dataclasses.replace(run, timeout_seconds=options.default_timeout_seconds)
+    _check_task(run.task, run.task_where)
+    return run
+
+
+def _with_rbac(pod: dict[str, Any], run: Run, pod_name: str) -> list[dict[str, Any]]:
+    """The ServiceAccount (unless the run names one), Role and RoleBinding, then the Pod (--rbac)."""
     objects = grant(pod_name, run.namespace, run.service_account, {"app.kubernetes.io/managed-by": "doll"})
     if not run.service_account:
         pod["spec"]["serviceAccountName"] = objects[0]["metadata"]["name"]
+        token_for_the_supervisor_only(pod)
     return [*objects, pod]

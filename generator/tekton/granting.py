@@ -6,14 +6,25 @@ POST a core/v1 Event.  The generator always names the Pod (never generateName), 
 they are created), so `create` on core events in the namespace is the narrowest rule Kubernetes allows.
 Without a namespace (kubectl's current one applies) the RoleBinding's subject names none: RBAC then
 takes the binding's own namespace for a ServiceAccount subject.
+
+The account doll makes is the supervisor's alone: the Pod does not automount its token
+(`automountServiceAccountToken: false`), and a projected volume like the one the kubelet would have made
+(the token, the cluster's CA, the namespace) is mounted in the supervisor only, at the standard path.  A step
+with the token could patch its Pod's doll.dev annotations and create Events in its name.  When the TaskRun
+names its own account (`serviceAccountName`), the steps asked for it: its token is mounted as Kubernetes
+does, in every container.
 """
 
 from __future__ import annotations
 
+from contracts.layout import SUPERVISOR_CONTAINER
 from generator.tekton import naming
 from generator.tekton.specs import RawObject
 
-__all__ = ["grant"]
+__all__ = ["grant", "token_for_the_supervisor_only", "TOKEN_VOLUME", "TOKEN_DIR"]
+
+TOKEN_VOLUME = "doll-sa-token"
+TOKEN_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"  # where client libraries (and the supervisor) look
 
 
 def grant(pod_name: str, namespace: str, service_account: str, labels: dict[str, str]) -> list[RawObject]:
@@ -42,3 +53,19 @@ def grant(pod_name: str, namespace: str, service_account: str, labels: dict[str,
         "subjects": [subject],
     })
     return out
+
+
+def token_for_the_supervisor_only(pod: RawObject) -> None:
+    """No automounted token; the kubelet's projected token volume, mounted in the supervisor alone."""
+    spec = pod["spec"]
+    spec["automountServiceAccountToken"] = False
+    spec.setdefault("volumes", []).append({"name": TOKEN_VOLUME, "projected": {"defaultMode": 0o444, "sources": [
+        {"serviceAccountToken": {"path": "token", "expirationSeconds": 3607}},
+        {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+        {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1",
+                                                                      "fieldPath": "metadata.namespace"}}]}},
+    ]}})
+    for container in [*spec.get("initContainers", []), *spec["containers"]]:
+        if container["name"] == SUPERVISOR_CONTAINER:
+            container.setdefault("volumeMounts", []).append({"name": TOKEN_VOLUME, "mountPath": TOKEN_DIR,
+                                                             "readOnly": True})

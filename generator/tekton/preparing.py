@@ -39,8 +39,11 @@ RESERVED = ("/doll", layout.STEPS_DIR, layout.SCRIPTS_DIR, layout.RESULTS_DIR, l
 
 
 def mount_path(path: str) -> str:
-    """A mountPath as compared with another: normalized, so `/data/` and `/x/../data` are `/data`."""
-    return posixpath.normpath(path)
+    """A mountPath as compared with another: normalized, so `/data/`, `/x/../data` and `//data` are `/data`
+    (posixpath.normpath keeps exactly two leading slashes, which POSIX leaves to the implementation; Linux and
+    the kubelet read them as one)."""
+    normal = posixpath.normpath(path)
+    return "/" + normal.lstrip("/") if normal.startswith("//") else normal
 
 
 def check_not_reserved(path: str, where: str) -> None:

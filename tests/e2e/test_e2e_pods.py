@@ -267,3 +267,49 @@ def test_each_step_reads_the_previous_steps_exit_code_from_tekton_steps_as_soon_
     assert run.exit_code == 0, run.output + run.errors
     for i in range(1, 6):
         assert run.logged(f"s{i}") == ["0", "0"], run.output
+
+
+def test_a_sidecar_that_does_its_setup_and_exits_0_does_not_fail_the_task(
+        tmp_path: Path, doll_image: str, busybox_image: str, pods: list[str]) -> None:
+    """Tekton docs/tasks.md "Specifying Sidecars" and pkg/pod/status.go (SidecarsReady counts a terminated
+    sidecar as ready; DidTaskRunFail looks at the steps only)."""
+    spec = f"""
+sidecars:
+  - name: setup
+    image: {BUSYBOX}
+    script: |
+      #!/bin/sh
+      echo set up > /workspace/ready
+steps:
+  - name: uses-it
+    image: {BUSYBOX}
+    script: |
+      #!/bin/sh
+      sleep 2
+      cat /workspace/ready
+"""
+    run = doll_run(tmp_path, pods, doll_image, taskrun("e2e-setup-car", spec))
+    assert run.exit_code == 0, run.output + run.errors
+    assert run.report["outcome"] == "Succeeded"
+    assert run.logged("uses-it") == ["set up"]
+
+
+def test_an_array_result_that_is_not_json_fails_the_task_with_reason_task_run_validation_failed(
+        tmp_path: Path, doll_image: str, busybox_image: str, pods: list[str]) -> None:
+    """Tekton pkg/reconciler/taskrun/taskrun.go: validateTaskRunResults fails the TaskRun with
+    TaskRunValidationFailed once its Pod is done; every step has run."""
+    spec = f"""
+results:
+  - name: files
+    type: array
+steps:
+  - name: list
+    image: {BUSYBOX}
+    script: |
+      #!/bin/sh
+      printf '[a.txt, b.txt' > $(results.files.path)
+"""
+    run = doll_run(tmp_path, pods, doll_image, taskrun("e2e-bad-array", spec))
+    assert run.exit_code == 1, run.output + run.errors
+    assert run.report["outcome"] == "Failed" and run.step("list")["exit_code"] == 0
+    assert "TaskRunValidationFailed" in run.output + json.dumps(run.report), run.output

@@ -95,3 +95,17 @@ def test_a_result_that_is_not_a_regular_file_fails_the_step_and_is_recorded(tmp_
     # and the chain goes on: the next step, waiting for this one's post file, hears of the failure
     nxt = run_wrapper(*step_args(tmp_path, "t", 1, prev="s"), "--", "true")
     assert nxt.returncode == exits.EXIT_SKIPPED
+
+
+def test_non_ascii_results_are_written_as_utf8_and_the_limit_counts_their_bytes(tmp_path: Path) -> None:
+    """Tekton pkg/termination/write.go, WriteMessage: json.Marshal writes UTF-8 as it is and the 4096 limit
+    is on the bytes; 700 `é` (1,400 bytes) fit, escaped to ASCII (`\\u00e9`, 6 bytes each) they would not."""
+    rdir = tmp_path / "results"
+    rdir.mkdir()
+    (tmp_path / "value").write_text("é" * 700)
+    done = run_wrapper(*step_args(tmp_path, "s", 0, results_dir=str(rdir)), "--result", "word", "--", "sh", "-c",
+                       f"cp {tmp_path / 'value'} {rdir}/word")
+    assert done.returncode == 0, done.stderr
+    raw = (tmp_path / "step-s" / "termination").read_bytes()
+    assert "é".encode() * 700 in raw and len(raw) <= layout.TERMINATION_MESSAGE_LIMIT
+    assert json.loads(raw)[0] == {"key": "word", "value": "é" * 700, "type": 1}

@@ -109,3 +109,16 @@ def test_a_step_that_times_out_is_held_on_failure_as_in_file_mode(pod: Pod) -> N
     assert pod.finish() == 1
     assert pod.order() == ["a", "b"]
     assert [w.returncode for w in wrappers] == [0, exits.EXIT_TIMEOUT, exits.EXIT_SKIPPED]
+
+
+def test_a_breakpoint_on_failure_holds_a_failed_step_even_with_on_error_continue(pod: Pod) -> None:
+    """Tekton docs/debug.md "Breakpoint on Failure" and pkg/entrypoint/entrypointer.go, Entrypointer.Go: the
+    `err != nil && e.BreakpointOnFailure` case comes before onError continue, so the step is held."""
+    pod.plan([{"name": "a", "on_error": "continue"}, "b"], breakpoint_on_failure=True)
+    pod.supervise()
+    wrappers = pod.steps({"a": "exit 3", "b": "true"}, extra=("--on-error", "continue"))
+    hold = wait_for(lambda: _held(pod), what="the hold")
+    assert (hold["step"], hold["reason"]) == ("a", "onFailure") and pod.order() == ["a"]
+    assert pod.ctl("fail", "a").returncode == 0
+    assert pod.finish() == 0  # failed, and forgiven by onError continue once the person let it go
+    assert pod.order() == ["a", "b"] and wrappers[0].returncode == 0

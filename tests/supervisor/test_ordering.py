@@ -194,3 +194,59 @@ def test_a_hand_off_starts_the_next_step_first_and_acks_the_finished_one_after_a
         b.close()
     events = [r["event"] for r in pod.supervisor_log() if r.get("step") == "a"]
     assert events == ["released", "announced", "started", "finished"]  # some announced later, all in order
+
+
+def test_a_step_with_on_error_continue_that_runs_out_of_time_fails_the_run_and_skips_the_rest(pod: Pod) -> None:
+    """Tekton pkg/entrypoint/entrypointer.go, Entrypointer.Go: onError continue forgives an ExitError only; a
+    step's deadline (ErrContextDeadlineExceeded) writes `out.err` and the TaskRun fails."""
+    pod.plan([{"name": "a", "on_error": "continue", "timeout_seconds": 0.5}, "b"])
+    pod.supervise()
+    a, b = pod.steps({"a": "sleep 30", "b": "true"}, extra=("--on-error", "continue"))
+    assert pod.finish(timeout=20) == 1
+    done = _finished(pod)
+    assert (done["a"]["outcome"], done["a"]["reason"]) == ("timed_out", "TimeoutExceeded")
+    assert a.returncode == exits.EXIT_TIMEOUT and (pod.steps_dir / "step-a" / "out.err").exists()
+    assert pod.order() == ["a"] and b.returncode == exits.EXIT_SKIPPED
+    assert pod.journal()[-1]["outcome"] == "Failed"
+    assert pod.journal()[-1]["message"] == '"step-a" exited because the step exceeded the specified timeout limit'
+
+
+def test_a_failed_step_says_which_container_exited_with_which_code_and_so_does_the_run(pod: Pod) -> None:
+    """Tekton pkg/pod/status.go, getFailureMessage and extractContainerFailureMessage: the TaskRun's message
+    is `"step-b" exited with code 3` (the step keeps the wrapper's own message)."""
+    pod.plan(["a", "b"])
+    pod.supervise()
+    pod.steps({"a": "true", "b": "exit 3"})
+    assert pod.finish() == 1
+    assert _finished(pod)["b"]["message"] == "command exited with code 3"
+    assert pod.journal()[-1]["message"] == '"step-b" exited with code 3'
+
+
+def test_an_on_error_continue_step_that_failed_reads_completed_with_its_exit_code(pod: Pod) -> None:
+    """Tekton pkg/entrypoint/entrypointer.go: the forgiven step's container exits 0 (kubelet reason
+    Completed), its ExitCode is the step's own; pkg/pod/status.go puts that exit code in the step state."""
+    pod.plan([{"name": "a", "on_error": "continue"}, "b"])
+    pod.supervise()
+    a, _ = pod.steps({"a": "exit 5", "b": "true"}, extra=("--on-error", "continue"))
+    assert pod.finish() == 0
+    assert (_finished(pod)["a"]["reason"], _finished(pod)["a"]["exit_code"]) == ("Completed", 5)
+    assert a.returncode == 0 and '"reason":"Completed"' in (pod.steps_dir / "step-a" / "out").read_text()
+
+
+def test_an_array_result_that_is_not_valid_json_fails_the_task_with_reason_task_run_validation_failed(
+        pod: Pod) -> None:
+    """Tekton pkg/reconciler/taskrun/taskrun.go: validateTaskRunResults fails the TaskRun with
+    podconvert.ReasonFailedValidation (TaskRunValidationFailed) when a result does not match its declared type
+    (docs/tasks.md "Emitting results": array and object results are JSON)."""
+    results = pod.root / "results"
+    pod.plan(["a", "b"], results=[{"name": "list", "type": "array"}, {"name": "image", "type": "object",
+                                                                      "properties": ["url"]}])
+    pod.supervise()
+    extra = ("--results-dir", str(results), "--result", "list", "--result", "image")
+    pod.steps({"a": f"mkdir -p {results}; printf '[a, b' > {results}/list; echo '{{\"url\":\"x\"}}' > {results}/image",
+               "b": "true"}, extra=extra)
+    assert pod.finish() == 1
+    last = pod.journal()[-1]
+    assert (last["outcome"], last["reason"]) == ("Failed", "TaskRunValidationFailed")
+    assert '"list": task result is expected to be "array"' in last["message"]
+    assert pod.order() == ["a", "b"]  # the steps all ran: it is the TaskRun that fails, at the end

@@ -150,6 +150,21 @@ async def test_a_wrapper_gone_for_lost_seconds_fails_its_step_and_skips_the_rest
     assert rig.events()[-2:] == [("skipped", "b"), ("run_finished", "")]
 
 
+async def test_a_lost_step_with_on_error_continue_still_fails_the_run_so_nothing_runs_beside_it() -> None:
+    """Tekton pkg/entrypoint/entrypointer.go, Entrypointer.Go: onError continue forgives an exit the step's
+    command chose (an ExitError); a container killed exits non-zero and pkg/pod/status.go DidTaskRunFail fails
+    the TaskRun.  A lost wrapper's step may still run: releasing the next one would run two at once."""
+    rig = Rig([{"name": "a", "on_error": "continue"}, {"name": "b"}])
+    rig.runner.begin()
+    rig.connect("a")
+    rig.say("a", wire.Started(name="a", started_at=rig.timers.now))
+    rig.runner.on_closed(rig.conns["a"])
+    rig.timers.advance(5.1)
+    lost = next(r for r in rig.journal if r["ev"] == "finished")
+    assert (lost["outcome"], lost["reason"], lost["source"]) == ("failed", "Error", "lost")
+    assert rig.events()[-2:] == [("skipped", "b"), ("run_finished", "")] and rig.state.outcome == "Failed"
+
+
 async def test_a_wrapper_that_says_hello_again_in_time_is_not_lost() -> None:
     rig = Rig([{"name": "a"}, {"name": "b"}])
     rig.runner.begin()

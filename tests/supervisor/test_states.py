@@ -34,9 +34,19 @@ def test_a_timed_out_stopAndFail_step_marks_the_run_failed_too() -> None:
 
 
 def test_a_failed_step_with_onError_continue_leaves_the_run_unfailed() -> None:
+    """Recorded as the outcome rule judged it: forgiven, reason Completed (contracts/outcome.py)."""
     st = _state({"name": "a", "on_error": "continue"}, {"name": "b"})
-    st.apply(_finished("a", "failed"))
+    st.apply(_finished("a", "failed", "Completed"))
     assert not st.failed and st.task_outcome() == ("Succeeded", "Succeeded")
+
+
+def test_a_lost_or_timed_out_step_with_onError_continue_fails_the_run() -> None:
+    """Tekton pkg/entrypoint/entrypointer.go, Entrypointer.Go forgives an ExitError only; a container killed
+    (lost: recorded Error) or a deadline is no exit the step chose (pkg/pod/status.go DidTaskRunFail)."""
+    for reason, outcome in (("Error", "failed"), ("TimeoutExceeded", "timed_out")):
+        st = _state({"name": "a", "on_error": "continue"}, {"name": "b"})
+        st.apply(_finished("a", outcome, reason))
+        assert st.failed and st.task_outcome() == ("Failed", "Failed")
 
 
 def test_a_released_then_started_step_is_running_since_the_wrappers_start_time() -> None:

@@ -265,3 +265,40 @@ def test_result_names_tekton_accepts_reach_the_wrappers() -> None:
                                                   "      - name: a.b-c\n      - name: x\n")
     options = from_argv(container(pod_of(text), "step-first")["args"])
     assert options.results == ("greeting", "IMAGE_DIGEST", "a.b-c", "x")
+
+
+def test_the_plan_carries_the_declared_types_and_properties_of_the_task_results() -> None:
+    """Tekton docs/tasks.md "Emitting results": a result's `type` (string, array, object) and an object's
+    `properties`; the supervisor checks the values against them at the end (validateTaskRunResults)."""
+    text = RUN.replace("      - name: greeting\n", "      - name: greeting\n      - name: list\n        type: array\n"
+                       "      - name: image\n        type: object\n        properties: {url: {type: string}}\n")
+    specs = {r.name: (r.type, r.properties) for r in _plan(pod_of(text)).results}
+    assert specs == {"greeting": ("string", ()), "list": ("array", ()), "image": ("object", ("url",))}
+    with pytest.raises(GenerateError, match=r"results\[0\].type: 'number' is not one of string, array, object"):
+        gen(RUN.replace("      - name: greeting\n", "      - name: greeting\n        type: number\n"))
+
+
+@pytest.mark.parametrize("layout", ["native", "classic"])
+def test_rbac_mounts_doll_s_account_token_in_the_supervisor_only(layout: str) -> None:
+    """Kubernetes docs "Configure Service Accounts for Pods" (opt out of API credential automounting, and the
+    projected volume the kubelet would make): with `--rbac` the token may patch the Pod and create Events, so
+    no step gets it; Tekton's own Pods likewise carry only the TaskRun's serviceAccountName."""
+    pod = gen(RUN, rbac=True, layout=layout)[-1]
+    validate_strictly(pod)
+    assert pod["spec"]["automountServiceAccountToken"] is False
+    volume = next(v for v in pod["spec"]["volumes"] if v["name"] == "doll-sa-token")
+    assert volume["projected"]["sources"][0]["serviceAccountToken"]["path"] == "token"
+    every = [*pod["spec"].get("initContainers", []), *pod["spec"]["containers"]]
+    mounting = [c["name"] for c in every if any(m["name"] == "doll-sa-token" for m in c.get("volumeMounts", []))]
+    assert mounting == ["doll-supervisor"]
+    mount = next(m for m in container(pod, "doll-supervisor")["volumeMounts"] if m["name"] == "doll-sa-token")
+    assert mount == {"name": "doll-sa-token", "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount",
+                     "readOnly": True}
+
+
+def test_rbac_with_the_taskruns_own_account_leaves_its_token_to_every_container() -> None:
+    """The TaskRun's serviceAccountName is for its steps (Tekton docs/taskruns.md "Specifying ServiceAccount
+    credentials"): Kubernetes mounts its token as usual."""
+    pod = gen(RUN.replace("  timeout: 10m", "  timeout: 10m\n  serviceAccountName: builder"), rbac=True)[-1]
+    assert "automountServiceAccountToken" not in pod["spec"]
+    assert all(v["name"] != "doll-sa-token" for v in pod["spec"]["volumes"])

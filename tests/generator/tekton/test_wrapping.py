@@ -107,6 +107,12 @@ def test_a_mount_on_a_doll_path_is_refused() -> None:
         gen(RUN.replace("mountPath: /cache", "mountPath: /tekton/steps/x"))
 
 
+def test_a_mount_on_a_doll_path_written_with_a_double_leading_slash_is_refused() -> None:
+    """`//doll/bin` is `/doll/bin` to the kubelet and the kernel: a step must not mount over the wrapper."""
+    with pytest.raises(GenerateError, match=r"steps\[0\].volumeMounts\[0\].mountPath: '//doll/bin' is reserved"):
+        gen(RUN.replace("mountPath: /cache", "mountPath: //doll/bin"))
+
+
 def test_a_mount_of_an_unknown_volume_is_refused() -> None:
     with pytest.raises(GenerateError, match=r"volumeMounts\[0\].name: 'nope' names no volume of the task"):
         gen(RUN.replace("{name: cache, mountPath", "{name: nope, mountPath"))

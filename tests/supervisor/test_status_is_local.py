@@ -1,0 +1,49 @@
+"""/status holds the steps' results: it answers the Pod's own containers (loopback), never the Pod network."""
+
+from __future__ import annotations
+
+import socket
+import urllib.error
+import urllib.request
+
+import pytest
+
+from supervisor_rig import Pod, wait_for
+
+
+def _non_loopback_address() -> str:
+    """This machine's address on its default route (no packet is sent: a UDP connect only picks the route)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))  # TEST-NET-1
+        except OSError:
+            pytest.skip("no default route: no address other than loopback")
+        address: str = s.getsockname()[0]
+    if address.startswith("127."):
+        pytest.skip("no address other than loopback")
+    return address
+
+
+def _get(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_status_answers_loopback_only_while_metrics_and_health_answer_the_pod_network(pod: Pod) -> None:
+    """Tekton keeps results in the TaskRun's status, readable only through the API server's RBAC
+    (docs/tasks.md "Emitting results"); doll's /status must not hand them to anyone who can reach the Pod's
+    IP.  A Prometheus scrape needs /metrics (and probes /healthz, /readyz) there."""
+    address = _non_loopback_address()
+    pod.plan(["a"])
+    pod.supervise()
+    pod.steps({"a": "sleep 30"})
+    wait_for(lambda: pod.order() == ["a"], what="a to start")
+    assert pod.http("/status")[0] == 200  # waits for the HTTP server
+    assert _get(f"http://{address}:{pod.port}/status") == 403
+    for path in ("/metrics", "/healthz", "/readyz"):
+        assert _get(f"http://{address}:{pod.port}{path}") == 200
+    assert pod.ctl("cancel").returncode == 0
+    pod.finish(timeout=20)
