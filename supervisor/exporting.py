@@ -1,8 +1,10 @@
 """The HTTP side (aiohttp): /metrics, /status, /healthz, /readyz on plan.metrics_port.
 
-The port listens on every interface, as a Prometheus scrape of the Pod needs; /status, which holds the
-steps' results (a token a step printed to a result is a secret), answers only requests from loopback, that
-is from the Pod's own containers (which may as well ask the control socket: `doll ctl status`).
+The port listens on every interface, as a Prometheus scrape of the Pod needs.  /status answers only requests
+from loopback, that is from the Pod's own containers, and even there carries no step's results or messages:
+every step shares the Pod's loopback, and a step may not read what is not its own (a token a step printed to
+a result is a secret).  The whole view, results included, is the admin socket's: `doll ctl status --json`
+in the supervisor's container.
 
 aiohttp and prometheus-client are imported in a worker thread after the control socket is up, so they
 never delay step 0.  `Exporter.scraped` is set by the first /metrics scrape after the run ended: the
@@ -84,7 +86,7 @@ class Exporter:
             if not _loopback(request.remote):  # the Pod's own containers only: it holds the steps' results
                 return web.Response(status=403, text="/status is served on loopback only (the steps' results "
                                                      "may be secrets); in the Pod: doll ctl status\n")
-            data = {"pod": self.identity, **self.state.to_status()}
+            data = {"pod": self.identity, **without_results(self.state.to_status())}
             return web.Response(text=json.dumps(data, indent=1), content_type="application/json")
 
         async def healthz(request: Any) -> Any:
@@ -122,3 +124,11 @@ def _loopback(remote: str | None) -> bool:
     """A peer address on loopback (127.0.0.0/8, ::1, or IPv4 loopback mapped into IPv6)."""
     host = (remote or "").removeprefix("::ffff:")
     return host == "::1" or host.startswith("127.")
+
+
+def without_results(status: dict[str, Any]) -> dict[str, Any]:
+    """The run as any container of the Pod may see it: each step's phase, times, exit code and reason, the
+    names of its results, never their values or its message (those are the step's own)."""
+    steps = [{**{k: v for k, v in step.items() if k not in ("results", "message")},
+              "result_names": sorted(step.get("results") or {})} for step in status.get("steps", [])]
+    return {**status, "steps": steps, "message": ""}

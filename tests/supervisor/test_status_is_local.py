@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import socket
 import urllib.error
 import urllib.request
@@ -45,5 +47,26 @@ def test_status_answers_loopback_only_while_metrics_and_health_answer_the_pod_ne
     assert _get(f"http://{address}:{pod.port}/status") == 403
     for path in ("/metrics", "/healthz", "/readyz"):
         assert _get(f"http://{address}:{pod.port}{path}") == 200
+    assert pod.ctl("cancel").returncode == 0
+    pod.finish(timeout=20)
+
+
+def test_status_over_http_names_the_results_but_never_gives_their_values_or_messages(pod: Pod) -> None:
+    """Every container of the Pod shares its loopback, so the loopback check alone would let one step read
+    another's results (issue 13.9; the threat model: a step never reads what is not its own).  Over HTTP a
+    step's results are named, never given; the admin socket (`doll ctl status --json`) has them."""
+    results = pod.root / "results"
+    results.mkdir()
+    pod.plan([{"name": "a", "results": ["token"]}, "b"])
+    pod.supervise()
+    pod.step("a", 0, f"printf ghp_SECRETRESULTVALUE > {results}/token",
+             extra=("--results-dir", str(results), "--result", "token"))
+    pod.step("b", 1, "sleep 30", prev="a")
+    wait_for(lambda: pod.order() == ["a", "b"], what="b to start")
+    code, body = pod.http("/status")
+    assert code == 200 and "ghp_SECRETRESULTVALUE" not in body
+    step_a = json.loads(body)["steps"][0]
+    assert step_a["result_names"] == ["token"] and "results" not in step_a and "message" not in step_a
+    assert "ghp_SECRETRESULTVALUE" in pod.ctl("--json", "status").stdout
     assert pod.ctl("cancel").returncode == 0
     pod.finish(timeout=20)
