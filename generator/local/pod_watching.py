@@ -32,8 +32,7 @@ from generator.local.tailing import LogTail
 from contracts.plans import Plan, PlanError
 from supervisor.states import RunState
 
-__all__ = ["END_GRACE_SECONDS", "JournalWatch", "POLL_SECONDS", "PodWatch", "Watching", "fetching",
-           "fetching_status"]
+__all__ = ["END_GRACE_SECONDS", "JournalWatch", "POLL_SECONDS", "PodWatch", "Watching", "fetching"]
 
 
 def fetching(port: int, path: str, timeout: float = 1.0) -> bytes | None:
@@ -44,17 +43,6 @@ def fetching(port: int, path: str, timeout: float = 1.0) -> bytes | None:
             return body
     except (urllib.error.URLError, OSError, ValueError):
         return None
-
-
-def fetching_status(port: int) -> dict[str, Any] | None:
-    body = fetching(port, "/status")
-    if body is None:
-        return None
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def _label(container: str) -> str:
