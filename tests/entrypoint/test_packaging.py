@@ -30,7 +30,8 @@ BUSYBOX = "/bin/busybox"
 
 def _content_hash() -> str:
     h = hashlib.sha256()
-    for path in sorted([*(ROOT / "entrypoint").rglob("*.py"), ROOT / "scripts" / "build-entrypoint"]):
+    sources = [*(ROOT / "entrypoint").rglob("*.py"), *(ROOT / "contracts").rglob("*.py")]  # what the bundle holds
+    for path in sorted([*sources, ROOT / "scripts" / "build-entrypoint"]):
         h.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()[:16]
 
@@ -43,8 +44,12 @@ def bundle() -> Path:
         tmp = out.with_name(out.name + f".{os.getpid()}.tmp")
         subprocess.run([str(ROOT / "scripts" / "build-entrypoint"), str(tmp)], check=True,
                        capture_output=True, timeout=600)
-        shutil.rmtree(out, ignore_errors=True)
-        tmp.rename(out)
+        try:
+            tmp.rename(out)
+        except OSError:  # another xdist worker built the same content first: its bundle is this one
+            shutil.rmtree(tmp, ignore_errors=True)
+            if not (out / "entrypoint").exists():
+                raise
     return out
 
 
