@@ -14,6 +14,9 @@ import time
 
 PR_SET_CHILD_SUBREAPER = 36
 _allowed: set[int] = set()
+# the host's, not a test's: podman starts one aardvark-dns for its bridge network the first time a pod needs it,
+# it serves every pod after and outlives them by design; it lands here because pytest is the subreaper
+_HOST_DAEMONS = ("/usr/lib/podman/aardvark-dns",)
 
 
 def become_subreaper() -> None:
@@ -43,6 +46,14 @@ def children(pid: int | None = None) -> set[int]:
         except OSError:
             continue
     return found
+
+
+def _host_daemon(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().split(b"\0")[0].decode(errors="replace") in _HOST_DAEMONS
+    except OSError:
+        return False
 
 
 def _is_zombie(pid: int) -> bool:
@@ -75,7 +86,7 @@ def leaked_processes(before: set[int], grace: float = 3.0) -> list[str]:
     """Children that appeared since `before` and are still running after `grace` seconds (then killed)."""
     deadline = time.monotonic() + grace
     while True:
-        new = children() - before - _allowed
+        new = {pid for pid in children() - before - _allowed if not _host_daemon(pid)}
         reap_zombies(new)
         alive = {pid for pid in new if not _is_zombie(pid) and os.path.exists(f"/proc/{pid}")}
         if not alive or time.monotonic() > deadline:
