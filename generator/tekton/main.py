@@ -32,10 +32,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                    help="a param value (arrays: a,b,c or JSON; objects: JSON); overrides the TaskRun's")
     p.add_argument("--layout", choices=["native", "classic"], default=None,
-                   help="native (default; classic with --kubernetes-version below 1.29): supervisor and sidecars "
-                   "are Kubernetes >= 1.29 native sidecars (restartPolicy: Always init containers), so steps "
-                   "start only once the supervisor listens and the Pod completes when the steps do; classic: "
-                   "plain containers, for podman and older clusters")
+                   help="native (default): supervisor and sidecars are Kubernetes >= 1.29 native sidecars "
+                   "(restartPolicy: Always init containers), so steps start only once the supervisor listens and "
+                   "the Pod completes when the steps do; classic: plain containers, for podman and older "
+                   "clusters (the default with --kubernetes-version below 1.29)")
     p.add_argument("--kubernetes-version", default="", metavar="X.Y",
                    help="the cluster's version: picks the layout that works there and warns of known kubelet bugs")
     p.add_argument("--pod-security", choices=["privileged", "baseline", "restricted"], default="",
