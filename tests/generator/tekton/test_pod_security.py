@@ -110,7 +110,8 @@ def test_a_sidecars_host_port_is_refused_by_baseline() -> None:
         sidecars: [{name: web, image: nginx, command: [nginx], ports: [{containerPort: 80, hostPort: 80}]}]
         steps: [{name: one, image: busybox, script: echo}]
     """
-    with pytest.raises(GenerateError, match="^--pod-security baseline: the Pod cannot comply: sidecar-web has hostPort 80$"):
+    refusal = "^--pod-security baseline: the Pod cannot comply: sidecar-web has hostPort 80$"
+    with pytest.raises(GenerateError, match=refusal):
         gen(run, pod_security="baseline")
 
 
@@ -166,7 +167,8 @@ def test_every_catalog_task_passes_restricted_or_is_refused_in_one_line(path: Pa
     except GenerateError as exc:
         message = str(exc)
         assert "\n" not in message
-        assert message.startswith("--pod-security restricted: the Pod cannot comply: ") or "PipelineResources" in message
+        assert (message.startswith("--pod-security restricted: the Pod cannot comply: ")
+                or "PipelineResources" in message), message
         return
     validate_strictly(objects[-1])
     assert violations(objects[-1], "restricted") == []
