@@ -27,7 +27,7 @@ from generator.tekton.loading import DNS_LABEL, RESULT_NAME, RESULT_RULE, declar
 from generator.tekton.preparing import Prepared, prepare_sidecars, prepare_steps
 from generator.tekton.pod_security import LEVELS, secure
 from generator.tekton.probes import probe_spec
-from generator.tekton.resources import fit
+from generator.tekton.resources import fit, limit_range
 from generator.tekton.rendering import Layout, check_pod_template, render, volume_names
 from generator.tekton.resolving import resolve
 from generator.tekton.specs import RawObject, Run
@@ -207,6 +207,8 @@ def _check_options(options: GenerateOptions) -> None:
         raise GenerateError(f"--pod-security: {quote(options.pod_security)} is not one of {', '.join(LEVELS)}")
     if options.kubernetes_version:
         parse(options.kubernetes_version)
+    if options.limit_range:
+        limit_range(options.limit_range)  # read again at the end: a bad file is told before any lookup
     if options.registry is not None:
         check_registry(options.registry)
 

@@ -173,3 +173,15 @@ def test_a_file_that_is_not_a_limit_range_is_refused_in_one_line(tmp_path: Path)
     path.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
     with pytest.raises(GenerateError, match=f"^--limit-range {path}: expected LimitRange objects$"):
         gen(RUN, limit_range=str(path))
+
+
+def test_a_bad_limit_range_is_told_before_any_image_lookup(tmp_path: Path) -> None:
+    with pytest.raises(GenerateError, match=f"^--limit-range {tmp_path}/none.yaml: cannot read"):
+        gen("""\
+        apiVersion: tekton.dev/v1
+        kind: TaskRun
+        metadata: {name: lookup}
+        spec:
+          taskSpec:
+            steps: [{name: only, image: alpine}]
+        """, limit_range=str(tmp_path / "none.yaml"))
