@@ -25,12 +25,15 @@ from generator.tekton.binding import bind, isolate
 from generator.tekton.granting import grant, token_for_the_supervisor_only
 from generator.tekton.loading import DNS_LABEL, RESULT_NAME, RESULT_RULE, declared_name, load
 from generator.tekton.preparing import Prepared, prepare_sidecars, prepare_steps
+from generator.tekton.pod_security import LEVELS, secure
 from generator.tekton.probes import probe_spec
+from generator.tekton.resources import fit, limit_range
 from generator.tekton.rendering import Layout, check_pod_template, render, volume_names
 from generator.tekton.resolving import resolve
 from generator.tekton.specs import RawObject, Run
 from generator.tekton.step_results import declared_results, task_result_files
 from generator.tekton.substituting import Key, param_variables, walk
+from generator.tekton.versions import parse, warn_known_bugs
 from generator.tekton.wrapping import Shared, needs_lookup, wrap_sidecar, wrap_step
 from generator.warning import warn
 from contracts.plans import RESULT_TYPES, Plan, PlanError, PodIdentity, ProbeSpec, ResultSpec, SidecarPlan, validate
@@ -53,6 +56,9 @@ class GenerateOptions:
     registry: RegistryOptions | None = field(default_factory=RegistryOptions)
     default_timeout_seconds: float | None = 3600.0  # a run that gives no timeout gets Tekton's default, 60 min
     image_source: ImageConfigSource | None = None  # replaces map + registry (e.g. `podman image inspect`)
+    pod_security: str = ""  # "" (as written) | privileged | baseline | restricted (pod_security.py)
+    limit_range: str = ""  # a file with the namespace's LimitRange(s) (resources.py)
+    kubernetes_version: str = ""  # X.Y[.Z]: warn of known kubelet bugs (versions.py; the CLI picks the layout)
 
 
 def _source(options: GenerateOptions) -> ImageConfigSource:
@@ -197,6 +203,12 @@ def _check_options(options: GenerateOptions) -> None:
         raise GenerateError(f"--linger-seconds: {options.linger_seconds} is not a finite number of seconds >= 0")
     if options.pushgateway and not options.pushgateway.startswith(("http://", "https://")):
         raise GenerateError(f"--pushgateway: {quote(options.pushgateway)} is not an http:// or https:// URL")
+    if options.pod_security not in ("", *LEVELS):
+        raise GenerateError(f"--pod-security: {quote(options.pod_security)} is not one of {', '.join(LEVELS)}")
+    if options.kubernetes_version:
+        parse(options.kubernetes_version)
+    if options.limit_range:
+        limit_range(options.limit_range)  # read again at the end: a bad file is told before any lookup
     if options.registry is not None:
         check_registry(options.registry)
 
@@ -258,7 +270,11 @@ def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],
         raise GenerateError(f"{run.task_where}: plan: {exc}") from None
     layout = Layout(options.layout, options.image, options.metrics_port)
     pod = render(run, layout, plan, wrapped_steps, wrapped_sidecars, bound.volumes, pod_name)
-    return _with_rbac(pod, run, pod_name) if options.rbac else [pod]
+    fit(pod, [w.container["name"] for w in wrapped_steps], options.limit_range)
+    objects = _with_rbac(pod, run, pod_name) if options.rbac else [pod]
+    secure(pod, options.pod_security)
+    warn_known_bugs(options.kubernetes_version, pod)
+    return objects
 
 
 def _loaded(sources: Sequence[tuple[str, str]], params: Mapping[str, str], options: GenerateOptions) -> Run:

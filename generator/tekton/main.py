@@ -15,6 +15,7 @@ from contracts.errors import DollError, exit_code_for
 from generator.errors import GenerateError
 from generator.tekton.durations import seconds
 from generator.tekton.generating import GenerateOptions, check_registry, generate
+from generator.tekton.versions import choose_layout
 from generator.warning import printed
 
 PROG = "doll generate"
@@ -30,11 +31,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-f", "--filename", dest="more_files", action="append", default=[], metavar="FILE")
     p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                    help="a param value (arrays: a,b,c or JSON; objects: JSON); overrides the TaskRun's")
-    p.add_argument("--layout", choices=["native", "classic"], default="native",
+    p.add_argument("--layout", choices=["native", "classic"], default=None,
                    help="native (default): supervisor and sidecars are Kubernetes >= 1.29 native sidecars "
-                   "(restartPolicy: Always init containers), so steps start only once the supervisor listens "
-                   "and the Pod completes when the steps do; classic: plain containers, for podman and "
-                   "older clusters")
+                   "(restartPolicy: Always init containers), so steps start only once the supervisor listens and "
+                   "the Pod completes when the steps do; classic: plain containers, for podman and older "
+                   "clusters (the default with --kubernetes-version below 1.29)")
+    p.add_argument("--kubernetes-version", default="", metavar="X.Y",
+                   help="the cluster's version: picks the layout that works there and warns of known kubelet bugs")
+    p.add_argument("--pod-security", choices=["privileged", "baseline", "restricted"], default="",
+                   help="make the Pod pass this Pod Security Standard (restricted: every container locked "
+                   "down) or refuse, in one line, what cannot; default: the Pod as the Task writes it")
+    p.add_argument("--limit-range", default="", metavar="FILE",
+                   help="the namespace's LimitRange(s) (kubectl get limitrange -o yaml): applied to the steps "
+                   "as Tekton does, and doll's own containers fitted into it")
     p.add_argument("--image", default="ghcr.io/doll-ci/doll:0.1.0", help="the doll image (init, supervisor)")
     p.add_argument("--rbac", action="store_true", help="also emit ServiceAccount, Role, RoleBinding")
     p.add_argument("-o", "--output", choices=["yaml", "json"], default="yaml")
@@ -109,10 +118,12 @@ def main(argv: list[str]) -> int:
                                        tuple(ns.insecure_registry))
             check_registry(registry)
             options = GenerateOptions(
-                layout=ns.layout, image=ns.image, rbac=ns.rbac, name=ns.name, namespace=ns.namespace,
+                layout=choose_layout(ns.layout, ns.kubernetes_version), image=ns.image, rbac=ns.rbac,
+                name=ns.name, namespace=ns.namespace,
                 metrics_port=ns.metrics_port, linger_seconds=ns.linger_seconds, pushgateway=ns.pushgateway,
                 image_map=ns.image_map, registry=registry if ns.registry_lookup else None,
-                default_timeout_seconds=seconds(ns.timeout, "--timeout"))
+                default_timeout_seconds=seconds(ns.timeout, "--timeout"), pod_security=ns.pod_security,
+                limit_range=ns.limit_range, kubernetes_version=ns.kubernetes_version)
             text = render(generate(sources, _params(ns.param), options), ns.output)
         except DollError as exc:
             print(f"{PROG}: {' '.join(str(exc).split())}", file=sys.stderr)

@@ -1,6 +1,8 @@
 """Rendering the Pod: doll's init and supervisor containers, the wrapped steps and sidecars, the volumes.
 
-    classic: initContainers [doll-init]; containers [doll-supervisor, step-*, sidecar-*]
+    classic: initContainers [doll-init]; containers [doll-supervisor, sidecar-*, step-*]
+             (a kubelet starts containers one at a time in this order, pulling each image first: the
+             supervisor and sidecars come before the steps so they never wait for a step's image pull)
     native:  initContainers [doll-init, doll-supervisor*, sidecar-**]; containers [step-*]
              (* and **: restartPolicy Always; * with a startupProbe, so steps start once it listens)
 """
@@ -192,11 +194,15 @@ def render(run: Run, layout: Layout, plan: Plan, steps: list[Wrapped], sidecars:
         spec["containers"] = step_containers
     else:
         spec["initContainers"] = [init]
-        spec["containers"] = [supervisor, *step_containers, *sidecar_containers]
+        spec["containers"] = [supervisor, *sidecar_containers, *step_containers]
     _check_ports(spec, layout.metrics_port)
+    # no fsGroup of doll's own: its volumes are emptyDirs, which the kubelet makes 0777; a podTemplate's
+    # fsGroup re-owns a volume only when its root does not match (not every file on every mount)
     security: Any = dict(template.get("securityContext") or {})
-    security.setdefault("fsGroup", DOLL_UID)
-    spec["securityContext"] = security
+    if "fsGroup" in security:
+        security.setdefault("fsGroupChangePolicy", "OnRootMismatch")
+    if security:
+        spec["securityContext"] = security
     for key in POD_TEMPLATE_FIELDS:
         if key in template and key not in ("securityContext", "volumes", "env"):
             spec[key] = template[key]

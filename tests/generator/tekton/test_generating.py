@@ -57,11 +57,15 @@ def test_the_native_layout_runs_the_supervisor_and_sidecars_as_restartable_init_
     assert _plan(pod).layout == "native"
 
 
-def test_the_classic_layout_uses_plain_containers_supervisor_first() -> None:
+def test_the_classic_layout_uses_plain_containers_supervisor_and_sidecars_first() -> None:
+    """A kubelet starts a Pod's containers one after the other in spec order, each after its image pull
+    (pkg/kubelet/kuberuntime/kuberuntime_manager.go SyncPod: `for _, idx := range
+    podContainerChanges.ContainersToStart { start(...) }`; startContainer pulls first): sidecars listed
+    after the steps would wait for every step's image."""
     pod = pod_of(RUN, layout="classic")
     assert [c["name"] for c in pod["spec"]["initContainers"]] == ["doll-init"]
-    assert [c["name"] for c in pod["spec"]["containers"]] == ["doll-supervisor", "step-first", "step-second",
-                                                            "sidecar-db"]
+    assert [c["name"] for c in pod["spec"]["containers"]] == ["doll-supervisor", "sidecar-db", "step-first",
+                                                            "step-second"]
     assert all("restartPolicy" not in c for c in pod["spec"]["containers"])
     assert _plan(pod).layout == "classic"
 
@@ -118,13 +122,15 @@ def test_each_container_mounts_its_own_channel_and_the_supervisor_mounts_them_al
     assert _plan(pod).channels_dir == "/doll/channels"
 
 
-def test_dolls_own_containers_are_locked_down_and_the_pod_shares_their_group() -> None:
+def test_dolls_own_containers_are_locked_down_and_the_pod_sets_no_fs_group() -> None:
+    """No fsGroup of doll's own: the kubelet re-owns every PVC, configMap and secret volume of a Pod with one
+    (pkg/volume/volume_linux.go SetVolumeOwnership); doll's volumes are emptyDirs the kubelet makes 0777."""
     pod = pod_of(RUN)
     for name in ("doll-init", "doll-supervisor"):
         sc = container(pod, name)["securityContext"]
         assert sc["runAsNonRoot"] and sc["runAsUser"] == 65532 and sc["readOnlyRootFilesystem"]
         assert sc["capabilities"] == {"drop": ["ALL"]} and sc["allowPrivilegeEscalation"] is False
-    assert pod["spec"]["securityContext"]["fsGroup"] == 65532
+    assert "securityContext" not in pod["spec"]
     assert pod["spec"]["restartPolicy"] == "Never"
 
 

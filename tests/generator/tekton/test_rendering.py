@@ -55,8 +55,10 @@ def test_pod_template_fields_reach_the_pod_spec() -> None:
     assert {"name": "extra", "configMap": {"name": "extra"}} in spec["volumes"]
 
 
-def test_the_pod_templates_fs_group_wins_over_dolls_default() -> None:
-    assert pod_of(RUN)["spec"]["securityContext"] == {"runAsUser": 1000, "fsGroup": 2000}
+def test_the_pod_templates_fs_group_is_kept_and_changes_ownership_on_root_mismatch_only() -> None:
+    # a podTemplate's fsGroup re-owns a volume only when its root does not match (KEP-695)
+    assert pod_of(RUN)["spec"]["securityContext"] == {"runAsUser": 1000, "fsGroup": 2000,
+                                                      "fsGroupChangePolicy": "OnRootMismatch"}
 
 
 def test_pod_template_env_reaches_every_step_and_overrides_it() -> None:
