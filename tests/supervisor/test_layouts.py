@@ -65,9 +65,41 @@ def test_native_layout_one_sigterm_mid_run_stops_the_step_and_exits_0(pod: Pod) 
     a, b = pod.steps({"a": "sleep 30", "b": "true"})
     wait_for(lambda: pod.order() == ["a"], what="a to start")
     sup.send_signal(signal.SIGTERM)  # the Pod is deleted: the kubelet sends it once
-    assert sup.wait(15) == 0
     assert a.wait(10) == 121 and b.wait(10) == 121  # stopped (Cancelled), skipped as cancelled
-    assert pod.journal()[-1]["outcome"] == "Cancelled"
+    wait_for(lambda: pod.journal()[-1].get("outcome") == "Cancelled", what="the cancelled outcome")
+    assert 'doll_task_outcome{outcome="Cancelled"' in pod.http("/metrics")[1]  # the last scrape, then it goes
+    assert sup.wait(15) == 0
+
+
+def test_native_layout_after_the_run_sigterm_still_serves_the_final_scrape_then_exits(pod: Pod) -> None:
+    """The kubelet stops a finished Pod's restartable init containers (the supervisor first among them, so
+    last) within a second of the last step's exit: kuberuntime_container.go killContainersWithSyncResult with
+    kuberuntime_termination_order.go's ordering, each given the Pod's terminationGracePeriodSeconds.  At 15-60 s
+    scrape intervals the final values are only scraped if the supervisor keeps serving after that SIGTERM."""
+    pod.plan(["a"], layout="native", linger_seconds=30)
+    sup = pod.supervise()
+    assert pod.http("/healthz")[0] == 200  # serving (a scrape before the end does not count)
+    pod.step("a", 0, "exit 3")
+    wait_for(lambda: any(r["ev"] == "run_finished" for r in pod.journal()), what="the end of the run")
+    sup.send_signal(signal.SIGTERM)  # the kubelet, once step-a's container has exited
+    time.sleep(1.0)
+    assert sup.poll() is None  # waiting for its final scrape
+    body = pod.http("/metrics")[1]
+    assert 'doll_task_outcome{outcome="Failed"' in body and "doll_step_exit_code" in body
+    assert sup.wait(10) == 0
+
+
+def test_native_layout_with_no_scrape_exits_after_linger_seconds_of_the_sigterm(pod: Pod) -> None:
+    pod.plan(["a"], layout="native", linger_seconds=1.5)
+    sup = pod.supervise()
+    assert pod.http("/healthz")[0] == 200
+    pod.step("a", 0, "true")
+    wait_for(lambda: any(r["ev"] == "run_finished" for r in pod.journal()), what="the end of the run")
+    time.sleep(2.0)  # longer than linger_seconds: before the SIGTERM the supervisor does not count it
+    sent = time.monotonic()
+    sup.send_signal(signal.SIGTERM)
+    assert sup.wait(10) == 0
+    assert 1.0 <= time.monotonic() - sent < 8.0
 
 
 def test_classic_layout_one_sigterm_mid_run_exits_121_without_lingering(pod: Pod) -> None:
