@@ -100,6 +100,12 @@ class Session:
         if channel is not None:
             channel.send(wire.Started(name=self.name, started_at=started_at))
 
+    def terminating(self) -> None:
+        """This container got SIGTERM from outside (the kubelet deleting the Pod): say so before ending."""
+        channel = self.live()
+        if channel is not None:
+            channel.send(wire.Ctl(action="terminating", step=self.name))
+
     def while_running(self) -> connecting.Channel | None:
         """While the child runs: reach a supervisor that went away again, so `stop` works."""
         if not self.supervised:

@@ -61,7 +61,7 @@ class Step:
                                             Tee(options.stdout_path, options.stderr_path),
                                             on_started=self.session.started,
                                             reconnect=self.session.while_running if options.socket else None,
-                                            reap_orphans=True)
+                                            reap_orphans=True, on_sigterm=self.session.terminating)
         self.recorder = recorder or FileRecorder(options.step_dir, options.termination_path, options.post_file)
 
     def run(self) -> int:
@@ -89,6 +89,8 @@ class Step:
         try:
             verdict = self.wait()
         except Terminated as exc:
+            if exc.signum == signal.SIGTERM:
+                self.session.terminating()
             verdict = Verdict("skip", str(exc), cancelled=True)
         except connecting.SocketPathError as exc:
             return Outcome(exits.EXIT_WRAPPER_ERROR, "Error", None, time.time(), str(exc))
