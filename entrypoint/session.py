@@ -43,9 +43,11 @@ class Session:
     """One wrapper's conversation with the supervisor over `socket` ("" : there is none)."""
 
     def __init__(self, socket: str, kind: wire.Kind, name: str, index: int = -1, wait_seconds: float = 0.0,
-                 reconnect_seconds: float = 0.0) -> None:
+                 reconnect_seconds: float = 0.0, await_supervisor: bool = False) -> None:
         self.socket, self.kind, self.name, self.index = socket, kind, name, index
         self.wait_seconds, self.reconnect_seconds = wait_seconds, reconnect_seconds
+        # waiting for the turn: retry a missing or gone supervisor for ever (the kubelet restarts it)
+        self.waiting_seconds = float("inf") if await_supervisor else reconnect_seconds
         self.channel: connecting.Channel | None = None
         self.supervised = False  # a supervisor answered at some point
 
@@ -59,7 +61,9 @@ class Session:
     def open(self) -> bool:
         """Connect at the start (waiting for the socket to appear) and say hello; SocketPathError for a path
         that can never work."""
-        self.channel = connecting.connect(self.socket, self.wait_seconds, self.reconnect_seconds)
+        forever = self.waiting_seconds == float("inf")
+        self.channel = connecting.connect(self.socket, self.waiting_seconds if forever else self.wait_seconds,
+                                          self.waiting_seconds)
         return self.channel is not None and self.channel.send(self.hello())
 
     def reconnect(self, wait: float) -> connecting.Channel | None:
@@ -79,14 +83,14 @@ class Session:
 
     def wait_turn(self) -> Verdict | None:
         """Block until the supervisor says start, skip or fail; None: it is gone, use the file chain."""
-        if self.live() is None and self._announce(self.reconnect_seconds) is None:
+        if self.live() is None and self._announce(self.waiting_seconds) is None:
             return None
         while True:
             assert self.channel is not None
             message = self.channel.receive()
             if message is None:
                 log("the supervisor went away while this step waited; reconnecting")
-                if self._announce(self.reconnect_seconds) is None:
+                if self._announce(self.waiting_seconds) is None:
                     log("the supervisor is gone; falling back to the file chain")
                     return None
                 continue

@@ -56,7 +56,7 @@ class Step:
                  recorder: PostWriter | None = None) -> None:
         self.o = options
         self.session = Session(options.socket, "step", options.name, options.index, options.socket_wait_seconds,
-                               options.reconnect_seconds)
+                               options.reconnect_seconds, options.await_supervisor)
         self.runner = runner or ChildRunner(options.timeout_seconds, options.grace_seconds,
                                             Tee(options.stdout_path, options.stderr_path),
                                             on_started=self.session.started,
