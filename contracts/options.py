@@ -58,6 +58,8 @@ class StepOptions:
     # native layout: the kubelet restarts the supervisor (after up to 300 s of back-off), so a step waiting for
     # its turn waits for it however long it is gone and never takes the file chain (which would skip the gate)
     await_supervisor: bool = False
+    # the Pod's containers (init ones included): the kubelet keeps 12 KiB / N of each termination message
+    container_count: int = 0
     command: tuple[str, ...] = ()  # after `--`
 
     def to_argv(self) -> list[str]:

@@ -12,7 +12,7 @@ import time
 from types import FrameType
 
 from entrypoint import connecting, environments, results
-from contracts import exits, wire
+from contracts import exits, layout, wire
 from contracts.options import StepOptions
 from contracts.outcome import Judgement, judge
 from contracts.records import StepRecord
@@ -149,8 +149,9 @@ class Step:
             if exit_code == 0:
                 exit_code, reason, message = exits.EXIT_WRAPPER_ERROR, "Error", unreadable
         continued = self.o.on_error == "continue"
+        share = layout.termination_share(self.o.container_count)  # what the Pod status keeps of the message
         # rendered now only to check that the results fit (without any it always does), else after the report
-        termination = results.render(found, outcome.started_at, exit_code, reason, continued) if found else None
+        termination = results.render(found, outcome.started_at, exit_code, reason, continued, share) if found else None
         if termination is not None and not termination.fits:
             log(f"step {self.o.name}: {termination.message}")
             if exit_code == 0:
@@ -181,7 +182,7 @@ class Step:
         elif decision == "failed" and exit_code == 0:
             exit_code, reason, message = exits.EXIT_DEBUG_FAILED, "Error", "marked failed by debug fail-continue"
         if decision or termination is None:
-            termination = results.render(found, outcome.started_at, exit_code, reason, continued)
+            termination = results.render(found, outcome.started_at, exit_code, reason, continued, share)
         if self._record(outcome, exit_code, reason, message, found, termination.text):
             return exit_code or exits.EXIT_WRAPPER_ERROR  # the files are incomplete; the journal has the outcome
         return self._judge(reason, exit_code).wrapper_exit_code(exit_code)
