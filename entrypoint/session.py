@@ -81,16 +81,24 @@ class Session:
         self.channel = channel
         return channel
 
+    def _rejoin(self) -> connecting.Channel | None:
+        """`_announce` for `waiting_seconds`; with await_supervisor for ever, a hello lost to a supervisor that
+        died as it accepted included."""
+        while True:
+            channel = self._announce(self.waiting_seconds)
+            if channel is not None or self.waiting_seconds != float("inf"):
+                return channel
+
     def wait_turn(self) -> Verdict | None:
         """Block until the supervisor says start, skip or fail; None: it is gone, use the file chain."""
-        if self.live() is None and self._announce(self.waiting_seconds) is None:
+        if self.live() is None and self._rejoin() is None:
             return None
         while True:
             assert self.channel is not None
             message = self.channel.receive()
             if message is None:
                 log("the supervisor went away while this step waited; reconnecting")
-                if self._announce(self.waiting_seconds) is None:
+                if self._rejoin() is None:
                     log("the supervisor is gone; falling back to the file chain")
                     return None
                 continue

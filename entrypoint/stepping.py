@@ -26,6 +26,7 @@ __all__ = ["CANCELLING", "Terminated", "command_for", "Step", "main"]
 
 # what ends a step's wait before its child runs (and a hold or an ack wait after it ran)
 CANCELLING = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+REJOIN_SECONDS = 1.0  # on the file chain: how often a supervisor that came back is looked for
 _MACHINES = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le", "s390x": "s390x"}
 
 
@@ -123,14 +124,27 @@ class Step:
             else:
                 verdict = self.session.wait_turn()
         if verdict is None:
-            verdict = FileWaiter(self.o).wait()
-            assert verdict is not None  # no timeout: waits as long as the chain takes
+            verdict = self._file_chain()
             if verdict.action == "start" and self.o.breakpoint_before and self.o.step_dir:
                 from entrypoint import holding  # breakpoints are rare: not imported at every start
 
                 if holding.hold(self.o.step_dir, "beforeStep", self.o.poll_seconds) == "fail-continue":
                     verdict = Verdict("fail", "marked failed by debug fail-continue")
         return verdict
+
+    def _file_chain(self) -> Verdict:
+        """Tekton's file chain; with a socket, every REJOIN_SECONDS a supervisor that came back (restarted by
+        the kubelet, or by `doll run`) is asked again, and takes the wait over (holds, cancel, timeouts)."""
+        waiter = FileWaiter(self.o, timeout=REJOIN_SECONDS if self.o.socket else None)
+        while True:
+            verdict = waiter.wait()
+            if verdict is not None:
+                return verdict
+            if self.session.reconnect(0.0) is not None:
+                log("the supervisor is back; waiting for it again")
+                verdict = self.session.wait_turn()
+                if verdict is not None:
+                    return verdict
 
     def finish(self, outcome: Outcome) -> int:
         """Record the outcome, then report it.

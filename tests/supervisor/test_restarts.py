@@ -70,3 +70,24 @@ def test_a_step_that_ended_while_the_supervisor_was_down_is_taken_back_and_the_r
     assert pod.order() == ["a", "b"]
     sup.send_signal(signal.SIGTERM)
     assert sup.wait(10) == 0
+
+
+def test_a_step_on_the_file_chain_rejoins_a_restarted_supervisor_and_a_cancel_reaches_it(pod: Pod) -> None:
+    """Without --await-supervisor (classic, restarted by `doll run` as a kubelet restarts the native one:
+    at once, then after the back-off), b falls back to the file chain when the supervisor dies; it asks for
+    the supervisor again every second, so the restarted one releases it and can stop it: a cancel reaches b
+    (on the file chain alone b would run its 30 s with nobody able to stop it)."""
+    pod.plan(["a", "b", "c"], linger_seconds=0.1)
+    sup = pod.supervise()
+    steps = pod.steps({"a": "sleep 2", "b": "sleep 30", "c": "true"}, extra=("--reconnect-seconds", "0.3"))
+    wait_for(lambda: pod.order() == ["a"], what="a to start")
+    sup.kill()
+    sup.wait(5)
+    time.sleep(0.8)  # beyond --reconnect-seconds: b and c are on the file chain
+    pod.supervise()
+    wait_for(lambda: pod.order() == ["a", "b"], what="b to start")
+    wait_for(lambda: pod.step_status("b")["phase"] in ("running", "released"), what="b known to the supervisor")
+    assert pod.ctl("cancel").returncode == 0
+    assert [s.wait(15) for s in steps] == [0, 121, 121]
+    assert pod.finish() == 121
+    assert pod.order() == ["a", "b"]
