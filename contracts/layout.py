@@ -9,7 +9,7 @@ from __future__ import annotations
 __all__ = [
     "DOLL_BIN", "ENTRYPOINT_PATH", "DOLL_RUN", "SOCKET_NAME", "SOCKET_PATH", "PLAN_NAME", "PLAN_PATH",
     "JOURNAL_NAME", "VERDICTS_NAME", "TEKTON_ROOT", "STEPS_DIR", "SCRIPTS_DIR", "RESULTS_DIR", "HOME_DIR",
-    "WORKSPACE_DIR", "TERMINATION_PATH", "TERMINATION_MESSAGE_LIMIT", "VOLUMES", "INIT_CONTAINER",
+    "WORKSPACE_DIR", "TERMINATION_PATH", "TERMINATION_MESSAGE_LIMIT", "POD_TERMINATION_MESSAGES_LIMIT", "termination_share", "VOLUMES", "INIT_CONTAINER",
     "SUPERVISOR_CONTAINER", "POST_FILE", "FAILED_SUFFIX", "EXIT_CODE_FILE", "STEP_RESULTS_DIR",
     "step_dir_name", "step_dir", "post_file", "verdict_name", "verdict_path", "script_name",
     "step_container", "sidecar_container", "CHANNEL_DIR", "CHANNEL_SOCKET", "CHANNELS_DIR", "VERDICT_NAME",
@@ -51,6 +51,16 @@ HOME_DIR = f"{TEKTON_ROOT}/home"
 TERMINATION_PATH = f"{TEKTON_ROOT}/termination"
 WORKSPACE_DIR = "/workspace"  # Tekton's implicit shared workspace (the steps' default workingDir)
 TERMINATION_MESSAGE_LIMIT = 4096  # Kubernetes' limit for a container's termination message
+# ... and what the kubelet keeps of each once the Pod has many containers: 12 KiB shared by all of them, init and
+# ephemeral ones included (pkg/kubelet/status/status_manager.go normalizeStatus, MaxPodTerminationMessageLogLength)
+POD_TERMINATION_MESSAGES_LIMIT = 12 * 1024
+
+
+def termination_share(containers: int) -> int:
+    """The bytes of a container's termination message the Pod status keeps (`containers` 0: unknown)."""
+    if containers <= 0:
+        return TERMINATION_MESSAGE_LIMIT
+    return min(TERMINATION_MESSAGE_LIMIT, POD_TERMINATION_MESSAGES_LIMIT // containers)
 
 # the Pod's volumes (emptyDir), by role; a user volume named doll-* is refused
 VOLUMES = {"bin": "doll-bin", "run": "doll-run", "steps": "doll-steps", "results": "doll-results",

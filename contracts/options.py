@@ -55,6 +55,11 @@ class StepOptions:
     platform_commands: dict[str, list[str]] = field(default_factory=dict)  # "linux/amd64" -> command
     socket_wait_seconds: float = 30.0  # socket missing at start: wait this long for it, then the file chain
     reconnect_seconds: float = 2.0  # supervisor gone (refused / hung up): retry this long, then the file chain
+    # native layout: the kubelet restarts the supervisor (after up to 300 s of back-off), so a step waiting for
+    # its turn waits for it however long it is gone and never takes the file chain (which would skip the gate)
+    await_supervisor: bool = False
+    # the Pod's containers (init ones included): the kubelet keeps 12 KiB / N of each termination message
+    container_count: int = 0
     command: tuple[str, ...] = ()  # after `--`
 
     def to_argv(self) -> list[str]:

@@ -37,7 +37,7 @@ class ProbeSpec:
 
     kind: ProbeKind
     port: int | None = None  # httpGet, tcpSocket, grpc
-    host: str = "127.0.0.1"  # the Pod shares one network namespace
+    host: str = ""  # "": the Pod IP, as the kubelet probes (supervisor/probes.py); a probe's own host otherwise
     path: str = "/"  # httpGet
     scheme: Literal["HTTP", "HTTPS"] = "HTTP"
     headers: tuple[tuple[str, str], ...] = ()

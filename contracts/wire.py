@@ -45,7 +45,8 @@ MAX_MESSAGE_BYTES = 1 << 20  # one line; longer lines are dropped by the reader
 
 if TYPE_CHECKING:
     Kind = Literal["step", "sidecar", "ctl"]
-    CtlAction = Literal["status", "continue", "fail", "fail-continue", "cancel"]
+    # terminating: a step's wrapper about its own container, which got SIGTERM from outside (the Pod is deleted)
+    CtlAction = Literal["status", "continue", "fail", "fail-continue", "cancel", "terminating"]
 else:
     def __getattr__(name: str) -> object:
         """The Literal aliases, built (importing typing) only when something asks for them at run time."""
@@ -58,7 +59,7 @@ else:
         return alias
 
     _ALIASES = {"Reason": REASONS, "Kind": ("step", "sidecar", "ctl"),
-                "CtlAction": ("status", "continue", "fail", "fail-continue", "cancel")}
+                "CtlAction": ("status", "continue", "fail", "fail-continue", "cancel", "terminating")}
 
 __all__ = ["REASONS", "MAX_MESSAGE_BYTES", "Hello", "Start", "Skip", "Hold", "Started", "Finished", "Ack",
            "Stop", "Probe", "ProbeResult", "Ctl", "Reply", "Message", "ProtocolError", "encode", "decode"]

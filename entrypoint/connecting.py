@@ -22,6 +22,7 @@ from contracts.errors import DollError
 __all__ = ["Channel", "SocketPathError", "check_path", "connect"]
 
 _RETRY_SECONDS = 0.01
+_SLOW_RETRY_SECONDS = 0.1  # after a second of trying (a supervisor restarted after a back-off: minutes)
 _MAX_PATH_BYTES = 107  # sun_path is 108 bytes including the terminating NUL
 
 
@@ -67,4 +68,4 @@ def connect(path: str, wait_seconds: float, reconnect_seconds: float) -> Channel
             else:
                 check_path(path)  # became a non-socket?
                 raise SocketPathError(f"--socket: {path!r}: {exc.strerror}") from None
-        time.sleep(_RETRY_SECONDS)
+        time.sleep(_RETRY_SECONDS if time.monotonic() - start < 1.0 else _SLOW_RETRY_SECONDS)

@@ -2,7 +2,11 @@
 
 Tekton's termination message is a JSON list of `{"key", "value", "type"}`: type 1 for a task result,
 type 3 for Tekton's own keys (`StartedAt` with millisecond precision, `ExitCode`, `Reason`).  Kubernetes
-keeps at most 4096 bytes of it; results that do not fit fail the step (`render` says so).
+takes at most 4096 bytes of it; results that do not fit fail the step (`render` says so).  Of that the Pod's
+status keeps only its share of 12 KiB (`layout.termination_share`: 2 KiB each for 6 containers, 409 B for 30),
+cutting the JSON anywhere: a message over the share keeps, in name order, the results that fit and says in
+`Message` which were left out (the step does not fail: its wrapper gave every result to the supervisor, and
+its post file has them too).
 """
 
 from __future__ import annotations
@@ -85,7 +89,7 @@ class Termination:
 
 
 def render(results: dict[str, str], started_at: float | None, exit_code: int, reason: str,
-           continued: bool = False) -> Termination:
+           continued: bool = False, share: int = layout.TERMINATION_MESSAGE_LIMIT) -> Termination:
     """The termination message; without the results (and `fits=False`) when they would exceed the limit."""
     internal: list[Entry] = [{"key": "StartedAt", "value": tekton_time(started_at or time.time()), "type": INTERNAL}]
     if continued or exit_code != 0:
@@ -94,13 +98,35 @@ def render(results: dict[str, str], started_at: float | None, exit_code: int, re
         internal.append({"key": "Reason", "value": reason, "type": INTERNAL})
     entries: list[Entry] = [{"key": k, "value": v, "type": TASK_RESULT} for k, v in sorted(results.items())]
     text = json.dumps(entries + internal, separators=(",", ":"), ensure_ascii=False)  # UTF-8, as Go writes it
-    if len(text.encode()) <= layout.TERMINATION_MESSAGE_LIMIT:
-        return Termination(text, True)
     size = len(text.encode())
+    if size <= share:
+        return Termination(text, True)
+    if size <= layout.TERMINATION_MESSAGE_LIMIT:  # taken, but the Pod's status would cut it: what fits, valid
+        budget = share - 160  # room for the note's beginning, at least
+        kept = [e for e in entries if len(_dumps([e, *internal])) <= budget]
+        while kept and len(_dumps(kept + internal)) > budget:
+            kept.pop()
+        left = sorted(set(results) - {e["key"] for e in kept})
+        note = (f"results left out of this {size}-byte message, over the {share} bytes the Pod status keeps "
+                f"of each container's: {', '.join(left)} (in full: doll ctl status, the step's post file)")
+        return Termination(_fit(kept + internal, note, share), True)
     message = (f"results ({', '.join(sorted(results))}) make a termination message of {size} bytes, "
                f"over Kubernetes' limit of {layout.TERMINATION_MESSAGE_LIMIT}")
     internal = [e for e in internal if e["key"] != "ExitCode"]  # the step fails: with the child's own code
     code = exit_code or exits.EXIT_RESULTS_TOO_LARGE  # if it failed, else with "results too large"
     internal.append({"key": "ExitCode", "value": str(code), "type": INTERNAL})
-    internal.append({"key": "Message", "value": message[:1024], "type": INTERNAL})
-    return Termination(json.dumps(internal, separators=(",", ":"), ensure_ascii=False), False, message)
+    return Termination(_fit(internal, message[:1024], share), False, message)
+
+
+def _dumps(entries: list[Entry]) -> bytes:
+    return json.dumps(entries, separators=(",", ":"), ensure_ascii=False).encode()  # UTF-8, as Go writes it
+
+
+def _fit(entries: list[Entry], note: str, share: int) -> str:
+    """`entries` and a `Message` entry holding as much of `note` as fits in `share` bytes (none if nothing)."""
+    while note:
+        text = _dumps([*entries, {"key": "Message", "value": note, "type": INTERNAL}])
+        if len(text) <= share:
+            return text.decode()
+        note = note[:max(0, len(note) - max(8, len(text) - share))]
+    return _dumps(entries).decode()

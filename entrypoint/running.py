@@ -78,8 +78,8 @@ class ChildRunner:
                  on_message: Callable[[wire.Message], None] | None = None,
                  on_started: Callable[[float], None] | None = None,
                  reconnect: Callable[[], connecting.Channel | wire.Stop | None] | None = None,
-                 reap_orphans: bool = False) -> None:
-        self.timeout_seconds = timeout_seconds
+                 reap_orphans: bool = False, on_sigterm: Callable[[], None] | None = None) -> None:
+        self.timeout_seconds, self.on_sigterm = timeout_seconds, on_sigterm  # on_sigterm: before it is passed on
         self.grace_seconds = grace_seconds
         self.tees = Tees(tee or Tee())
         self.on_message = on_message
@@ -209,6 +209,8 @@ class ChildRunner:
                     if self.reap_orphans:
                         reap_orphans(child.pid)
                     continue
+                if signum == signal.SIGTERM and self.on_sigterm is not None:
+                    self.on_sigterm()  # a SIGTERM from outside (the kubelet): the supervisor hears it first
                 killpg(child.pid, signum)
                 if signum == signal.SIGTERM and child.kill_at is None:
                     child.kill_at = time.monotonic() + self.grace_seconds

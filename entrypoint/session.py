@@ -43,9 +43,11 @@ class Session:
     """One wrapper's conversation with the supervisor over `socket` ("" : there is none)."""
 
     def __init__(self, socket: str, kind: wire.Kind, name: str, index: int = -1, wait_seconds: float = 0.0,
-                 reconnect_seconds: float = 0.0) -> None:
+                 reconnect_seconds: float = 0.0, await_supervisor: bool = False) -> None:
         self.socket, self.kind, self.name, self.index = socket, kind, name, index
         self.wait_seconds, self.reconnect_seconds = wait_seconds, reconnect_seconds
+        # waiting for the turn: retry a missing or gone supervisor for ever (the kubelet restarts it)
+        self.waiting_seconds = float("inf") if await_supervisor else reconnect_seconds
         self.channel: connecting.Channel | None = None
         self.supervised = False  # a supervisor answered at some point
 
@@ -59,7 +61,9 @@ class Session:
     def open(self) -> bool:
         """Connect at the start (waiting for the socket to appear) and say hello; SocketPathError for a path
         that can never work."""
-        self.channel = connecting.connect(self.socket, self.wait_seconds, self.reconnect_seconds)
+        forever = self.waiting_seconds == float("inf")
+        self.channel = connecting.connect(self.socket, self.waiting_seconds if forever else self.wait_seconds,
+                                          self.waiting_seconds)
         return self.channel is not None and self.channel.send(self.hello())
 
     def reconnect(self, wait: float) -> connecting.Channel | None:
@@ -77,16 +81,24 @@ class Session:
         self.channel = channel
         return channel
 
+    def _rejoin(self) -> connecting.Channel | None:
+        """`_announce` for `waiting_seconds`; with await_supervisor for ever, a hello lost to a supervisor that
+        died as it accepted included."""
+        while True:
+            channel = self._announce(self.waiting_seconds)
+            if channel is not None or self.waiting_seconds != float("inf"):
+                return channel
+
     def wait_turn(self) -> Verdict | None:
         """Block until the supervisor says start, skip or fail; None: it is gone, use the file chain."""
-        if self.live() is None and self._announce(self.reconnect_seconds) is None:
+        if self.live() is None and self._rejoin() is None:
             return None
         while True:
             assert self.channel is not None
             message = self.channel.receive()
             if message is None:
                 log("the supervisor went away while this step waited; reconnecting")
-                if self._announce(self.reconnect_seconds) is None:
+                if self._rejoin() is None:
                     log("the supervisor is gone; falling back to the file chain")
                     return None
                 continue
@@ -99,6 +111,12 @@ class Session:
         channel = self.live()
         if channel is not None:
             channel.send(wire.Started(name=self.name, started_at=started_at))
+
+    def terminating(self) -> None:
+        """This container got SIGTERM from outside (the kubelet deleting the Pod): say so before ending."""
+        channel = self.live()
+        if channel is not None:
+            channel.send(wire.Ctl(action="terminating", step=self.name))
 
     def while_running(self) -> connecting.Channel | None:
         """While the child runs: reach a supervisor that went away again, so `stop` works."""

@@ -12,7 +12,7 @@ import time
 from types import FrameType
 
 from entrypoint import connecting, environments, results
-from contracts import exits, wire
+from contracts import exits, layout, wire
 from contracts.options import StepOptions
 from contracts.outcome import Judgement, judge
 from contracts.records import StepRecord
@@ -26,6 +26,7 @@ __all__ = ["CANCELLING", "Terminated", "command_for", "Step", "main"]
 
 # what ends a step's wait before its child runs (and a hold or an ack wait after it ran)
 CANCELLING = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+REJOIN_SECONDS = 1.0  # on the file chain: how often a supervisor that came back is looked for
 _MACHINES = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le", "s390x": "s390x"}
 
 
@@ -56,12 +57,12 @@ class Step:
                  recorder: PostWriter | None = None) -> None:
         self.o = options
         self.session = Session(options.socket, "step", options.name, options.index, options.socket_wait_seconds,
-                               options.reconnect_seconds)
+                               options.reconnect_seconds, options.await_supervisor)
         self.runner = runner or ChildRunner(options.timeout_seconds, options.grace_seconds,
                                             Tee(options.stdout_path, options.stderr_path),
                                             on_started=self.session.started,
                                             reconnect=self.session.while_running if options.socket else None,
-                                            reap_orphans=True)
+                                            reap_orphans=True, on_sigterm=self.session.terminating)
         self.recorder = recorder or FileRecorder(options.step_dir, options.termination_path, options.post_file)
 
     def run(self) -> int:
@@ -89,6 +90,8 @@ class Step:
         try:
             verdict = self.wait()
         except Terminated as exc:
+            if exc.signum == signal.SIGTERM:
+                self.session.terminating()
             verdict = Verdict("skip", str(exc), cancelled=True)
         except connecting.SocketPathError as exc:
             return Outcome(exits.EXIT_WRAPPER_ERROR, "Error", None, time.time(), str(exc))
@@ -121,14 +124,27 @@ class Step:
             else:
                 verdict = self.session.wait_turn()
         if verdict is None:
-            verdict = FileWaiter(self.o).wait()
-            assert verdict is not None  # no timeout: waits as long as the chain takes
+            verdict = self._file_chain()
             if verdict.action == "start" and self.o.breakpoint_before and self.o.step_dir:
                 from entrypoint import holding  # breakpoints are rare: not imported at every start
 
                 if holding.hold(self.o.step_dir, "beforeStep", self.o.poll_seconds) == "fail-continue":
                     verdict = Verdict("fail", "marked failed by debug fail-continue")
         return verdict
+
+    def _file_chain(self) -> Verdict:
+        """Tekton's file chain; with a socket, every REJOIN_SECONDS a supervisor that came back (restarted by
+        the kubelet, or by `doll run`) is asked again, and takes the wait over (holds, cancel, timeouts)."""
+        waiter = FileWaiter(self.o, timeout=REJOIN_SECONDS if self.o.socket else None)
+        while True:
+            verdict = waiter.wait()
+            if verdict is not None:
+                return verdict
+            if self.session.reconnect(0.0) is not None:
+                log("the supervisor is back; waiting for it again")
+                verdict = self.session.wait_turn()
+                if verdict is not None:
+                    return verdict
 
     def finish(self, outcome: Outcome) -> int:
         """Record the outcome, then report it.
@@ -147,8 +163,9 @@ class Step:
             if exit_code == 0:
                 exit_code, reason, message = exits.EXIT_WRAPPER_ERROR, "Error", unreadable
         continued = self.o.on_error == "continue"
+        share = layout.termination_share(self.o.container_count)  # what the Pod status keeps of the message
         # rendered now only to check that the results fit (without any it always does), else after the report
-        termination = results.render(found, outcome.started_at, exit_code, reason, continued) if found else None
+        termination = results.render(found, outcome.started_at, exit_code, reason, continued, share) if found else None
         if termination is not None and not termination.fits:
             log(f"step {self.o.name}: {termination.message}")
             if exit_code == 0:
@@ -179,7 +196,7 @@ class Step:
         elif decision == "failed" and exit_code == 0:
             exit_code, reason, message = exits.EXIT_DEBUG_FAILED, "Error", "marked failed by debug fail-continue"
         if decision or termination is None:
-            termination = results.render(found, outcome.started_at, exit_code, reason, continued)
+            termination = results.render(found, outcome.started_at, exit_code, reason, continued, share)
         if self._record(outcome, exit_code, reason, message, found, termination.text):
             return exit_code or exits.EXIT_WRAPPER_ERROR  # the files are incomplete; the journal has the outcome
         return self._judge(reason, exit_code).wrapper_exit_code(exit_code)

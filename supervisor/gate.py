@@ -119,8 +119,21 @@ def scoped_answer(run: Gated, owner: tuple[str, str], ctl: Ctl) -> Reply:
             return Reply(ok=False, message=f"{action}: step {name!r} may decide only its own hold, not "
                                            f"{ctl.step!r}'s (ask through the supervisor's admin socket)")
         return answer(run, Ctl(action=action, step=name))
+    if action == "terminating" and kind == "step":
+        return _terminating(run, name)
     return Reply(ok=False, message=f"{ctl.action}: not allowed from {kind} {name!r}'s channel (ask through the "
                                    "supervisor's admin socket: doll ctl in the doll-supervisor container)")
+
+
+def _terminating(run: Gated, name: str) -> Reply:
+    """A step's container got SIGTERM from outside while the run was not winding down (nobody told it to
+    stop): the kubelet deleting the Pod signals the steps before the supervisor (native layout), and the
+    step's exit 143 must not make the run Failed.  The run is cancelled."""
+    step = run.state.step(name)
+    if step is None or step.stopping:
+        return Reply(ok=False, message="the run is already stopping this step")
+    done = run.cancel("Cancelled", f"the Pod is being deleted (step {name!r}'s container got SIGTERM)")
+    return Reply(ok=done, message="cancelled" if done else "the run is already over or cancelled")
 
 
 def scoped_status(status: dict[str, Any], owner: tuple[str, str]) -> dict[str, Any]:

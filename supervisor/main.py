@@ -167,11 +167,14 @@ def _handle_signals_and_loop_errors(run: _Run, stack: contextlib.AsyncExitStack)
             loop.default_exception_handler(context)
 
     def on_sigterm() -> None:
-        # mid-run: cancel (the steps are stopped, the sidecars too in the classic layout); either way the
-        # supervisor then exits as soon as the run has wound down: the kubelet sends SIGTERM once
+        # mid-run: cancel (the steps are stopped, the sidecars too in the classic layout); the kubelet sends
+        # SIGTERM once.  Classic: exit as soon as the run has wound down.  Native: the kubelet stops the
+        # supervisor within a second of the last step (killContainersWithSyncResult, sidecars last), so it
+        # still serves until one scrape (at most linger_seconds, within the Pod's grace period)
         run.runner.cancel("Cancelled", "the supervisor got SIGTERM")
         run.terminate.set()
-        run.exporter.scraped.set()  # stop lingering
+        if run.plan.layout == "classic":
+            run.exporter.scraped.set()  # stop lingering
 
     loop.add_signal_handler(signal.SIGTERM, on_sigterm)
     stack.callback(loop.remove_signal_handler, signal.SIGTERM)
@@ -215,10 +218,11 @@ async def _wind_up(run: _Run, pod: str, publisher: Publisher | None) -> None:
             await push(plan.pushgateway, exporter.registry, pod, run.log)
     if publisher is not None:
         await publisher.flush(PUBLISH_FLUSH_SECONDS)
-    if exporter.serving.is_set() and not run.terminate.is_set():
-        await _wait(exporter.scraped, plan.linger_seconds)  # SIGTERM sets it too
     if plan.layout == "native":
         await run.terminate.wait()  # a native sidecar that exits would be restarted: wait to be stopped
+    if exporter.serving.is_set() and not exporter.scraped.is_set():
+        # the final values until one scrape (any scrape since the end counts); classic: SIGTERM ends it
+        await _wait(exporter.scraped, plan.linger_seconds)
 
 
 async def _best_effort(coro: Coroutine[Any, Any, None], settled: asyncio.Event, log: Log, what: str) -> None:

@@ -58,7 +58,7 @@ def probe_spec(probe: Any, ports: list[RawObject], where: str) -> ProbeSpec:
     if not 0 < port < 65536:
         raise GenerateError(f"{kw}.port: {port} is not 1-65535")
     if kind == "tcpSocket":
-        return ProbeSpec(kind="tcpSocket", port=port, host=str(body.get("host") or "127.0.0.1"), **common)
+        return ProbeSpec(kind="tcpSocket", port=port, host=str(body.get("host") or ""), **common)
     if kind == "grpc":
         return ProbeSpec(kind="grpc", port=port, service=str(body.get("service") or ""), **common)
     scheme = body.get("scheme", "HTTP")
@@ -70,5 +70,5 @@ def probe_spec(probe: Any, ports: list[RawObject], where: str) -> ProbeSpec:
             for h in raw_headers):
         raise GenerateError(f"{kw}.httpHeaders: expected a list of {{name, value}} strings")
     headers = tuple((h["name"], h["value"]) for h in raw_headers)
-    return ProbeSpec(kind="httpGet", port=port, host=str(body.get("host") or "127.0.0.1"),
+    return ProbeSpec(kind="httpGet", port=port, host=str(body.get("host") or ""),
                      path=str(body.get("path") or "/"), scheme=scheme, headers=headers, **common)

@@ -109,3 +109,40 @@ def test_non_ascii_results_are_written_as_utf8_and_the_limit_counts_their_bytes(
     raw = (tmp_path / "step-s" / "termination").read_bytes()
     assert "é".encode() * 700 in raw and len(raw) <= layout.TERMINATION_MESSAGE_LIMIT
     assert json.loads(raw)[0] == {"key": "word", "value": "é" * 700, "type": 1}
+
+
+def _kubelet_keeps(text: str, containers: int) -> str:
+    """pkg/kubelet/status/status_manager.go normalizeStatus: each container's termination message is cut to
+    MaxPodTerminationMessageLogLength (12 KiB) / the Pod's containers (init and ephemeral ones included),
+    in bytes, wherever that falls."""
+    return text.encode()[:12 * 1024 // containers].decode("utf-8", errors="ignore")
+
+
+def test_a_message_over_the_pods_share_keeps_what_fits_and_stays_valid_json(tmp_path: Path) -> None:
+    """30 containers: the Pod status keeps 409 bytes of each message.  The step succeeds (the supervisor has
+    every result), its message is what the kubelet keeps, whole: valid JSON naming the results left out."""
+    rdir = tmp_path / "results"
+    rdir.mkdir()
+    with stand_in(["s"]) as sup:
+        proc = wrapper(*step_args(tmp_path, "s", 0, socket=sup.socket, results_dir=str(rdir)),
+                       "--container-count", "30", "--result", "a", "--result", "big", "--", "sh", "-c",
+                       f"printf small > {rdir}/a; head -c 1500 /dev/zero | tr '\\0' x > {rdir}/big")
+        assert finish([proc]) == [0]
+        finished = [e for e in sup.events() if e["op"] == "finished"][0]
+    assert finished["results"] == {"a": "small", "big": "x" * 1500} and finished["exit_code"] == 0
+    text = (tmp_path / "step-s" / "termination").read_text()
+    assert len(text.encode()) <= 409 and _kubelet_keeps(text, 30) == text
+    term = {e["key"]: e["value"] for e in json.loads(_kubelet_keeps(text, 30))}
+    assert term["a"] == "small" and "big" not in term
+    assert "left out" in term["Message"] and "big" in term["Message"]
+    assert json.loads((tmp_path / "step-s" / "out").read_text())["results"]["big"] == "x" * 1500
+
+
+def test_a_message_within_the_share_is_unchanged_and_over_4096_still_fails_within_the_share() -> None:
+    small = results.render({"a": "1"}, 0.0, 0, "Completed", share=layout.termination_share(3))
+    assert small.fits and json.loads(small.text)[0] == {"key": "a", "value": "1", "type": 1}
+    huge = results.render({"a": "x" * 5000}, 0.0, 0, "Completed", share=layout.termination_share(30))
+    assert not huge.fits and len(huge.text.encode()) <= 409
+    assert {e["key"] for e in json.loads(huge.text)} >= {"StartedAt", "ExitCode", "Message"}
+    assert layout.termination_share(0) == layout.termination_share(2) == 4096
+    assert layout.termination_share(3) == 4096 and layout.termination_share(6) == 2048

@@ -64,6 +64,7 @@ class Pod:
         self.supervisors: list[subprocess.Popen[bytes]] = []
         self.env = {**os.environ, "PYTHONPATH": str(ROOT)}
         self.env.pop("KUBERNETES_SERVICE_HOST", None)
+        self.env["POD_IP"] = "127.0.0.1"  # the rig's Pod IP (the generator sets it from status.podIP)
 
     # --- the plan and the supervisor ------------------------------------------------------------
 

@@ -61,7 +61,7 @@ async def web_port(tmp_path: Path) -> AsyncIterator[tuple[int, int]]:
 
 async def test_http_probes_follow_kubelets_status_rules(web_port: tuple[int, int]) -> None:
     port, tls_port = web_port
-    prober = PodProber(_no_exec)
+    prober = PodProber(_no_exec, "127.0.0.1")
 
     async def probe(path: str, **kw: object) -> bool:
         spec = ProbeSpec(kind="httpGet", port=kw.pop("port", port), path=path, **kw)  # type: ignore[arg-type]
@@ -75,7 +75,7 @@ async def test_http_probes_follow_kubelets_status_rules(web_port: tuple[int, int
 
 
 async def test_tcp_probes_need_a_listener() -> None:
-    prober = PodProber(_no_exec)
+    prober = PodProber(_no_exec, "127.0.0.1")
     closed = await prober.probe("db", ProbeSpec(kind="tcpSocket", port=free_port()))
     assert not closed.ok and "ConnectionRefused" in closed.output
     server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
@@ -103,7 +103,7 @@ async def test_grpc_health_needs_serving_for_the_named_service() -> None:
         ok, why = await health_checking.check("127.0.0.1", port, "nope")
         assert not ok and why.startswith("grpc-status 5")  # NOT_FOUND for an unknown service
         spec = ProbeSpec(kind="grpc", port=port, service="db", timeout_seconds=2)
-        assert (await PodProber(_no_exec).probe("g", spec)).ok
+        assert (await PodProber(_no_exec, "127.0.0.1").probe("g", spec)).ok
     finally:
         proc.terminate()
         await proc.wait()

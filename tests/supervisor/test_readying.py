@@ -158,3 +158,29 @@ def test_initial_delay_is_honoured_and_failure_threshold_marks_a_ready_sidecar_u
     ready_line = next(line for line in metrics.splitlines() if line.startswith('doll_sidecar_ready_seconds{sidecar="db"}'))
     assert float(ready_line.split()[-1]) >= 0.8  # time-to-ready includes the initial delay
     assert pod.finish() == 0  # like kubelet's readiness, it does not fail the task
+
+
+def test_a_sidecar_bound_to_the_pod_ip_only_is_probed_where_the_kubelet_probes_it(pod: Pod) -> None:
+    """pkg/kubelet/prober/prober.go runProbe: an httpGet/tcpSocket probe without `host` (and every grpc probe)
+    goes to status.PodIP, not to localhost.  A server bound to the Pod IP only (here 127.0.0.2: the rig's
+    Pod IP, given to the supervisor as the generator gives it, POD_IP from the downward API) passes the
+    kubelet's probe, so it must pass doll's gate; on 127.0.0.1 it would never be ready."""
+    port, tcp_port = free_port(), free_port()
+    pod.plan(["a"], sidecars=[
+        {"name": "web", "container": "sidecar-web", "probe": {"kind": "httpGet", "port": port, "path": "/"}},
+        {"name": "tcp", "container": "sidecar-tcp", "probe": {"kind": "tcpSocket", "port": tcp_port}}])
+    pod.supervise(env={"POD_IP": "127.0.0.2"})
+    pod.sidecar("web", ["sh", "-c", f"exec {sys.executable} -m http.server {port} --bind 127.0.0.2"])
+    pod.sidecar("tcp", ["sh", "-c", f"exec {sys.executable} -m http.server {tcp_port} --bind 127.0.0.2"])
+    pod.step("a", 0)
+    assert pod.finish() == 0
+    assert pod.order() == ["a"]
+
+
+def test_the_pod_address_is_pod_ip_else_the_hostnames_else_loopback() -> None:
+    from supervisor.probes import pod_address
+
+    assert pod_address({"POD_IP": "10.1.2.3"}) == "10.1.2.3"
+    assert pod_address({"POD_IP": "fd00::5"}) == "fd00::5"
+    found = pod_address({"POD_IP": "not an ip"})  # this machine's hostname's address, or loopback
+    assert found == "127.0.0.1" or not found.startswith("127.")
