@@ -130,7 +130,9 @@ def localize(pod: dict[str, Any], run_dir: Path, metrics_host_port: int | None,
     termination: dict[str, Path] = {}
     for container in _containers(spec):
         cname = container.get("name", "")
-        expanding_env(container)
+        if cname == SUPERVISOR_CONTAINER:  # podman 4.3 kube play refuses fieldRef status.podIP; the supervisor
+            container["env"] = [e for e in container.get("env") or [] if e.get("name") != "POD_IP"]  # then
+        expanding_env(container)  # probes its hostname's address, which podman maps to the pod's IP
         for i, mount in enumerate(container.get("volumeMounts") or []):
             sub_path = mount.get("subPath")
             if not sub_path:

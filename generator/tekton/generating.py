@@ -248,7 +248,8 @@ def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],
 
     declared = {s.name: declared_results(s.spec.get("results")) for s in steps}
     shared = Shared(shared_mounts, list(run.pod_template.get("env") or []), results, on_failure, before,
-                    task_result_files(run.task, run.task_where, declared))
+                    task_result_files(run.task, run.task_where, declared), await_supervisor=options.layout == "native",
+                    container_count=2 + len(steps) + len(sidecars))  # + doll-init and doll-supervisor
     wrapped_steps, step_plans = [], []
     for i, step in enumerate(steps):
         wrapped, step_plan = wrap_step(step, i, steps[i - 1].name if i else None, shared, images)

@@ -33,7 +33,8 @@ from generator.warning import warn
 from contracts.plans import Plan
 
 __all__ = ["CHANNEL_VOLUME", "DEADLINE_GRACE_SECONDS", "DOLL_UID", "Layout", "MAX_INIT_ENV_BYTES", "MEMORY_BACKED",
-           "POD_TEMPLATE_FIELDS", "check_pod_template", "doll_security", "render", "volume_names", "working_dirs"]
+           "POD_TEMPLATE_FIELDS", "check_pod_template", "doll_security", "render", "STOP_SLACK_SECONDS", "volume_names",
+           "working_dirs"]
 
 _VARIABLE = re.compile(r"\$\((?:params|context|workspaces)[^)]*\)")
 MAX_INIT_ENV_BYTES = 1 << 20  # the init container's env in all: a Pod must stay under 1.5 MiB
@@ -51,6 +52,7 @@ MEMORY_BACKED = {"medium": "Memory", "sizeLimit": "64Mi"}
 # each container's channel (layout.channel_volume) holds one socket and one verdict file of a few hundred bytes
 CHANNEL_VOLUME = {"medium": "Memory", "sizeLimit": "1Mi"}
 DEADLINE_GRACE_SECONDS = 60  # activeDeadlineSeconds = the task's timeout + this: the supervisor ends it first
+STOP_SLACK_SECONDS = 15  # beyond the final scrape's linger: the sidecars' stop grace (10 s) and a margin
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,9 @@ def _supervisor(layout: Layout, plan: Plan) -> RawObject:
     container: RawObject = {
         "name": SUPERVISOR_CONTAINER, "image": layout.image, "imagePullPolicy": "IfNotPresent",
         "command": ["doll", "supervise", "--plan", PLAN_PATH],
-        "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
+        # POD_IP: where the kubelet probes a sidecar with no host (prober.go runProbe), so doll's gate does too
+        "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}],
         "ports": [{"name": "doll-metrics", "containerPort": layout.metrics_port, "protocol": "TCP"}],
         "securityContext": doll_security(),
         "volumeMounts": [
@@ -210,6 +214,9 @@ def render(run: Run, layout: Layout, plan: Plan, steps: list[Wrapped], sidecars:
         spec["serviceAccountName"] = run.service_account
     if plan.timeout_seconds is not None:
         spec["activeDeadlineSeconds"] = math.ceil(plan.timeout_seconds) + DEADLINE_GRACE_SECONDS
+    # the grace the kubelet gives after SIGTERM (killContainersWithSyncResult): the supervisor serves the final
+    # scrape for up to linger_seconds of it, and sidecars and steps stop within their own graces
+    spec["terminationGracePeriodSeconds"] = max(30, math.ceil(plan.linger_seconds) + STOP_SLACK_SECONDS)
     channels = [{"name": volume, "emptyDir": dict(CHANNEL_VOLUME)} for volume, _ in _channels(plan)]
     spec["volumes"] = _volumes(run.task, run.task_where, [*channels, *workspace_volumes],
                                list(template.get("volumes") or []), f"{run.run_where}.podTemplate")

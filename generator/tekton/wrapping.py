@@ -41,6 +41,10 @@ class Shared:
     breakpoint_on_failure: bool = False
     before_steps: frozenset[str] = frozenset()
     result_files: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # step -> task results it gives
+    # native layout: the kubelet restarts a crashed supervisor, so a waiting step waits for it (never the file
+    # chain, which would skip the sidecars' readiness gate); classic: nobody restarts it
+    await_supervisor: bool = False
+    container_count: int = 0  # the Pod's containers and init containers: the kubelet's share of 12 KiB each
 
 
 @dataclass(frozen=True)
@@ -166,8 +170,8 @@ def wrap_step(prepared: Prepared, index: int, previous: str | None, shared: Shar
         termination_path=TERMINATION_PATH, results_dir=RESULTS_DIR, results=shared.results,
         result_refs=prepared.result_refs, result_files=tuple(shared.result_files.get(name, ())),
         step_dir=directory, breakpoint_before=name in shared.before_steps,
-        breakpoint_on_failure=shared.breakpoint_on_failure,
-        platform_commands=platform_commands, command=tuple(command),
+        breakpoint_on_failure=shared.breakpoint_on_failure, await_supervisor=shared.await_supervisor,
+        container_count=shared.container_count, platform_commands=platform_commands, command=tuple(command),
     )
     doll_env = [{"name": "DOLL_STEP_NAME", "value": name}, {"name": "DOLL_STEP_DIR", "value": directory},
                 {"name": "DOLL_SOCKET", "value": layout.CHANNEL_SOCKET}]

@@ -139,7 +139,8 @@ def test_the_supervisor_exposes_metrics_and_knows_its_pod_name() -> None:
     supervisor = container(pod, "doll-supervisor")
     assert supervisor["command"] == ["doll", "supervise", "--plan", "/doll/run/plan.json"]
     assert supervisor["ports"][0]["name"] == "doll-metrics" and supervisor["ports"][0]["containerPort"] == 9090
-    assert supervisor["env"] == [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]
+    assert supervisor["env"] == [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                                 {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}]
     annotations = pod["metadata"]["annotations"]
     assert annotations["prometheus.io/scrape"] == "true" and annotations["prometheus.io/port"] == "9090"
 
