@@ -15,7 +15,9 @@ from typing import Any
 
 import yaml
 
-CORPUS = Path("/work/shared/corpus/tekton-catalog")
+# shared/ lies beside the checkout (as CI lays it out); /work/shared is where a session finds it
+_BESIDE = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "tekton-catalog"
+CORPUS = _BESIDE if _BESIDE.is_dir() else Path("/work/shared/corpus/tekton-catalog")
 _PIPELINE_PARAM = re.compile(r"\$\(params\.([\w.-]+)\)")
 
 
