@@ -34,7 +34,7 @@ from contracts.plans import Plan, ResultSpec
 from contracts.task_results import VALIDATION_FAILED, invalid_results
 
 __all__ = [
-    "Hold", "Outcome", "RunState", "SIDECAR_PHASES", "STEP_OUTCOMES", "STEP_PHASES", "SidecarPhase",
+    "HoldSpan", "Outcome", "RunState", "SIDECAR_PHASES", "STEP_OUTCOMES", "STEP_PHASES", "SidecarPhase",
     "SidecarState", "StepPhase", "StepRecord", "StepState", "TASK_OUTCOMES", "TaskOutcome",
 ]
 
@@ -100,7 +100,9 @@ class SidecarState:
 
 
 @dataclass
-class Hold:
+class HoldSpan:
+    """One hold of a step, from when it began to how it ended (not the wire's `Hold` message)."""
+
     step: str
     reason: str
     since: float
@@ -120,7 +122,7 @@ class RunState:
     cancel_message: str = ""
     message: str = ""
     failed: bool = False  # a stopAndFail step failed: the rest are skipped
-    holds: list[Hold] = field(default_factory=list)
+    holds: list[HoldSpan] = field(default_factory=list)
     records: int = 0
     result_specs: tuple[ResultSpec, ...] = ()  # the task's declared results, checked at the end
 
@@ -235,7 +237,7 @@ class RunState:
         step.failure = cast(StepReport, dict(rec.get("report") or {}))
         if step.failure.get("started_at") is not None:
             step.started_at = step.failure["started_at"]
-        self.holds.append(Hold(step.name, rec["reason"], at))
+        self.holds.append(HoldSpan(step.name, rec["reason"], at))
 
     def _apply_unheld(self, step: StepState, rec: UnheldRecord, at: float) -> None:
         if step.hold_reason == "beforeStep" and rec["decision"] == "continue":
