@@ -1,7 +1,9 @@
 """`entrypoint [options] -- CMD ARGS` (a step or, with --sidecar, a sidecar) and `entrypoint debug ...`.
 
-Errors become exit codes here and only here: bad options -> EXIT_USAGE, an unusable socket path ->
-EXIT_WRAPPER_ERROR; either way one line on stderr and the step recorded as failed where it can be.
+Errors of the command line become exit codes here and only here: bad options -> EXIT_USAGE, one line on
+stderr and the step recorded as failed where it can be.  Once the options parse, the wrapper's exit code is
+the step's recorded outcome: the child's code, or an EXIT_* the step ended with (an unusable socket path
+is EXIT_WRAPPER_ERROR), through the one outcome rule (contracts/outcome.py `Judgement.wrapper_exit_code`).
 """
 
 from __future__ import annotations
