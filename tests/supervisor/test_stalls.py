@@ -144,3 +144,25 @@ async def test_without_rbac_to_get_the_pod_one_warning_and_the_run_goes_on(api: 
 def test_what_counts_as_a_container_that_ended(status: dict[str, Any] | None,
                                                ended: tuple[int, str] | None) -> None:
     assert container_ended(status) == ended
+
+
+async def test_a_failing_api_server_gives_one_warning_and_fewer_gets_then_the_step_fails(api: Served,
+                                                                                          client: str) -> None:
+    """500s: one stall_watch_failing warning for the streak, the wait between GETs doubling (0.1 s period:
+    0.2, 0.4, 0.8, 1.6 s), never a flood; once the server answers, the dead step fails."""
+    fake, env = api
+    fake.script["get"] = [500] * 5
+    fake.container_statuses("pod-1", **{"step-a": TERMINATED, "step-b": RUNNING})
+    pod = Pod()
+    try:
+        _start(pod, env, client)
+        pod.step("b", 1, "true", prev="a")
+        await _until(lambda: _gets(fake) >= 1, "a GET of the Pod")
+        await asyncio.sleep(1.5)
+        assert _gets(fake) <= 5  # about 4; 15 at a fixed period
+        assert await asyncio.to_thread(pod.finish) == 1
+        assert [code for what, code in fake.requests if what == "get"] == [500] * 5 + [200]
+        assert [w["event"] for w in pod.supervisor_log() if w["level"] == "warning"] == [
+            "stall_watch_failing", "step_container_ended"]
+    finally:
+        pod.close()
