@@ -1,6 +1,7 @@
-"""The Kubernetes API from inside the Pod: in-cluster credentials and the two `PodApi`s.
+"""The Kubernetes API from inside the Pod: in-cluster credentials and the `PodApi`s.
 
-The supervisor makes two calls (publishing.py): merge-patch its Pod's annotations and create an Event.  The
+The supervisor makes three calls: merge-patch its Pod's annotations and create an Event (publishing.py), and
+GET its Pod while a released step's wrapper was never heard (stalls.py).  The
 patch's answer is the whole Pod, as the API server answers any PATCH: `patch_pod` returns its metadata.uid,
 which the supervisor cannot read from the downward API under podman and which Events need.
 `HttpPodApi`, the default (`doll supervise --kube-client http`), makes them on aiohttp's client, which the
@@ -73,6 +74,7 @@ class PodApi(Protocol):
 
     async def patch_pod(self, annotations: dict[str, str | None]) -> str: ...  # the patched Pod's uid
     async def create_event(self, body: dict[str, Any]) -> None: ...
+    async def get_pod(self) -> dict[str, Any]: ...  # the Pod, as JSON (status.containerStatuses: stalls.py)
     async def close(self) -> None: ...
 
 
@@ -162,18 +164,23 @@ def _failure(status: int, reason: str, text: str, wait: str | None = None) -> Ap
     return ApiFailure(status, (message or reason or text.strip() or "no message")[:MESSAGE_LIMIT], retry_after(wait))
 
 
-def _uid(text: str) -> str:
-    """metadata.uid of the object an answer's body is ("" when it is none)."""
+def _object(text: str) -> dict[str, Any]:
+    """The object an answer's body is ({} when it is none)."""
     with contextlib.suppress(ValueError):
         body = json.loads(text)
-        meta = body.get("metadata") if isinstance(body, dict) else None
-        if isinstance(meta, dict) and isinstance(meta.get("uid"), str):
-            return str(meta["uid"])
-    return ""
+        if isinstance(body, dict):
+            return body
+    return {}
+
+
+def _uid(text: str) -> str:
+    """metadata.uid of the object an answer's body is ("" when it is none)."""
+    meta = _object(text).get("metadata")
+    return str(meta["uid"]) if isinstance(meta, dict) and isinstance(meta.get("uid"), str) else ""
 
 
 class HttpPodApi:
-    """The two calls on aiohttp's client (the supervisor loads aiohttp anyway)."""
+    """The three calls on aiohttp's client (the supervisor loads aiohttp anyway)."""
 
     def __init__(self, session: aiohttp.ClientSession, creds: Credentials, pod: str, namespace: str) -> None:
         self._session, self.creds = session, creds  # the session bounds every request (ClientTimeout)
@@ -194,12 +201,14 @@ class HttpPodApi:
             headers={"Accept": "application/json", "User-Agent": "doll-supervisor"})
         return cls(session, creds, pod, namespace)
 
-    async def _request(self, method: str, path: str, content_type: str, body: dict[str, Any]) -> str:
+    async def _request(self, method: str, path: str, content_type: str, body: dict[str, Any] | None) -> str:
         """The answer's body."""
         from aiohttp import ClientError  # loaded by open(), off the event loop
 
-        headers = {"Authorization": f"Bearer {self.creds.token()}", "Content-Type": content_type}
-        data = json.dumps(body, separators=(",", ":")).encode()
+        headers = {"Authorization": f"Bearer {self.creds.token()}"}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        data = None if body is None else json.dumps(body, separators=(",", ":")).encode()
         try:
             async with self._session.request(method, path, data=data, headers=headers) as response:
                 text = await response.text(errors="replace")
@@ -216,12 +225,15 @@ class HttpPodApi:
     async def create_event(self, body: dict[str, Any]) -> None:
         await self._request("POST", self.events_path, "application/json", body)
 
+    async def get_pod(self) -> dict[str, Any]:
+        return _object(await self._request("GET", self.pod_path, "", None))
+
     async def close(self) -> None:
         await self._session.close()
 
 
 class KubernetesApi:
-    """The two calls through kubernetes-asyncio: the reference implementation (heavy to import)."""
+    """The three calls through kubernetes-asyncio: the reference implementation (heavy to import)."""
 
     def __init__(self, client: Any, api: Any, pod: str, namespace: str, timeout: float = REQUEST_TIMEOUT) -> None:
         self._client, self._api, self.pod, self.namespace = client, api, pod, namespace
@@ -263,6 +275,10 @@ class KubernetesApi:
 
     async def create_event(self, body: dict[str, Any]) -> None:
         await self._call(self._api.create_namespaced_event(self.namespace, body, _request_timeout=self.timeout))
+
+    async def get_pod(self) -> dict[str, Any]:
+        pod = await self._call(self._api.read_namespaced_pod(self.pod, self.namespace, _request_timeout=self.timeout))
+        return dict(self._client.sanitize_for_serialization(pod))  # a V1Pod, back to the API's JSON names
 
     async def close(self) -> None:
         await self._client.close()

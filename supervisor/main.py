@@ -184,7 +184,7 @@ def _handle_signals_and_loop_errors(run: _Run, stack: contextlib.AsyncExitStack)
 
 def _start_parts(run: _Run, tg: asyncio.TaskGroup, pod: str, http_host: str,
                  kube_client: str) -> tuple[list[asyncio.Task[None]], Publisher | None]:
-    """The run's background tasks: HTTP, reconciling, one readiness watch per sidecar, publishing."""
+    """The run's background tasks: HTTP, reconciling, one readiness watch per sidecar, publishing, stalls."""
     from supervisor import readying, reconciling
     from supervisor.probes import PodProber
 
@@ -203,7 +203,21 @@ def _start_parts(run: _Run, tg: asyncio.TaskGroup, pod: str, http_host: str,
         runner.listeners.append(publisher.notify)
         background.append(tg.create_task(_best_effort(publisher.run(), publisher.idle, log, "publish"),
                                          name="publish"))
+        background.append(tg.create_task(_watch_stalls(run, pod, kube_client), name="stalls"))
     return background, publisher
+
+
+async def _watch_stalls(run: _Run, pod: str, kube_client: str) -> None:
+    """In a cluster: fail a released step whose container ended before its wrapper said hello (stalls.py)."""
+    from supervisor import kube_api
+    from supervisor.stalls import StallWatch
+
+    if not os.environ.get("KUBERNETES_SERVICE_HOST"):
+        return
+    watch = StallWatch(run.runner, lambda: kube_api.open_pod_api(kube_client, pod, run.plan.pod.namespace,
+                                                                 dict(os.environ)),
+                       run.log, run.runner.timings.stall_poll_seconds, kube_api.REQUEST_TIMEOUT)
+    await _best_effort(watch.run(), asyncio.Event(), run.log, "stall_watch")
 
 
 async def _wind_up(run: _Run, pod: str, publisher: Publisher | None) -> None:

@@ -1,8 +1,10 @@
 """`--rbac`: the ServiceAccount, Role and RoleBinding the supervisor needs on its own Pod, and no more.
 
-The Role allows exactly the two calls the supervisor makes (supervisor/requesting.py): PATCH its Pod and
+The Role allows exactly the three calls the supervisor makes (supervisor/kube_api.py): PATCH its Pod, GET
+its Pod (its container statuses: a step whose container ended before its wrapper said hello, stalls.py) and
 POST a core/v1 Event.  The generator always names the Pod (never generateName), so the Role can list it in
-`resourceNames`: `patch` on that one Pod.  Events cannot be narrowed by name (their names are chosen when
+`resourceNames`: `get` and `patch` on that one Pod (not `list` or `watch`, which resourceNames cannot narrow
+to one object unless the request names it).  Events cannot be narrowed by name (their names are chosen when
 they are created), so `create` on core events in the namespace is the narrowest rule Kubernetes allows.
 Without a namespace (kubectl's current one applies) the RoleBinding's subject names none: RBAC then
 takes the binding's own namespace for a ServiceAccount subject.
@@ -10,7 +12,7 @@ takes the binding's own namespace for a ServiceAccount subject.
 The account doll makes is the supervisor's alone: the Pod does not automount its token
 (`automountServiceAccountToken: false`), and a projected volume like the one the kubelet would have made
 (the token, the cluster's CA, the namespace) is mounted in the supervisor only, at the standard path.  A step
-with the token could patch its Pod's doll.dev annotations and create Events in its name.  When the TaskRun
+with the token could read its Pod, patch its doll.dev annotations and create Events in its name.  When the TaskRun
 names its own account (`serviceAccountName`), the steps asked for it: its token is mounted as Kubernetes
 does, in every container.
 """
@@ -40,7 +42,8 @@ def grant(pod_name: str, namespace: str, service_account: str, labels: dict[str,
     out.append({
         "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": dict(meta),
         "rules": [
-            {"apiGroups": [""], "resources": ["pods"], "resourceNames": [pod_name], "verbs": ["patch"]},
+            {"apiGroups": [""], "resources": ["pods"], "resourceNames": [pod_name],
+             "verbs": ["get", "patch"]},
             {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
         ],
     })

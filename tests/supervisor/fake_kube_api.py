@@ -2,7 +2,8 @@
 
 Real TLS (a self-signed certificate for 127.0.0.1 and ::1 made with openssl, handed to the client as the
 service account's ca.crt), bearer-token auth (`token`: the one token it accepts; 401 for any other, so a
-client still sending a rotated-out token is refused), and the two endpoints: PATCH a Pod
+client still sending a rotated-out token is refused), and the three endpoints: GET a Pod (the object, with
+whatever `status` a test gave it, as the kubelet reports it: containerStatuses; 404 for an unknown Pod), PATCH a Pod
 (application/merge-patch+json, RFC 7386 semantics, 404 for an unknown Pod, 415 for another patch type; the
 answer is the whole patched Pod, with the metadata.uid the API server gave it on creation, a random UUID) and
 POST an Event (generateName, 201).  Tests script failures per endpoint: a queue of status codes (403, 404,
@@ -72,8 +73,8 @@ class FakeApi:
                                                               "annotations": {"keep": "me"}}} for p in pods}
         self.events: list[dict[str, Any]] = []
         self.requests: list[tuple[str, int]] = []  # (what, status answered)
-        self.script: dict[str, list[int]] = {"patch": [], "event": []}
-        self.delay: dict[str, float] = {"patch": 0.0, "event": 0.0}
+        self.script: dict[str, list[int]] = {"patch": [], "event": [], "get": []}
+        self.delay: dict[str, float] = {"patch": 0.0, "event": 0.0, "get": 0.0}
         self.retry_after = "1"  # what a 429 says (kube-apiserver: always 1)
         self.unblock = asyncio.Event()  # set: slow answers stop waiting
         self.port = 0
@@ -121,6 +122,7 @@ class FakeApi:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(sa / "ca.crt", sa / "tls.key")
         app = web.Application()
+        app.router.add_get("/api/v1/namespaces/{ns}/pods/{name}", self._get)
         app.router.add_patch("/api/v1/namespaces/{ns}/pods/{name}", self._patch)
         app.router.add_post("/api/v1/namespaces/{ns}/events", self._event)
         self._runner = web.AppRunner(app, access_log=None)
@@ -135,7 +137,7 @@ class FakeApi:
             await self._runner.cleanup()
 
     async def _scripted(self, what: str, request: web.Request) -> web.Response | None:
-        if self.delay[what]:
+        if self.delay.get(what):
             try:
                 await asyncio.wait_for(self.unblock.wait(), self.delay[what])
             except TimeoutError:
@@ -143,11 +145,28 @@ class FakeApi:
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             self.requests.append((what, 401))
             return _status(401, "Unauthorized")
-        if self.script[what]:
+        if self.script.get(what):
             code = self.script[what].pop(0)
             self.requests.append((what, code))
             return _too_many_requests(self.retry_after) if code == 429 else _status(code, f"scripted {code}")
         return None
+
+    async def _get(self, request: web.Request) -> web.Response:
+        scripted = await self._scripted("get", request)
+        if scripted is not None:
+            return scripted
+        name, ns = request.match_info["name"], request.match_info["ns"]
+        if ns != self.namespace or name not in self.pods:
+            self.requests.append(("get", 404))
+            return _status(404, f'pods "{name}" not found')
+        self.requests.append(("get", 200))
+        return web.json_response(self.pods[name])
+
+    def container_statuses(self, pod: str, **states: dict[str, Any]) -> None:
+        """Set the Pod's status.containerStatuses: container name -> {"state": ..., "lastState": ...}."""
+        self.pods[pod]["status"] = {"phase": "Running", "containerStatuses": [
+            {"name": name, "ready": False, "restartCount": 0, "image": "img", "imageID": "", **st}
+            for name, st in states.items()]}
 
     async def _patch(self, request: web.Request) -> web.Response:
         scripted = await self._scripted("patch", request)

@@ -168,9 +168,9 @@ def test_the_taskruns_labels_reach_the_pod() -> None:
     assert labels["app.kubernetes.io/managed-by"] == "doll"
 
 
-def test_rbac_allows_patching_the_pod_alone_and_creating_core_events() -> None:
-    """Exactly the two calls the supervisor makes (supervisor/kube_api.py): PATCH its Pod, POST a core/v1
-    Event; no `get`, no events.k8s.io."""
+def test_rbac_allows_getting_and_patching_the_pod_alone_and_creating_core_events() -> None:
+    """Exactly the three calls the supervisor makes (supervisor/kube_api.py): GET and PATCH its Pod, POST a
+    core/v1 Event; no `list` or `watch`, no events.k8s.io."""
     objects = gen(RUN, rbac=True)
     for obj in objects:
         validate_strictly(obj)
@@ -178,7 +178,7 @@ def test_rbac_allows_patching_the_pod_alone_and_creating_core_events() -> None:
     assert pod["spec"]["serviceAccountName"] == account["metadata"]["name"]
     pods_rule, events_rule = role["rules"]
     assert pods_rule == {"apiGroups": [""], "resources": ["pods"], "resourceNames": ["hello-pod"],
-                         "verbs": ["patch"]}
+                         "verbs": ["get", "patch"]}
     assert events_rule == {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]}
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": account["metadata"]["name"],
                                     "namespace": "ci"}]
