@@ -20,7 +20,7 @@ from generator.errors import GenerateError, quote
 from generator.init.env_values import env_parts
 from generator.tekton.loading import DNS_LABEL
 
-__all__ = ["CREDS_DIR", "CREDS_VOLUME", "CredentialSecret", "SECRETS_DIR", "credential_secret", "place"]
+__all__ = ["CREDS_DIR", "CREDS_VOLUME", "CredentialSecret", "SECRETS_DIR", "credential_secret", "matching", "place"]
 
 CREDS_DIR = "/tekton/creds"  # pipeline.CredsDir
 SECRETS_DIR = "/tekton/creds-secrets"  # credentials VolumePath: each Secret at SECRETS_DIR/<name>
@@ -44,6 +44,22 @@ def credential_secret(text: str) -> CredentialSecret:
     if rest and (kind not in KINDS or not url):
         raise GenerateError(f"--credentials-secret {quote(text)}: expected NAME, NAME=git:URL or NAME=docker:URL")
     return CredentialSecret(name, kind, url)
+
+
+def matching(name: str, secret_type: str, annotations: dict[str, str]) -> list[CredentialSecret]:
+    """What Tekton's builders take of a Secret (MatchingAnnotations, dockercreds then gitcreds): basic-auth,
+    a docker entry per `tekton.dev/docker-*` and a git entry per `tekton.dev/git-*` annotation (their values
+    sorted); ssh-auth, a git entry per `tekton.dev/git-*`; dockerconfigjson and dockercfg, unannotated."""
+    def urls(prefix: str) -> list[str]:
+        return sorted(v for k, v in annotations.items() if k.startswith(prefix))
+    if secret_type == "kubernetes.io/basic-auth":
+        return [*(CredentialSecret(name, "docker", u) for u in urls("tekton.dev/docker-")),
+                *(CredentialSecret(name, "git", u) for u in urls("tekton.dev/git-"))]
+    if secret_type == "kubernetes.io/ssh-auth":
+        return [CredentialSecret(name, "git", u) for u in urls("tekton.dev/git-")]
+    if secret_type in ("kubernetes.io/dockerconfigjson", "kubernetes.io/dockercfg"):
+        return [CredentialSecret(name)]
+    return []
 
 
 def _subdomain(name: str) -> bool:
