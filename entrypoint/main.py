@@ -6,6 +6,7 @@ EXIT_WRAPPER_ERROR; either way one line on stderr and the step recorded as faile
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -13,6 +14,7 @@ from entrypoint import results
 from entrypoint.session import Session
 from contracts import exits, wire
 from contracts.errors import UsageError
+from contracts.layout import CREDS_DIR
 from contracts.options import from_argv
 from contracts.records import StepRecord
 from entrypoint.recording import FileRecorder
@@ -78,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
             from entrypoint import sidecars
             return sidecars.main(options)
         from entrypoint import stepping
+        if os.path.isdir(CREDS_DIR):  # Tekton's CopyCredsToHome, before the step waits its turn
+            from entrypoint.credentials import copy_to_home
+            copy_to_home()
         return stepping.main(options)
     finally:
         if sys.stdout is not None:  # None when the wrapper was started with fd 1 closed

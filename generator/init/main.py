@@ -57,8 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--run", default=layout.DOLL_RUN)
     p.add_argument("--steps", default=f"{layout.TEKTON_ROOT}/steps")
     p.add_argument("--scripts", default=f"{layout.TEKTON_ROOT}/scripts")
-    p.add_argument("--creds", default="/tekton/creds", help="where DOLL_CREDENTIALS' files go")
-    p.add_argument("--creds-secrets", default="/tekton/creds-secrets", help="where DOLL_CREDENTIALS' Secrets are")
+    p.add_argument("--creds", default=layout.CREDS_DIR, help="where DOLL_CREDENTIALS' files go")
+    p.add_argument("--creds-secrets", default=layout.CREDS_SECRETS_DIR, help="where DOLL_CREDENTIALS' Secrets are")
     p.add_argument("--workspace", default=layout.WORKSPACE_DIR, help="where DOLL_WORKING_DIRS are (/workspace)")
     return p
 

@@ -15,15 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from contracts.layout import INIT_CONTAINER
+from contracts.layout import CREDS_DIR, CREDS_SECRETS_DIR, INIT_CONTAINER
 from generator.errors import GenerateError, quote
 from generator.init.env_values import env_parts
 from generator.tekton.loading import DNS_LABEL
 
 __all__ = ["CREDS_DIR", "CREDS_VOLUME", "CredentialSecret", "SECRETS_DIR", "credential_secret", "matching", "place"]
 
-CREDS_DIR = "/tekton/creds"  # pipeline.CredsDir
-SECRETS_DIR = "/tekton/creds-secrets"  # credentials VolumePath: each Secret at SECRETS_DIR/<name>
+SECRETS_DIR = CREDS_SECRETS_DIR  # credentials VolumePath: each Secret at SECRETS_DIR/<name>; CREDS_DIR: pipeline.CredsDir
 CREDS_VOLUME = "doll-creds"
 KINDS = ("git", "docker")
 
