@@ -11,8 +11,9 @@ from them, the files Tekton's credential builders write go into /tekton/creds, `
 
 Tekton writes them 0600 as the step's own user, in each step's own /tekton/creds.  doll writes them once,
 as doll-init's user, for steps that may run as any uid: files 0444, directories 0755, and the steps mount
-the volume read-only.  (ssh refuses a key readable by others only when it is its user's own: a step running
-as doll-init's uid 65532 cannot use an ssh key from here.)  Standard library only; safe to run twice.
+the volume read-only; each step's wrapper copies them into its $HOME 0600, as its own user, as Tekton's
+CopyCredsToHome does (entrypoint/credentials.py), and that is the copy ssh accepts.  Standard library only;
+safe to run twice.
 """
 
 from __future__ import annotations

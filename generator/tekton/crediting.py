@@ -7,7 +7,7 @@ Secrets by name, `--credentials-secret NAME[=git:URL|docker:URL]` (the URL is wh
 `tekton.dev/docker-*` annotation would hold; a bare NAME is a dockerconfigjson or dockercfg Secret, which
 Tekton takes unannotated).  Only names and URLs enter the Pod spec: each Secret is a volume mounted, by
 name, in doll-init alone, which writes Tekton's files into the doll-creds emptyDir; the steps mount that
-read-only at /tekton/creds.
+read-only at /tekton/creds, and each step's wrapper copies it into its $HOME (CopyCredsToHome).
 """
 
 from __future__ import annotations
