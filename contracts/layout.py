@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "DOLL_BIN", "ENTRYPOINT_PATH", "DOLL_RUN", "SOCKET_NAME", "SOCKET_PATH", "PLAN_NAME", "PLAN_PATH",
     "JOURNAL_NAME", "VERDICTS_NAME", "TEKTON_ROOT", "STEPS_DIR", "SCRIPTS_DIR", "RESULTS_DIR", "HOME_DIR",
+    "CREDS_DIR", "CREDS_SECRETS_DIR",
     "WORKSPACE_DIR", "TERMINATION_PATH", "TERMINATION_MESSAGE_LIMIT", "POD_TERMINATION_MESSAGES_LIMIT", "termination_share", "VOLUMES", "INIT_CONTAINER",
     "SUPERVISOR_CONTAINER", "POST_FILE", "FAILED_SUFFIX", "EXIT_CODE_FILE", "STEP_RESULTS_DIR",
     "step_dir_name", "step_dir", "post_file", "verdict_name", "verdict_path", "script_name",
@@ -48,6 +49,8 @@ STEPS_DIR = f"{TEKTON_ROOT}/steps"  # step-<name>/ (exitCode, out / out.err, res
 SCRIPTS_DIR = f"{TEKTON_ROOT}/scripts"  # step-<name> / sidecar-<name>, written by init
 RESULTS_DIR = f"{TEKTON_ROOT}/results"  # task results
 HOME_DIR = f"{TEKTON_ROOT}/home"
+CREDS_DIR = f"{TEKTON_ROOT}/creds"  # $(credentials.path): written by init, copied to $HOME by each step's wrapper
+CREDS_SECRETS_DIR = f"{TEKTON_ROOT}/creds-secrets"  # each credentials Secret at <name>, in init only
 TERMINATION_PATH = f"{TEKTON_ROOT}/termination"
 WORKSPACE_DIR = "/workspace"  # Tekton's implicit shared workspace (the steps' default workingDir)
 TERMINATION_MESSAGE_LIMIT = 4096  # Kubernetes' limit for a container's termination message

@@ -8,6 +8,7 @@ is EXIT_WRAPPER_ERROR), through the one outcome rule (contracts/outcome.py `Judg
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -15,6 +16,7 @@ from entrypoint import results
 from entrypoint.session import Session
 from contracts import exits, wire
 from contracts.errors import UsageError
+from contracts.layout import CREDS_DIR
 from contracts.options import from_argv
 from contracts.records import StepRecord
 from entrypoint.recording import FileRecorder
@@ -80,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
             from entrypoint import sidecars
             return sidecars.main(options)
         from entrypoint import stepping
+        if os.path.isdir(CREDS_DIR):  # Tekton's CopyCredsToHome, before the step waits its turn
+            from entrypoint.credentials import copy_to_home
+            copy_to_home()
         return stepping.main(options)
     finally:
         if sys.stdout is not None:  # None when the wrapper was started with fd 1 closed

@@ -6,6 +6,8 @@
     $DOLL_STEPS                -> /tekton/steps/step-<name>/ (+ results/), and the symlink <index> -> step-<name>
     $DOLL_WORKING_DIRS         -> each directory (below /workspace), world-writable, as Tekton's
                                   working-dir-initializer makes the steps' workingDirs
+    $DOLL_CREDENTIALS          -> /tekton/creds: Tekton's credential files from the Secrets mounted at
+                                  /tekton/creds-secrets/<name> (credentials.py)
 
 Everything comes from environment variables, never through a shell.  Each is JSON written by `env_json`
 (a script is a JSON string) with no `$` in it: the kubelet expands `$(VAR)` and reduces `$$` to `$` in a
@@ -33,6 +35,7 @@ from contracts.errors import DollError, InputError, exit_code_for
 from contracts import layout
 from contracts.parsing import Parser
 from contracts.errors import UsageError
+from generator.init.credentials import write_credentials
 from generator.init.env_values import joined
 from contracts.plans import Plan, PlanError
 
@@ -54,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--run", default=layout.DOLL_RUN)
     p.add_argument("--steps", default=f"{layout.TEKTON_ROOT}/steps")
     p.add_argument("--scripts", default=f"{layout.TEKTON_ROOT}/scripts")
+    p.add_argument("--creds", default=layout.CREDS_DIR, help="where DOLL_CREDENTIALS' files go")
+    p.add_argument("--creds-secrets", default=layout.CREDS_SECRETS_DIR, help="where DOLL_CREDENTIALS' Secrets are")
     p.add_argument("--workspace", default=layout.WORKSPACE_DIR, help="where DOLL_WORKING_DIRS are (/workspace)")
     return p
 
@@ -179,6 +184,7 @@ def main(argv: list[str]) -> int:
         ns = _parser().parse_args(argv)  # one line, no abbreviations (--sour is not --source)
         place(os.environ, Path(ns.source), Path(ns.bin), Path(ns.run), Path(ns.steps), Path(ns.scripts),
               Path(ns.workspace))
+        credentials = write_credentials(os.environ, Path(ns.creds_secrets), Path(ns.creds))
     except DollError as exc:
         print(f"doll init: {exc}", file=sys.stderr)
         return exit_code_for(exc)
@@ -186,5 +192,6 @@ def main(argv: list[str]) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"doll init: {where}{exc.strerror or exc}", file=sys.stderr)
         return 1
-    print(f"doll init: placed the wrapper, the plan, {ns.scripts} and {ns.steps}", file=sys.stderr)
+    placed = f", and {ns.creds} from {credentials} Secret(s)" if credentials else ""
+    print(f"doll init: placed the wrapper, the plan, {ns.scripts} and {ns.steps}{placed}", file=sys.stderr)
     return 0

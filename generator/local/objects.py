@@ -21,11 +21,12 @@ from typing import Any
 import yaml
 
 from generator.errors import GenerateError, quote
+from generator.tekton.crediting import CredentialSecret, matching
 from generator.tekton.loading import parse
 
-__all__ = ["KINDS", "Objects", "taking_objects"]
+__all__ = ["KINDS", "Objects", "credentials", "taking_objects"]
 
-KINDS = ("Secret", "ConfigMap", "PersistentVolumeClaim")
+KINDS = ("Secret", "ConfigMap", "PersistentVolumeClaim", "ServiceAccount")
 
 
 @dataclass
@@ -34,6 +35,10 @@ class Objects:
     config_maps: dict[str, dict[str, bytes]] = field(default_factory=dict)
     claims: set[str] = field(default_factory=set)
     templates: list[str] = field(default_factory=list)  # workspaces bound with a volumeClaimTemplate
+    # what Tekton's credential builders read of a Secret: name -> (type, annotations); never its values
+    secret_kinds: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
+    service_accounts: dict[str, list[str]] = field(default_factory=dict)  # name -> its secrets' names
+    service_account: str = "default"  # the TaskRun's serviceAccountName
 
 
 def _decoded(value: Any, where: str) -> bytes:
@@ -60,11 +65,23 @@ def _taking(objects: Objects, doc: dict[str, Any], where: str) -> None:
     kind, name = doc["kind"], (doc.get("metadata") or {}).get("name")
     if not isinstance(name, str) or not name:
         raise GenerateError(f"{where}: metadata.name: missing")
-    found: dict[str, Any] = {"Secret": objects.secrets, "ConfigMap": objects.config_maps}.get(kind, {})
+    kinds: dict[str, dict[str, Any]] = {"Secret": objects.secrets, "ConfigMap": objects.config_maps,
+                                        "ServiceAccount": objects.service_accounts}
+    found = kinds.get(kind, {})
     if name in found or (kind == "PersistentVolumeClaim" and name in objects.claims):
         raise GenerateError(f"{where}: a second {kind} named {quote(name)}")
     if kind == "Secret":
         objects.secrets[name] = _entries(doc, where, "stringData", "data")
+        annotations = (doc.get("metadata") or {}).get("annotations") or {}
+        if not isinstance(annotations, dict):
+            raise GenerateError(f"{where}: metadata.annotations: expected an object")
+        objects.secret_kinds[name] = (str(doc.get("type") or "Opaque"), {str(k): str(v) for k, v in annotations.items()})
+    elif kind == "ServiceAccount":
+        secrets = doc.get("secrets") or []
+        if not isinstance(secrets, list) or not all(isinstance(s, dict) and isinstance(s.get("name"), str)
+                                                    for s in secrets):
+            raise GenerateError(f"{where}.secrets: expected a list of {{name: ...}}")
+        objects.service_accounts[name] = [s["name"] for s in secrets]
     elif kind == "ConfigMap":
         objects.config_maps[name] = _entries(doc, where, "data", "binaryData")
     else:
@@ -96,6 +113,8 @@ def taking_objects(sources: Sequence[tuple[str, str]]) -> tuple[tuple[tuple[str,
             _taking(objects, doc, where)
             changed = True
             continue
+        if doc.get("kind") == "TaskRun" and isinstance(doc.get("spec"), dict):
+            objects.service_account = str(doc["spec"].get("serviceAccountName") or "default")
         if doc.get("kind") == "TaskRun" and _templates_made_empty(doc, objects):
             changed = True
         kept.append((where, yaml.safe_dump(doc, sort_keys=False)))
@@ -104,3 +123,20 @@ def taking_objects(sources: Sequence[tuple[str, str]]) -> tuple[tuple[tuple[str,
         raise GenerateError(f"{names}: no Task or TaskRun found (only Secrets, ConfigMaps and PersistentVolumeClaims, "
                             "which doll run plays with a TaskRun)")
     return (tuple(kept) if changed else tuple(sources)), objects
+
+
+def credentials(objects: Objects) -> tuple[CredentialSecret, ...]:
+    """The given Secrets Tekton's creds-init would use (pkg/pod/creds_init.go): those the TaskRun's
+    ServiceAccount lists when its document is given, else every Secret given, as if it listed them all."""
+    if objects.service_accounts:
+        names = objects.service_accounts.get(objects.service_account)
+        if names is None:
+            raise GenerateError(f"the TaskRun's ServiceAccount {quote(objects.service_account)} is not among the "
+                                f"ServiceAccounts given ({', '.join(sorted(objects.service_accounts))})")
+        missing = [n for n in names if n not in objects.secret_kinds]
+        if missing:
+            raise GenerateError(f"ServiceAccount {quote(objects.service_account)} lists Secret {quote(missing[0])}, "
+                                "which is not given")
+    else:
+        names = list(objects.secret_kinds)
+    return tuple(c for name in names for c in matching(name, *objects.secret_kinds[name]))

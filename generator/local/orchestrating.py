@@ -23,7 +23,7 @@ from generator.local.command_line import RunOptions
 from generator.local.judging import outcome_code, without_supervisor
 from generator.local.localizing import LocalPod, free_port, localize
 from generator.local.pod_watching import Watching
-from generator.local.objects import taking_objects
+from generator.local.objects import Objects, credentials, taking_objects
 from generator.local.podman_images import LocalImages
 from generator.local.progress import Display, RunView, final_table
 from generator.local.cross_checking import (disagreements, from_containers, from_post_files, results_as_reported,
@@ -62,10 +62,11 @@ def running(options: RunOptions, out: Any) -> int:
         _cleaning_up(options, out, made)
 
 
-def _generating(options: RunOptions, sources: tuple[tuple[str, str], ...]) -> dict[str, Any]:
-    """The Pod, classic layout; step images' commands from podman's store (or the registry), or the map."""
+def _generating(options: RunOptions, sources: tuple[tuple[str, str], ...], objects: Objects) -> dict[str, Any]:
+    """The Pod, classic layout; step images' commands from podman's store (or the registry), or the map; the
+    given Secrets Tekton would take for $(credentials.path)."""
     generate_options = GenerateOptions(layout="classic", image=options.image or DEFAULT_IMAGE, name=options.name,
-                                       linger_seconds=options.linger_seconds)
+                                       linger_seconds=options.linger_seconds, credentials=credentials(objects))
     generate_options = dataclasses.replace(generate_options, image_map=options.image_map) if options.image_map \
         else dataclasses.replace(generate_options, image_source=LocalImages(RegistryOptions()))
     pod: dict[str, Any] = generate(sources, options.params, generate_options)[0]
@@ -74,7 +75,7 @@ def _generating(options: RunOptions, sources: tuple[tuple[str, str], ...]) -> di
 
 def _playing(options: RunOptions, out: Any, made: _Made) -> int:
     sources, objects = taking_objects(options.sources)
-    pod = _generating(options, sources)
+    pod = _generating(options, sources, objects)
     port = options.metrics_port or free_port()
     local = localize(pod, made.run_dir, port, objects)
     problem = podman.checking_podman()

@@ -20,7 +20,7 @@ from contracts.layout import CHANNELS_DIR, DOLL_RUN, RESULTS_DIR, STEPS_DIR
 from generator.errors import GenerateError, quote
 from generator.images.choosing import source_for
 from generator.images.sources import ImageConfigSource, Platforms, RegistryOptions
-from generator.tekton import naming, step_actions
+from generator.tekton import crediting, naming, step_actions
 from generator.tekton.binding import bind, isolate
 from generator.tekton.granting import grant, token_for_the_supervisor_only
 from generator.tekton.loading import DNS_LABEL, RESULT_NAME, RESULT_RULE, declared_name, load
@@ -59,6 +59,7 @@ class GenerateOptions:
     pod_security: str = ""  # "" (as written) | privileged | baseline | restricted (pod_security.py)
     limit_range: str = ""  # a file with the namespace's LimitRange(s) (resources.py)
     kubernetes_version: str = ""  # X.Y[.Z]: warn of known kubelet bugs (versions.py; the CLI picks the layout)
+    credentials: tuple[crediting.CredentialSecret, ...] = ()  # Secrets for $(credentials.path) (crediting.py)
 
 
 def _source(options: GenerateOptions) -> ImageConfigSource:
@@ -169,7 +170,7 @@ def _variables(run: Run, params: dict[Key, Any], workspaces: dict[Key, Any],
     variables.update({("context", "taskRun", "name"): run.name, ("context", "taskRun", "namespace"):
                       run.namespace or "default", ("context", "taskRun", "uid"): run.uid,
                       ("context", "task", "name"): run.task_name or run.name,
-                      ("context", "task", "retry-count"): "0"})
+                      ("context", "task", "retry-count"): "0", ("credentials", "path"): crediting.CREDS_DIR})
     return variables
 
 
@@ -269,8 +270,8 @@ def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],
         validate(plan)
     except PlanError as exc:
         raise GenerateError(f"{run.task_where}: plan: {exc}") from None
-    layout = Layout(options.layout, options.image, options.metrics_port)
-    pod = render(run, layout, plan, wrapped_steps, wrapped_sidecars, bound.volumes, pod_name)
+    pod = render(run, Layout(options.layout, options.image, options.metrics_port), plan, wrapped_steps, wrapped_sidecars, bound.volumes, pod_name)
+    crediting.place(pod, options.credentials)
     fit(pod, [w.container["name"] for w in wrapped_steps], options.limit_range)
     objects = _with_rbac(pod, run, pod_name) if options.rbac else [pod]
     secure(pod, options.pod_security)

@@ -13,6 +13,7 @@ from generator.images.sources import RegistryOptions
 from contracts.parsing import Parser
 from contracts.errors import DollError, exit_code_for
 from generator.errors import GenerateError
+from generator.tekton.crediting import credential_secret
 from generator.tekton.durations import seconds
 from generator.tekton.generating import GenerateOptions, check_registry, generate
 from generator.tekton.versions import choose_layout
@@ -63,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--cache-dir", default="", help="image config cache (default ~/.cache/doll/images)")
     p.add_argument("--cache-ttl", type=float, default=3600.0, metavar="SECONDS",
                    help="how long a tag's digest is trusted (default 3600)")
+    p.add_argument("--credentials-secret", action="append", default=[], metavar="NAME[=git:URL|docker:URL]",
+                   help="a Secret whose credentials doll init writes to $(credentials.path) (repeatable)")
     p.add_argument("--docker-config", default="", metavar="FILE", help="registry credentials (config.json)")
     p.add_argument("--pull-secret", default="", metavar="FILE",
                    help="registry credentials: a kubernetes.io/dockerconfigjson Secret file")
@@ -123,7 +126,8 @@ def main(argv: list[str]) -> int:
                 metrics_port=ns.metrics_port, linger_seconds=ns.linger_seconds, pushgateway=ns.pushgateway,
                 image_map=ns.image_map, registry=registry if ns.registry_lookup else None,
                 default_timeout_seconds=seconds(ns.timeout, "--timeout"), pod_security=ns.pod_security,
-                limit_range=ns.limit_range, kubernetes_version=ns.kubernetes_version)
+                limit_range=ns.limit_range, kubernetes_version=ns.kubernetes_version,
+                credentials=tuple(credential_secret(text) for text in ns.credentials_secret))
             text = render(generate(sources, _params(ns.param), options), ns.output)
         except DollError as exc:
             print(f"{PROG}: {' '.join(str(exc).split())}", file=sys.stderr)

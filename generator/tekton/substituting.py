@@ -25,7 +25,7 @@ Variables = Mapping[Key, str | list[str] | dict[str, str]]
 EXPANDABLE = ("command", "args")
 _HINTS = {"tasks": "pipeline task results exist only in a Pipeline", "inputs": "v1alpha1 syntax",
           "outputs": "v1alpha1 syntax (PipelineResources)", "resources": "PipelineResources were removed from Tekton",
-          "finally": "exists only in a Pipeline", "credentials": "doll does not place credentials",
+          "finally": "exists only in a Pipeline",
           "artifacts": "Tekton's artifacts (TEP-0147, alpha) are not supported by doll"}
 
 
