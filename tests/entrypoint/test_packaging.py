@@ -8,6 +8,7 @@ with a chroot holding nothing but the bundle and a static busybox.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -38,18 +39,20 @@ def _content_hash() -> str:
 
 @pytest.fixture(scope="session")
 def bundle() -> Path:
-    """The packaged wrapper for /doll/bin, built once per content hash under .cache/."""
+    """The packaged wrapper for /doll/bin, built once per content hash under .cache/.  xdist workers take a
+    lock to build it: two PyInstaller runs at once share its cache in ~/.cache and can break each other."""
     out = ROOT / ".cache" / "entrypoint-bundles" / _content_hash()
-    if not (out / "entrypoint").exists():
-        tmp = out.with_name(out.name + f".{os.getpid()}.tmp")
-        subprocess.run([str(ROOT / "scripts" / "build-entrypoint"), str(tmp)], check=True,
-                       capture_output=True, timeout=600)
-        try:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out.parent / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (out / "entrypoint").exists():
+            tmp = out.with_name(out.name + f".{os.getpid()}.tmp")
+            done = subprocess.run([str(ROOT / "scripts" / "build-entrypoint"), str(tmp)], capture_output=True,
+                                  text=True, timeout=600)
+            if done.returncode != 0:
+                pytest.fail(f"scripts/build-entrypoint failed:\n{done.stderr[-3000:]}")
+            shutil.rmtree(out, ignore_errors=True)
             tmp.rename(out)
-        except OSError:  # another xdist worker built the same content first: its bundle is this one
-            shutil.rmtree(tmp, ignore_errors=True)
-            if not (out / "entrypoint").exists():
-                raise
     return out
 
 
