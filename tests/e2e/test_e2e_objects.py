@@ -83,7 +83,7 @@ def test_secrets_config_maps_and_claims_given_with_the_taskrun_are_used_as_a_clu
 
 def test_the_volume_kube_play_makes_for_a_podman_secret_is_removed_with_the_pod(
         tmp_path: Path, doll_image: str, busybox_image: str, pods: list[str]) -> None:
-    secret = "e2e-obj-podman-secret"
+    secret = "e2e-podman-made-secret"  # not e2e-obj*: the test above checks that nothing of that name is left
     (tmp_path / "secret.json").write_text('{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "'
                                           + secret + '"}, "data": {"user": "bob"}}')
     subprocess.run(["podman", "secret", "create", secret, str(tmp_path / "secret.json")], capture_output=True,
@@ -101,6 +101,8 @@ spec:
 """)
         assert run.exit_code == 0 and run.logged("s") == ["bob"], run.output + run.errors
         assert secret not in _podman_names("volume")
-    finally:
+    finally:  # the pod first: podman keeps a secret that a container still uses
+        for pod in pods:
+            subprocess.run(["podman", "pod", "rm", "--force", "--time", "0", pod], capture_output=True, check=False)
         subprocess.run(["podman", "secret", "rm", secret], capture_output=True, check=False)
         subprocess.run(["podman", "volume", "rm", "--force", secret], capture_output=True, check=False)
