@@ -44,6 +44,16 @@ def _wait_held(proc: subprocess.Popen[bytes], run_volume: Path, out: Path, timeo
     raise AssertionError(f"no hold within {timeout} s:\n{out.read_text()}")
 
 
+def _printed(out: Path, text: str, timeout: float = 30) -> str:
+    """doll run's output once it has printed `text` (it notices the hold on its next poll)."""
+    deadline = time.monotonic() + timeout
+    while text not in (printed := out.read_text()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"doll run did not print {text!r} within {timeout} s:\n{printed}")
+        time.sleep(0.1)
+    return printed
+
+
 def _finish(proc: subprocess.Popen[bytes], tmp_path: Path) -> tuple[int, dict[str, Any]]:
     code = proc.wait(timeout=120)
     return code, json.loads((tmp_path / "report.json").read_text())
@@ -72,8 +82,7 @@ steps:
     try:
         status = _wait_held(proc, run_volume, out)
         assert status["hold"]["step"] == "flaky" and status["hold"]["reason"] == "onFailure"
-        time.sleep(0.5)  # doll run polls every 0.25 s: let it print the commands
-        printed = out.read_text()
+        printed = _printed(out, "continue:")  # doll run polls every 0.25 s, then prints the commands
         shell = printed.split("open a shell:", 1)[1].split("\n", 1)[0].strip()
         go_on = printed.split("continue:", 1)[1].split("\n", 1)[0].strip()
         assert shell == "podman exec -it e2e-hold-failure-pod-step-flaky sh"
