@@ -8,11 +8,11 @@ from __future__ import annotations
 
 __all__ = [
     "DOLL_BIN", "ENTRYPOINT_PATH", "DOLL_RUN", "SOCKET_NAME", "SOCKET_PATH", "PLAN_NAME", "PLAN_PATH",
-    "JOURNAL_NAME", "VERDICTS_NAME", "TEKTON_ROOT", "STEPS_DIR", "SCRIPTS_DIR", "RESULTS_DIR", "HOME_DIR",
+    "JOURNAL_NAME", "TEKTON_ROOT", "STEPS_DIR", "SCRIPTS_DIR", "RESULTS_DIR", "HOME_DIR",
     "CREDS_DIR", "CREDS_SECRETS_DIR",
     "WORKSPACE_DIR", "TERMINATION_PATH", "TERMINATION_MESSAGE_LIMIT", "POD_TERMINATION_MESSAGES_LIMIT", "termination_share", "VOLUMES", "INIT_CONTAINER",
     "SUPERVISOR_CONTAINER", "POST_FILE", "FAILED_SUFFIX", "EXIT_CODE_FILE", "STEP_RESULTS_DIR",
-    "step_dir_name", "step_dir", "post_file", "verdict_name", "verdict_path", "script_name",
+    "step_dir_name", "step_dir", "post_file", "verdict_path", "script_name",
     "step_container", "sidecar_container", "CHANNEL_DIR", "CHANNEL_SOCKET", "CHANNELS_DIR", "VERDICT_NAME",
     "channel_name", "channel_dir", "channel_volume",
 ]
@@ -20,17 +20,12 @@ __all__ = [
 # --- doll's own volumes ---
 DOLL_BIN = "/doll/bin"  # the wrapper executable lives here, read-only for steps
 ENTRYPOINT_PATH = DOLL_BIN + "/entrypoint"
-DOLL_RUN = "/doll/run"  # shared emptyDir: control socket, plan, journal, verdicts; rw only for the supervisor
+DOLL_RUN = "/doll/run"  # shared emptyDir: admin socket, plan, journal; rw only for the supervisor
 SOCKET_NAME = "control.sock"
 SOCKET_PATH = f"{DOLL_RUN}/{SOCKET_NAME}"
 PLAN_NAME = "plan.json"
 PLAN_PATH = f"{DOLL_RUN}/{PLAN_NAME}"
 JOURNAL_NAME = "journal.jsonl"
-# <run dir>/verdicts/<kind>-<name> (step-build, sidecar-db: a step and a sidecar may share a name): the
-# supervisor's last word to a wrapper it may not be there to tell, one message line: `skip` or `ack` with
-# verdict "failed" for a step that will not run, `stop` for a sidecar once a classic run is over.  A wrapper
-# that finds no supervisor heeds it before the file chain.
-VERDICTS_NAME = "verdicts"
 
 # --- each container's own channel to the supervisor (one small emptyDir per step and per sidecar) ---
 # The container mounts its own channel read-only at CHANNEL_DIR and nobody else's; the supervisor mounts every
@@ -89,11 +84,6 @@ def step_dir(steps_dir: str, name: str) -> str:
 def post_file(steps_dir: str, name: str) -> str:
     """The step's post file (`out`); `out.err` (+ FAILED_SUFFIX) when its failure cascades."""
     return f"{step_dir(steps_dir, name)}/{POST_FILE}"
-
-
-def verdict_name(kind: str, name: str) -> str:
-    """`step-build`, `sidecar-db`: a step and a sidecar may share a name."""
-    return f"{kind}-{name}"
 
 
 def verdict_path(socket: str) -> str:

@@ -28,7 +28,7 @@ class RunEffects:
         self.timings = timings
         self.steps: dict[str, Connection] = {}  # the step wrappers connected now
         self.timers = timers if timers is not None else LoopTimers(clock)
-        self.verdicts = verdicts if verdicts is not None else Verdicts(plan.run_dir, log, plan.channels_dir)
+        self.verdicts = verdicts if verdicts is not None else Verdicts(plan.channels_dir, log)
         self.announcer = Announcer(log, self.timers, clock, timings.handoff_quiet_seconds)
         self.listeners = self.announcer.listeners
 

@@ -1,6 +1,7 @@
 """The supervisor's last word to a wrapper it may not be there to tell: `<channel>/verdict`, in that container's
 own channel (`<channels dir>/<kind>-<name>/verdict`, which the container sees as /doll/channel/verdict and no
-other container sees at all); without channels (one host, tests), `<run dir>/verdicts/<kind>-<name>`.
+other container sees at all).  Without channels (one host, tests and benchmarks: every wrapper on the admin
+socket) there is no place that is one wrapper's own, so nothing is written: the socket carries the word.
 
 A step that will not run (skipped, or failed at a breakpoint before it ran) and, once a classic run is
 over, every sidecar get their message in a file as well as on the socket.  In the classic layout the
@@ -29,19 +30,18 @@ class VerdictSink(Protocol):
 
 
 class Verdicts:
-    def __init__(self, run_dir: str, log: Log, channels_dir: str = "") -> None:
-        self.dir = os.path.join(run_dir, layout.VERDICTS_NAME)
+    def __init__(self, channels_dir: str, log: Log) -> None:
         self.channels_dir = channels_dir
         self._log = log
 
     def path(self, kind: str, name: str) -> str:
-        if self.channels_dir:
-            return os.path.join(layout.channel_dir(self.channels_dir, kind, name), layout.VERDICT_NAME)
-        return os.path.join(self.dir, layout.verdict_name(kind, name))  # a step and a sidecar may share a name
+        return os.path.join(layout.channel_dir(self.channels_dir, kind, name), layout.VERDICT_NAME)
 
     def write(self, kind: str, name: str, message: Skip | Ack | Stop) -> None:
         """Write the verdict for the `kind` ("step" or "sidecar") `name` atomically (a reader sees all of it or
         none); a failure is logged: the socket, when the wrapper is there, still carries the message."""
+        if not self.channels_dir:
+            return
         path = self.path(kind, name)
         tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp")
         try:
