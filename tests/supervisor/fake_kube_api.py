@@ -201,3 +201,6 @@ class FakeApi:
         self.events.append(body)
         self.requests.append(("event", 201))
         return web.Response(status=201, text=json.dumps(body), content_type="application/json")
+
+
+Served = tuple[FakeApi, dict[str, str]]  # the fake API server and the supervisor's environment pointing at it

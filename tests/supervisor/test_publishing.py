@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from fake_kube_api import FakeApi
+from fake_kube_api import FakeApi, Served
 from supervisor.logs import Log
 from contracts.plans import Plan
 from supervisor.publishing import FAILING_AFTER, Publisher
@@ -31,23 +31,6 @@ from supervisor_rig import Pod
 PLAN = Plan.from_dict({"steps": [{"name": "a", "index": 0, "container": "step-a"},
                                  {"name": "b", "index": 1, "container": "step-b"}],
                        "pod": {"name": "pod-1", "namespace": "ci"}})
-Served = tuple[FakeApi, dict[str, str]]  # the fake API server and the supervisor's environment pointing at it
-
-
-@pytest.fixture(params=KUBE_CLIENTS)
-def client(request: pytest.FixtureRequest) -> str:
-    name: str = request.param
-    return name
-
-
-@pytest.fixture
-async def api(tmp_path: Path) -> AsyncIterator[Served]:
-    fake = FakeApi(tmp_path)
-    env = await fake.start()
-    try:
-        yield fake, env
-    finally:
-        await fake.close()
 
 
 def _has_ipv6_loopback() -> bool:

@@ -16,32 +16,15 @@ from typing import Any
 
 import pytest
 
-from fake_kube_api import FakeApi
+from fake_kube_api import FakeApi, Served
 from supervisor.kube_api import KUBE_CLIENTS
 from supervisor.stalls import container_ended
 from supervisor_rig import Pod
 
-Served = tuple[FakeApi, dict[str, str]]
 TIMINGS = {"stall_poll_seconds": 0.1}
 TERMINATED = {"state": {"terminated": {"exitCode": 137, "reason": "OOMKilled", "startedAt": "2026-12-03T10:00:00Z",
                                        "finishedAt": "2026-12-03T10:00:01Z", "containerID": "containerd://1"}}}
 RUNNING = {"state": {"running": {"startedAt": "2026-12-03T10:00:00Z"}}}
-
-
-@pytest.fixture(params=KUBE_CLIENTS)
-def client(request: pytest.FixtureRequest) -> str:
-    name: str = request.param
-    return name
-
-
-@pytest.fixture
-async def api(tmp_path: Path) -> AsyncIterator[Served]:
-    fake = FakeApi(tmp_path)
-    env = await fake.start()
-    try:
-        yield fake, env
-    finally:
-        await fake.close()
 
 
 def _waiting(reason: str) -> dict[str, Any]:
