@@ -14,7 +14,6 @@ import io
 import json
 import socket
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from fake_kube_api import FakeApi, Served
 from supervisor.logs import Log
 from contracts.plans import Plan
 from supervisor.publishing import FAILING_AFTER, Publisher
-from supervisor.kube_api import KUBE_CLIENTS, RETRY_AFTER_LIMIT, retry_after, server_url
+from supervisor.kube_api import RETRY_AFTER_LIMIT, retry_after, server_url
 from supervisor.states import RunState
 from supervisor_rig import Pod
 

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from fake_kube_api import FakeApi, Served
-from supervisor.kube_api import KUBE_CLIENTS
 from supervisor.stalls import container_ended
 from supervisor_rig import Pod
 
