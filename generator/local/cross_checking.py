@@ -16,6 +16,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+from contracts.outcome import judge
 from contracts.records import StepRecord, read_post
 from generator.local import podman
 from generator.local.podman import ContainerState
@@ -24,11 +25,9 @@ from generator.local.progress import RunView, StepView
 __all__ = ["TASK_RESULT", "disagreements", "from_containers", "from_post_files", "results_as_reported", "step_states"]
 
 TASK_RESULT = 1  # Tekton's TaskRunResultType in a termination message entry
-_OUTCOMES = {"Skipped": "skipped", "Cancelled": "cancelled", "TimeoutExceeded": "timed_out"}
-
-
 def _from_record(step: StepView, record: StepRecord) -> StepView:
-    outcome = _OUTCOMES.get(record.reason, "succeeded" if record.exit_code == 0 else "failed")
+    # the one outcome rule, as the wrapper judged its own end (a Cancelled wrapper was stopped by the run's cancel)
+    outcome = judge(record.reason, record.exit_code, run_cancelled=True).outcome
     return dataclasses.replace(
         step, phase="done", outcome=step.outcome or outcome, reason=step.reason or record.reason,
         exit_code=record.exit_code if step.exit_code is None else step.exit_code,
