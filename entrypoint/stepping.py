@@ -179,7 +179,7 @@ class Step:
         previous = {sig: signal.signal(sig, _raise_terminated) for sig in CANCELLING}
         try:  # a terminating signal while held or waiting for the ack: record what we have, then exit
             decision = self.session.report(finished)
-            if decision == "" and exit_code != 0 and reason in ("Error", "TimeoutExceeded") \
+            if decision == "" and self._judge(reason, exit_code).breaks \
                     and self.o.breakpoint_on_failure and self.o.step_dir and not self.session.supervised:
                 from entrypoint import holding
 
