@@ -14,7 +14,8 @@ __all__ = [
     "SUPERVISOR_CONTAINER", "POST_FILE", "FAILED_SUFFIX", "EXIT_CODE_FILE", "STEP_RESULTS_DIR",
     "step_dir_name", "step_dir", "post_file", "verdict_path", "script_name",
     "step_container", "sidecar_container", "CHANNEL_DIR", "CHANNEL_SOCKET", "CHANNELS_DIR", "VERDICT_NAME",
-    "channel_name", "channel_dir", "channel_volume",
+    "channel_name", "channel_dir", "channel_volume", "VALUES_NAME", "value_path", "channel_value_path",
+    "task_results_volume",
 ]
 
 # --- doll's own volumes ---
@@ -37,6 +38,9 @@ CHANNEL_DIR = "/doll/channel"
 CHANNEL_SOCKET = f"{CHANNEL_DIR}/{SOCKET_NAME}"
 CHANNELS_DIR = "/doll/channels"
 VERDICT_NAME = "verdict"
+# ... and, in a pipeline, the values of the refs its task uses (contracts/task_plans.py): CHANNEL_DIR/values/<ref>,
+# written by the supervisor before the step's task starts, read by the step's wrapper when its turn comes
+VALUES_NAME = "values"
 
 # --- Tekton's in-Pod conventions ---
 TEKTON_ROOT = "/tekton"
@@ -119,3 +123,19 @@ def step_container(name: str) -> str:
 
 def sidecar_container(name: str) -> str:
     return f"sidecar-{name}"
+
+
+def value_path(channels_dir: str, step: str, ref: str) -> str:
+    """Where the supervisor writes a ref's value for a step (`tasks.build.results.digest`), in its channel."""
+    return f"{channel_dir(channels_dir, 'step', step)}/{VALUES_NAME}/{ref}"
+
+
+def channel_value_path(ref: str) -> str:
+    """The same file as the step sees it, in its own channel: `/doll/channel/values/<ref>`."""
+    return f"{CHANNEL_DIR}/{VALUES_NAME}/{ref}"
+
+
+def task_results_volume(index: int) -> str:
+    """A pipeline task's own /tekton/results (`doll-results-t<index>`, by its position among the plan's tasks):
+    each task's steps see their task's results only, as each TaskRun's Pod has its own."""
+    return f"{VOLUMES['results']}-t{index}"

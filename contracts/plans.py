@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from contracts.layout import DOLL_RUN, STEPS_DIR
-from contracts.errors import InputError
+from contracts.plan_reading import NUM, OPT_NUM, RESULT_TYPES, PlanError, ResultSpec, get, obj, read_results
+from contracts.task_plans import PipelinePlan, TaskPlan, read_pipeline, read_tasks, validate_tasks
 
 __all__ = ["PLAN_VERSION", "ProbeKind", "OnError", "Layout", "PlanError", "ProbeSpec", "SidecarPlan",
-           "StepPlan", "PodIdentity", "ResultSpec", "RESULT_TYPES", "Plan", "validate"]
+           "StepPlan", "PodIdentity", "ResultSpec", "RESULT_TYPES", "Plan", "PipelinePlan", "TaskPlan", "validate"]
 
 PLAN_VERSION = 1
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -24,11 +25,6 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 ProbeKind = Literal["httpGet", "tcpSocket", "grpc", "exec"]
 OnError = Literal["continue", "stopAndFail"]
 Layout = Literal["native", "classic"]
-RESULT_TYPES = ("string", "array", "object")
-
-
-class PlanError(InputError, ValueError):
-    """A malformed or inconsistent plan; the text names the field: `steps[2].name: missing`."""
 
 
 @dataclass(frozen=True)
@@ -68,15 +64,7 @@ class StepPlan:
     on_error: OnError = "stopAndFail"
     results: tuple[str, ...] = ()
     breakpoint_before: bool = False
-
-
-@dataclass(frozen=True)
-class ResultSpec:
-    """A task result as the Task declares it (Tekton's TaskResult): its value is checked once the run is over."""
-
-    name: str
-    type: str = "string"  # one of RESULT_TYPES
-    properties: tuple[str, ...] = ()  # object: the keys its value must have
+    task: str = ""  # a pipeline's: the TaskPlan it belongs to ("" in a TaskRun's plan)
 
 
 @dataclass(frozen=True)
@@ -106,6 +94,8 @@ class Plan:
     # <run_dir>/control.sock, as on one host where all are trusted: tests, benchmarks)
     channels_dir: str = ""
     results: tuple[ResultSpec, ...] = ()  # the task's declared results, with their types
+    tasks: tuple[TaskPlan, ...] = ()  # a PipelineRun's tasks (contracts/task_plans.py); () for a TaskRun
+    pipeline: PipelinePlan | None = None  # a PipelineRun's own part: its name, timeouts, results
     version: int = PLAN_VERSION
 
     def to_json(self) -> str:
@@ -128,40 +118,10 @@ class Plan:
 
 # --- reading -------------------------------------------------------------------------------------
 
-def _obj(data: Any, where: str) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise PlanError(f"{where}: expected an object, got {type(data).__name__}")
-    return data
-
-
-def _default(cls: type, key: str) -> Any:
-    """The dataclass's own default for `key` (the one place defaults are written), else ... (required)."""
-    for f in fields(cls):
-        if f.name == key:
-            if f.default is not MISSING:
-                return f.default
-            if f.default_factory is not MISSING:
-                return f.default_factory()
-    return ...
-
-
-def _get(data: dict[str, Any], key: str, where: str, types: tuple[type, ...], cls: type | None = None) -> Any:
-    """`data[key]` if it is one of `types`; missing: `cls`'s default for it, or PlanError if it has none."""
-    if key not in data:
-        default = ... if cls is None else _default(cls, key)
-        if default is ...:
-            raise PlanError(f"{where}{key}: missing")
-        return default
-    value = data[key]
-    if isinstance(value, bool) and bool not in types:
-        raise PlanError(f"{where}{key}: expected {types[0].__name__}, got {value!r}")
-    if not isinstance(value, types):
-        raise PlanError(f"{where}{key}: expected {types[0].__name__}, got {value!r}")
-    return value
-
-
-_NUM = (int, float)
-_OPT_NUM = (int, float, type(None))
+_get = get
+_obj = obj
+_NUM = NUM
+_OPT_NUM = OPT_NUM
 
 
 def _probe(data: Any, where: str) -> ProbeSpec:
@@ -204,6 +164,7 @@ def _build(data: Any) -> Plan:
             on_error=_get(s, "on_error", w, (str,), StepPlan),
             results=tuple(_get(s, "results", w, (list,), StepPlan)),
             breakpoint_before=_get(s, "breakpoint_before", w, (bool,), StepPlan),
+            task=_get(s, "task", w, (str,), StepPlan),
         ))
     sidecars = []
     for i, raw in enumerate(_get(d, "sidecars", "", (list,), Plan)):
@@ -234,18 +195,11 @@ def _build(data: Any) -> Plan:
         publish_to_api=_get(d, "publish_to_api", "", (bool,), Plan),
         steps_dir=_get(d, "steps_dir", "", (str,), Plan),
         channels_dir=_get(d, "channels_dir", "", (str,), Plan),
-        results=_results(_get(d, "results", "", (list,), Plan)),
+        results=read_results(_get(d, "results", "", (list,), Plan)),
+        tasks=read_tasks(_get(d, "tasks", "", (list,), Plan)),
+        pipeline=read_pipeline(d.get("pipeline")),
         version=version,
     )
-
-
-def _results(raw: list[Any]) -> tuple[ResultSpec, ...]:
-    specs = []
-    for i, item in enumerate(raw):
-        r, w = _obj(item, f"results[{i}]"), f"results[{i}]."
-        specs.append(ResultSpec(name=_get(r, "name", w, (str,)), type=_get(r, "type", w, (str,), ResultSpec),
-                                properties=tuple(str(k) for k in _get(r, "properties", w, (list,), ResultSpec))))
-    return tuple(specs)
 
 
 def validate(plan: Plan) -> None:
@@ -285,6 +239,7 @@ def validate(plan: Plan) -> None:
     for i, result in enumerate(plan.results):
         if result.type not in RESULT_TYPES:
             raise PlanError(f"results[{i}].type: unknown {result.type!r}")
+    validate_tasks(plan.tasks, [s.task for s in plan.steps])
     if plan.timeout_seconds is not None and plan.timeout_seconds <= 0:
         raise PlanError(f"timeout_seconds: {plan.timeout_seconds} (must be > 0)")
     if plan.linger_seconds < 0:
