@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-__all__ = ["HoldView", "PastHold", "RunStatus", "SidecarStatus", "StepStatus"]
+__all__ = ["HoldView", "PastHold", "RunStatus", "SidecarStatus", "StepStatus", "TaskStatus"]
 
 
 class HoldView(TypedDict):
@@ -21,6 +21,7 @@ class HoldView(TypedDict):
 
 class StepStatus(TypedDict):
     name: str
+    task: str  # its pipeline task ("" in a TaskRun)
     index: int
     on_error: str
     breakpoint_before: bool
@@ -40,6 +41,24 @@ class StepStatus(TypedDict):
     held_at: float | None
     wait_seconds: float | None
     duration_seconds: float | None
+
+
+class TaskStatus(TypedDict):
+    """A pipeline task (a matrix combination is one task): its steps are the StepStatus with its name as `task`."""
+
+    name: str
+    display_name: str
+    matrix: str  # the pipeline task a matrix copy was made from ("")
+    is_finally: bool
+    run_after: list[str]
+    phase: str  # pending | running | done
+    outcome: str  # "" until done: Succeeded | Failed | Skipped | TimedOut | Cancelled (Tekton's TaskRun reasons)
+    reason: str  # why: Tekton's reason (Failed, TaskRunTimeout, ...) or skipping reason (WhenExpressionsSkip, ...)
+    message: str  # one line a person reads: which step failed, which `when` was false, which result was missing
+    started_at: float | None  # its first step's release
+    finished_at: float | None
+    duration_seconds: float | None
+    results: list[str]  # the names of the results it gave (their values stay in the Pod)
 
 
 class SidecarStatus(TypedDict):
@@ -69,5 +88,7 @@ class RunStatus(TypedDict):
     finished_at: float | None
     hold: HoldView | None
     steps: list[StepStatus]
+    tasks: list[TaskStatus]  # a PipelineRun's tasks ([] for a TaskRun)
+    pipeline_results: list[str]  # the names of the Pipeline results the run gave
     sidecars: list[SidecarStatus]
     holds: list[PastHold]

@@ -59,6 +59,7 @@ class StepState:
     on_error: str = "stopAndFail"
     container: str = ""  # step-<name>: how Tekton's messages name it
     breakpoint_before: bool = False
+    task: str = ""  # its pipeline task ("" in a TaskRun)
     phase: StepPhase = "pending"
     outcome: Outcome = ""
     reason: str = ""  # Tekton's: Completed, Error, Skipped, TimeoutExceeded, Cancelled
@@ -129,7 +130,8 @@ class RunState:
     @classmethod
     def from_plan(cls, plan: Plan) -> RunState:
         return cls(
-            steps=[StepState(s.name, s.index, s.on_error, s.container, s.breakpoint_before) for s in plan.steps],
+            steps=[StepState(s.name, s.index, s.on_error, s.container, s.breakpoint_before, s.task)
+                   for s in plan.steps],
             sidecars=[SidecarState(s.name) for s in plan.sidecars],
             result_specs=plan.results,
         )
@@ -283,6 +285,8 @@ class RunState:
                                   "wait_seconds": s.wait_seconds, "duration_seconds": s.duration_seconds})
                 for s in self.steps
             ],
+            "tasks": [],
+            "pipeline_results": [],
             "sidecars": [cast(SidecarStatus, asdict(c)) for c in self.sidecars],
             "holds": [cast(PastHold, asdict(h)) for h in self.holds],
         }
