@@ -1,5 +1,6 @@
-"""Compute resources: doll's own containers' small requests and limits, sequential steps reserved once, and a
-namespace's LimitRange applied as Tekton applies it (`--limit-range FILE`).
+"""Compute resources: doll's own containers' small requests and limits, sequential steps reserved once, a
+pipeline's tasks reserved for what can run at once, and a namespace's LimitRange applied as Tekton applies it
+(`--limit-range FILE`).
 
     doll-init, doll-supervisor  DOLL_RESOURCES (measured: init ~15 MB RSS plus the 14 MB wrapper it copies
                                 through the page cache; the supervisor ~41 MB idle, plus ~14 MB while its
@@ -10,26 +11,42 @@ namespace's LimitRange applied as Tekton applies it (`--limit-range FILE`).
                                 are kept.  A step with a limit and no request asks its limit (the API server
                                 defaults a request to the limit: core/v1 SetDefaults_Pod).  Extended resources
                                 and hugepages are left alone (their requests must equal their limits).
+    a pipeline's tasks          a Pod asks the sum of its containers' requests, so it asks for what the DAG
+                                can use at once, not the sum: a task's steps never run together (it demands
+                                its largest step), tasks with no path between them do, finally tasks run
+                                after every DAG task.  Per resource, the Pod asks the larger of the heaviest
+                                set of DAG tasks that can run at once and the heaviest set of finally tasks
+                                (concurrency.heaviest_antichain, a task weighing its largest step); in each
+                                task of that set the largest step keeps its request, every other step asks 0
+                                (the LimitRange minimum: then the Pod asks that much more).  A TaskRun is the
+                                pipeline of one task: the rule above.  Sidecars run the whole time and keep
+                                their requests.
     --limit-range FILE          the namespace's LimitRange(s), type Container, merged as Tekton does
                                 (docs/compute-resources.md: largest min, smallest max and defaults): a step
-                                with no request gets defaultRequest (before the rule above, so only one step
-                                keeps it); every request is raised to min; doll's own containers are fitted
-                                into [min, max].  Sidecars are left to the LimitRanger admission plugin.
+                                with no request gets defaultRequest (before the rules above, so only the steps
+                                that keep a request keep it); every request is raised to min; doll's own
+                                containers are fitted into [min, max].  Sidecars are left to the LimitRanger
+                                admission plugin.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import yaml
 
 from generator.errors import GenerateError, quote
+from generator.tekton.concurrency import heaviest_antichain
 from generator.tekton.specs import RawObject
 
-__all__ = ["DOLL_RESOURCES", "SHARED", "fit", "limit_range", "quantity"]
+__all__ = ["DOLL_RESOURCES", "SHARED", "PodTask", "fit", "fit_tasks", "limit_range", "quantity"]
+
+PodTask = tuple[str, Sequence[str], Sequence[str], bool]  # (task, its step containers in order, runs after, finally)
 
 DOLL_RESOURCES: dict[str, RawObject] = {
     "doll-init": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "500m", "memory": "128Mi"}},
@@ -85,17 +102,34 @@ def _asked(container: RawObject, name: str) -> Any:
     return (resources.get("requests") or {}).get(name, (resources.get("limits") or {}).get(name))
 
 
-def _share(steps: list[RawObject], floor: dict[str, Any]) -> None:
-    for name in SHARED:
-        asking = [(quantity(_asked(s, name), f"{s['name']}.resources.{name}"), i)
-                  for i, s in enumerate(steps) if _asked(s, name) is not None]
-        if not asking:
-            continue
-        _, keeper = max(asking, key=lambda a: (a[0], -a[1]))
-        for _, i in asking:
-            if i != keeper:
-                requests = steps[i].setdefault("resources", {}).setdefault("requests", {})
-                requests[name] = floor.get(name, "0")
+def _share(tasks: list[PodTask], containers: dict[str, RawObject], name: str, floor: dict[str, Any]) -> None:
+    """One resource: the largest step of each task of the heaviest set that can run at once keeps its request,
+    every other step that asks asks the floor (the LimitRange minimum, else 0)."""
+    keepers: dict[str, tuple[Decimal, str]] = {}  # task -> (its demand: its largest step's request, that step)
+    asking: list[RawObject] = []
+    for task, step_names, _, _ in tasks:
+        demands = [(quantity(_asked(containers[s], name), f"{s}.resources.{name}"), -i, s)
+                   for i, s in enumerate(step_names) if _asked(containers[s], name) is not None]
+        asking += [containers[s] for _, _, s in demands]
+        if demands:
+            demand, _, keeper = max(demands)
+            keepers[task] = (demand, keeper)
+    kept = {keepers[t][1] for t in _peak(tasks, {t: d for t, (d, _) in keepers.items()}) if t in keepers}
+    for step in asking:
+        if step["name"] not in kept:
+            step.setdefault("resources", {}).setdefault("requests", {})[name] = floor.get(name, "0")
+
+
+def _peak(tasks: list[PodTask], demands: dict[str, Decimal]) -> frozenset[str]:
+    """The heaviest set of tasks that can run at once: DAG tasks together, or finally tasks together."""
+    scale = math.lcm(*(Fraction(d).denominator for d in demands.values()))
+    weights = {t: int(Fraction(demands.get(t, Decimal(0))) * scale) for t, _, _, _ in tasks}
+    finally_tasks = {t for t, _, _, is_finally in tasks if is_finally}
+    dag = heaviest_antichain({t: w for t, w in weights.items() if t not in finally_tasks},
+                             {t: after for t, _, after, is_finally in tasks if not is_finally})
+    last = heaviest_antichain({t: w for t, w in weights.items() if t in finally_tasks},
+                              {t: [a for a in after if a in finally_tasks] for t, _, after, f in tasks if f})
+    return dag.members if dag.weight >= last.weight else last.members
 
 
 def _fit_own(container: RawObject, limits: RawObject) -> None:
@@ -113,11 +147,20 @@ def _fit_own(container: RawObject, limits: RawObject) -> None:
 
 def fit(pod: RawObject, step_names: Iterable[str], path: str) -> None:
     """doll's containers' resources, the steps' shared requests and the LimitRange at `path` (if any)."""
-    limits: RawObject = limit_range(path) if path else {"min": {}, "max": {}, "default": {}, "defaultRequest": {}}
+    fit_tasks(pod, [("", list(step_names), (), False)], path)
+
+
+def fit_tasks(pod: RawObject, tasks: Iterable[PodTask], limit_range_file: str) -> None:
+    """A pipeline Pod's resources: doll's containers', the LimitRange at `limit_range_file` (if any), and each
+    task's (name, its step containers in order, the tasks it runs after, is it a finally task) steps' requests
+    set so that the Pod asks for the tasks that can run at once."""
+    limits: RawObject = (limit_range(limit_range_file) if limit_range_file
+                         else {"min": {}, "max": {}, "default": {}, "defaultRequest": {}})
     containers = {c["name"]: c for c in [*(pod["spec"].get("initContainers") or []), *pod["spec"]["containers"]]}
     for name in DOLL_RESOURCES:
         _fit_own(containers[name], limits)
-    steps = [containers[name] for name in step_names]
+    listed = list(tasks)
+    steps = [containers[name] for _, names, _, _ in listed for name in names]
     for step in steps:
         requests = step.setdefault("resources", {}).setdefault("requests", {})
         for name, value in limits["defaultRequest"].items():
@@ -127,7 +170,8 @@ def fit(pod: RawObject, step_names: Iterable[str], path: str) -> None:
             if name in requests and quantity(requests[name], name) < quantity(low, name):
                 requests[name] = low
     if len(steps) > 1:
-        _share(steps, limits["min"])
+        for name in SHARED:
+            _share(listed, containers, name, limits["min"])
     for step in steps:
         if not step["resources"]["requests"]:
             del step["resources"]["requests"]
