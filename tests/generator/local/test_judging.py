@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -26,11 +27,11 @@ from generated import gen
 from run_statuses import done, run, step, task
 
 
-def _plan(on_error: str = "stopAndFail") -> Plan:
+def _plan(on_error: Literal["continue", "stopAndFail"] = "stopAndFail") -> Plan:
     """fetch; build (with `on_error`) and lint after it; deploy after build."""
     return Plan(steps=tuple(StepPlan(f"{t}-s", i, f"step-{t}-s", task=t)
                             for i, t in enumerate(("fetch", "build", "lint", "deploy"))),
-                tasks=(TaskPlan("fetch"), TaskPlan("build", run_after=("fetch",), on_error=on_error),  # type: ignore[arg-type]
+                tasks=(TaskPlan("fetch"), TaskPlan("build", run_after=("fetch",), on_error=on_error),
                        TaskPlan("lint", run_after=("fetch",)), TaskPlan("deploy", run_after=("build",))))
 
 
