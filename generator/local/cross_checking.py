@@ -20,7 +20,7 @@ from contracts.outcome import judge
 from contracts.records import StepRecord, read_post
 from generator.local import podman
 from generator.local.podman import ContainerState
-from generator.local.progress import RunView, StepView
+from generator.local.views import RunView, StepView
 
 __all__ = ["TASK_RESULT", "disagreements", "from_containers", "from_post_files", "results_as_reported", "step_states"]
 

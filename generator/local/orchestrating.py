@@ -20,12 +20,14 @@ from generator.local import podman
 from generator.local.building import DEFAULT_IMAGE, ensuring_image, host_problem, play_hint
 from generator.local.cleaning import removing
 from generator.local.command_line import RunOptions
-from generator.local.judging import outcome_code, without_supervisor
+from generator.local.judging import outcome_code, pod_plan, without_supervisor
 from generator.local.localizing import LocalPod, free_port, localize
 from generator.local.pod_watching import Watching
 from generator.local.objects import Objects, credentials, taking_objects
 from generator.local.podman_images import LocalImages
-from generator.local.progress import Display, RunView, final_table
+from generator.local.progress import Display
+from generator.local.summarizing import final_table
+from generator.local.views import RunView, planned_view
 from generator.local.cross_checking import (disagreements, from_containers, from_post_files, results_as_reported,
                                          step_states)
 from generator.local.reporting import checking_report, writing_report
@@ -88,7 +90,8 @@ def _playing(options: RunOptions, out: Any, made: _Made) -> int:
     made.pod_name = name
     steps = [c["name"][len("step-"):] for c in local.pod["spec"]["containers"] if c["name"].startswith("step-")]
     display = Display(out, live=out.isatty())
-    _announcing(display, options, made, len(steps), port)
+    tasks = len(plan.tasks) if (plan := pod_plan(pod)) is not None else 0
+    _announcing(display, options, made, (f"{tasks} tasks, " if tasks else "") + f"{len(steps)} steps", port)
     started = time.time()
     made.volumes = _volumes_made(local)
     made.played = True
@@ -110,11 +113,12 @@ def _reconciled(view: RunView, local: LocalPod, pod: str, display: Display) -> R
     """The supervisor's view completed and checked with what the containers left (generator/local/cross_checking.py);
     judged from those alone when the supervisor did not decide."""
     steps_dir = local.volumes.get("doll-steps")
-    view = from_post_files(view, steps_dir)
+    plan = pod_plan(local.pod)
+    view = from_post_files(planned_view(view, plan), steps_dir)
     states = step_states(pod, [s.name for s in view.steps])
     view = from_containers(view, states)
     if not view.outcome:
-        view = without_supervisor(view, pod, steps_dir, display)
+        view = without_supervisor(view, pod, steps_dir, display, plan)
     view, said = disagreements(view, states)
     for line in said:
         display.note(line)
@@ -133,8 +137,8 @@ def _volumes_made(local: LocalPod) -> list[str]:
         return []
 
 
-def _announcing(display: Display, options: RunOptions, made: _Made, steps: int, port: int) -> None:
-    display.note(f"pod {made.pod_name}: {steps} steps, image {options.image or DEFAULT_IMAGE}, "
+def _announcing(display: Display, options: RunOptions, made: _Made, holding: str, port: int) -> None:
+    display.note(f"pod {made.pod_name}: {holding}, image {options.image or DEFAULT_IMAGE}, "
                  f"volumes in {made.run_dir}")
     if options.metrics_port and options.linger_seconds:
         display.note(f"metrics on http://127.0.0.1:{port}/metrics; after the run the supervisor serves them "

@@ -25,7 +25,8 @@ from contracts.journal import parse_record
 from contracts.errors import InputError
 from contracts.layout import SUPERVISOR_CONTAINER
 from generator.local import podman
-from generator.local.progress import Display, RunView, StepView, view_from_status
+from generator.local.progress import Display
+from generator.local.views import RunView, StepView, view_from_status
 from generator.local.restarting import SupervisorRestarts
 from generator.local.stalling import StallWatch
 from generator.local.tailing import LogTail

@@ -1,106 +1,97 @@
-"""What `doll run` shows: the run as read from the supervisor's /status, live or as plain lines, and
-the final table with the task's results.
+"""What `doll run` shows while the run goes on: the run's view (generator/local/views.py), live or as plain
+lines.
 
-On a terminal the step/sidecar block is redrawn in place under the streamed logs; otherwise each
-change is printed once as a plain line (`doll: step build started`), which is what CI logs want.
+On a terminal the sidecar/task/step block is redrawn in place under the streamed logs; otherwise each
+change is printed once as a plain line (`doll: step build started`), which is what CI logs want.  A
+PipelineRun's steps are shown under their tasks (each task waiting, running, done or skipped, and why), and
+the tasks running at the same time are named together; a TaskRun's steps are shown as they always were.
 """
 
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import dataclass, field, replace
-from typing import Any, TextIO
+from dataclasses import dataclass, field
+from typing import TextIO
 
-__all__ = ["Display", "RESULT_SHOWN_CHARS", "RunView", "SidecarView", "StepView", "final_table", "task_results",
-           "view_from_status"]
+from generator.local.views import RunView, SidecarView, StepView, TaskView, groups, own_name
 
-
-@dataclass(frozen=True)
-class StepView:
-    name: str
-    phase: str = "pending"  # pending | held | released | running | done
-    outcome: str = ""  # succeeded | failed | skipped | cancelled | timed_out
-    reason: str = ""  # Completed | Error | Skipped | TimeoutExceeded | Cancelled
-    exit_code: int | None = None
-    started_at: float | None = None
-    finished_at: float | None = None
-    hold_reason: str = ""
-    results: dict[str, str] = field(default_factory=dict)
+__all__ = ["Display", "clock", "seconds", "step_line", "task_line", "together_line"]
 
 
-@dataclass(frozen=True)
-class SidecarView:
-    name: str
-    phase: str = "pending"  # pending | announced | ready | unready | failed | stopped
-    ready_at: float | None = None
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class RunView:
-    steps: tuple[StepView, ...]
-    sidecars: tuple[SidecarView, ...] = ()
-    started_at: float | None = None
-    finished_at: float | None = None
-    outcome: str = ""  # Succeeded | Failed | Cancelled | TimedOut, once the supervisor decided
-    reason: str = ""
-    message: str = ""
-
-    def with_step(self, step: StepView) -> RunView:
-        return replace(self, steps=tuple(step if s.name == step.name else s for s in self.steps))
-
-
-def _num(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
-def view_from_status(status: dict[str, Any]) -> RunView:
-    """The supervisor's /status document (its RunState) reduced to what the display needs."""
-    steps = tuple(StepView(
-        name=str(s.get("name", "")), phase=str(s.get("phase", "pending")), outcome=str(s.get("outcome", "")),
-        reason=str(s.get("reason", "")),
-        exit_code=s["exit_code"] if isinstance(s.get("exit_code"), int) else None,
-        started_at=_num(s.get("started_at")), finished_at=_num(s.get("finished_at")),
-        hold_reason=str(s.get("hold_reason", "")),
-        results={str(k): str(v) for k, v in (s.get("results") or {}).items()},
-    ) for s in status.get("steps", []) if isinstance(s, dict))
-    sidecars = tuple(SidecarView(
-        name=str(c.get("name", "")), phase=str(c.get("phase", "pending")), ready_at=_num(c.get("ready_at")),
-        reason=str(c.get("reason", "")),
-    ) for c in status.get("sidecars", []) if isinstance(c, dict))
-    return RunView(steps=steps, sidecars=sidecars, started_at=_num(status.get("started_at")),
-                   finished_at=_num(status.get("finished_at")),
-                   outcome=str(status.get("outcome", "")), reason=str(status.get("reason", "")),
-                   message=str(status.get("message", "")))
-
-
-def _seconds(value: float | None) -> str:
+def seconds(value: float | None) -> str:
     return "" if value is None else f"{value:.3f}s"
 
 
-def _clock(at: float | None) -> str:
+def clock(at: float | None) -> str:
     if at is None:
         return "-"
     return time.strftime("%H:%M:%S", time.localtime(at)) + f".{int((at % 1) * 1000):03d}"
 
 
-def _step_line(step: StepView, now: float | None) -> str:
+def step_line(step: StepView, now: float | None, name: str = "") -> str:
+    """One step, named `name` (its plan name by default); `now` None: without a running time (plain lines)."""
+    name = name or step.name
     if step.phase == "done":
         took = (step.finished_at - step.started_at) if step.finished_at and step.started_at else None
         code = "" if step.exit_code is None else f" exit {step.exit_code}"
-        return f"{step.name}: {step.reason or step.outcome}{code} {_seconds(took)}".rstrip()
+        return f"{name}: {step.reason or step.outcome}{code} {seconds(took)}".rstrip()
     if step.phase == "held":
-        return f"{step.name}: HELD ({step.hold_reason})"
+        return f"{name}: HELD ({step.hold_reason})"
     if step.phase == "running" and step.started_at and now is not None:
-        return f"{step.name}: running {_seconds(now - step.started_at)}"
-    return f"{step.name}: {step.phase}"
+        return f"{name}: running {seconds(now - step.started_at)}"
+    return f"{name}: {step.phase}"
+
+
+def task_line(task: TaskView, tasks: tuple[TaskView, ...], now: float | None) -> str:
+    """One pipeline task: waiting (for which tasks), running, or its outcome with its duration and why."""
+    label = f"task {task.name}" + (" (finally)" if task.is_finally else "")
+    if task.phase == "done" or task.outcome:
+        took = (task.finished_at - task.started_at) if task.finished_at and task.started_at else None
+        why = ": ".join(p for p in (task.reason if task.reason != task.outcome else "", task.message) if p)
+        return f"{label}: {task.outcome or 'done'} {seconds(took)}".rstrip() + (f" ({why})" if why else "")
+    if task.phase == "running":
+        running = seconds(now - task.started_at) if now is not None and task.started_at else ""
+        return f"{label}: running {running}".rstrip()
+    ended = {t.name for t in tasks if t.phase == "done" or t.outcome}
+    waiting = [name for name in task.run_after if name not in ended]
+    if waiting:
+        return f"{label}: waiting for {', '.join(waiting)}"
+    if task.is_finally and any(not t.is_finally and t.name not in ended for t in tasks):
+        return f"{label}: waiting for the other tasks to end"
+    return f"{label}: waiting"
+
+
+def together_line(view: RunView) -> str:
+    """The tasks running at the same time, when more than one is ("" otherwise)."""
+    running = [t.name for t in view.tasks if t.phase == "running" and not t.outcome]
+    return f"tasks running together: {', '.join(running)}" if len(running) > 1 else ""
 
 
 def _sidecar_line(car: SidecarView, started_at: float | None) -> str:
     if car.phase == "ready" and car.ready_at and started_at:
-        return f"sidecar {car.name}: ready after {_seconds(car.ready_at - started_at)}"
+        return f"sidecar {car.name}: ready after {seconds(car.ready_at - started_at)}"
     return f"sidecar {car.name}: {car.phase}{(' (' + car.reason + ')') if car.reason else ''}"
+
+
+def _lines(view: RunView, now: float | None) -> list[tuple[str, str]]:
+    """(key, line) of each thing shown: sidecars, then the tasks running together, then each task and its
+    steps (indented under it in the live block; `task/step` as plain lines, where `now` is None)."""
+    lines = [(f"c:{c.name}", _sidecar_line(c, view.started_at)) for c in view.sidecars]
+    together = together_line(view)
+    if view.tasks and (together or now is None):
+        lines.append(("together", together))
+    for task, steps in groups(view):
+        if task is not None:
+            lines.append((f"t:{task.name}", task_line(task, view.tasks, now)))
+        for step in steps:
+            if task is None:
+                shown = step_line(step, now)
+            elif now is None:
+                shown = step_line(step, now, f"{task.name}/{own_name(step)}")
+            else:
+                shown = "  " + step_line(step, now, own_name(step))
+            lines.append((f"s:{step.name}", shown))
+    return lines
 
 
 @dataclass
@@ -127,63 +118,22 @@ class Display:
 
     def show(self, view: RunView) -> None:
         now = time.time()
-        lines = [_sidecar_line(c, view.started_at) for c in view.sidecars]
-        lines += [_step_line(s, now) for s in view.steps]
         if self.live:
             self._erase()
-            elapsed = _seconds((view.finished_at or now) - view.started_at) if view.started_at else ""
-            block = [f"-- doll run {elapsed} --", *("  " + ln for ln in lines)]
+            elapsed = seconds((view.finished_at or now) - view.started_at) if view.started_at else ""
+            block = [f"-- doll run {elapsed} --", *("  " + line for _, line in _lines(view, now))]
             self.out.write("\n".join(block) + "\n")
             self._drawn = len(block)
             self.out.flush()
             return
-        keys = [f"c:{c.name}" for c in view.sidecars] + [f"s:{s.name}" for s in view.steps]
-        summaries = lines[:len(view.sidecars)] + [_step_line(s, None) for s in view.steps]
-        for key, summary in zip(keys, summaries):
-            if self._said.get(key) != summary:
+        for key, summary in _lines(view, None):
+            if self._said.get(key, "") != summary:
                 self._said[key] = summary
-                self.out.write(f"doll: {summary}\n")
+                if summary:
+                    self.out.write(f"doll: {summary}\n")
         self.out.flush()
 
     def _erase(self) -> None:
         if self.live and self._drawn:
             self.out.write(f"\x1b[{self._drawn}F\x1b[J")
             self._drawn = 0
-
-
-RESULT_SHOWN_CHARS = 200  # a longer result is shortened in the final table (--report has it in full)
-
-
-def task_results(view: RunView) -> dict[str, str]:
-    """The task's results: each step reports the ones written in /tekton/results when it ended, so a later
-    step's value is the newer."""
-    results: dict[str, str] = {}
-    for step in view.steps:
-        results.update(step.results)
-    return dict(sorted(results.items()))
-
-
-def _result_line(name: str, value: str) -> str:
-    """`name = value`; quoted as JSON when plain text would hide something (a newline, edge spaces, empty)."""
-    plain = bool(value) and value.isprintable() and value == value.strip()
-    shown = value if plain else json.dumps(value, ensure_ascii=False)
-    if len(shown) <= RESULT_SHOWN_CHARS:
-        return f"  {name} = {shown}"
-    return f"  {name} = {shown[:RESULT_SHOWN_CHARS]}... (shortened: {len(value)} characters in all)"
-
-
-def final_table(view: RunView) -> str:
-    """One row per step: start, duration, exit code, reason; the outcome; the task's results, if any."""
-    rows = [("STEP", "START", "DURATION", "EXIT", "REASON")]
-    for s in view.steps:
-        took = (s.finished_at - s.started_at) if s.finished_at is not None and s.started_at is not None else None
-        rows.append((s.name, _clock(s.started_at), _seconds(took) or "-",
-                     "-" if s.exit_code is None else str(s.exit_code), s.reason or s.outcome or s.phase))
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    text = "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
-    outcome = view.outcome or "Unknown"
-    text += f"\ntask: {outcome}{(' (' + view.reason + ')') if view.reason and view.reason != outcome else ''}"
-    results = task_results(view)
-    if results:
-        text += "\nresults:\n" + "\n".join(_result_line(name, value) for name, value in results.items())
-    return text

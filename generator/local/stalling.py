@@ -19,7 +19,8 @@ from pathlib import Path
 from contracts.layout import SUPERVISOR_CONTAINER
 from contracts.records import read_post
 from generator.local import podman
-from generator.local.progress import Display, RunView
+from generator.local.progress import Display
+from generator.local.views import RunView
 
 __all__ = ["STALL_GRACE_SECONDS", "StallWatch"]
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from contracts.records import StepRecord, post_json
 from generator.local.podman import ContainerState
-from generator.local.progress import RunView, StepView, final_table
+from generator.local.summarizing import final_table
+from generator.local.views import RunView, StepView
 from generator.local.cross_checking import disagreements, from_containers, from_post_files, results_as_reported
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from generator.local import podman, stalling
-from generator.local.progress import Display, RunView, StepView
+from generator.local.progress import Display
+from generator.local.views import RunView, StepView
 from generator.local.stalling import STALL_GRACE_SECONDS, StallWatch
 
 
