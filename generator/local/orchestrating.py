@@ -20,6 +20,7 @@ from generator.local import podman
 from generator.local.building import DEFAULT_IMAGE, ensuring_image, host_problem, play_hint
 from generator.local.cleaning import removing
 from generator.local.command_line import RunOptions
+from contracts.plans import Plan
 from generator.local.judging import outcome_code, pod_plan, without_supervisor
 from generator.local.localizing import LocalPod, free_port, localize
 from generator.local.pod_watching import Watching
@@ -99,7 +100,7 @@ def _playing(options: RunOptions, out: Any, made: _Made) -> int:
         return EXIT_ENVIRONMENT
     view = Watching(name, port, display, steps, local.volumes.get("doll-run", made.run_dir),
                     release_linger=not options.metrics_port, verbose=options.verbose,
-                    steps_volume=local.volumes.get("doll-steps")).run()
+                    steps_volume=local.volumes.get("doll-steps"), labels=_log_labels(plan)).run()
     wall = time.time() - started
     view = _reconciled(view, local, name, display)
     out.write(final_table(view) + f"\nwall time: {wall:.2f}s\n")
@@ -171,3 +172,11 @@ def _cleaning_up(options: RunOptions, out: Any, made: _Made) -> None:
         out.write(f"doll: kept pod {made.pod_name} (podman pod rm -f {made.pod_name}) and {made.run_dir}\n")
     else:
         removing(made.pod_name, None if options.workdir else made.run_dir, made.volumes)
+
+
+def _log_labels(plan: Plan | None) -> dict[str, str]:
+    """A pipeline step's log lines say `task/step` (`build/compile`), not its container's name."""
+    if plan is None:
+        return {}
+    return {s.container: f"{s.task}/{s.name[len(s.task) + 1:]}" for s in plan.steps
+            if s.task and s.name.startswith(s.task + "-")}

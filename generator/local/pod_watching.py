@@ -46,7 +46,9 @@ def fetching(port: int, path: str, timeout: float = 1.0) -> bytes | None:
         return None
 
 
-def _label(container: str) -> str:
+def _label(container: str, labels: dict[str, str]) -> str:
+    if container in labels:
+        return labels[container]
     for prefix in ("step-", "sidecar-"):
         if container.startswith(prefix):
             return container[len(prefix):] if prefix == "step-" else "sidecar " + container[len(prefix):]
@@ -56,6 +58,7 @@ def _label(container: str) -> str:
 @dataclass
 class PodWatch:
     pod: str
+    labels: dict[str, str] = field(default_factory=dict)  # container -> its log lines' label, when not its name
     tails: dict[str, LogTail] = field(default_factory=dict)
     states: dict[str, str] = field(default_factory=dict)  # container -> created | running | exited
 
@@ -66,7 +69,7 @@ class PodWatch:
             for state in podman.inspecting([f"{self.pod}-{name}" for name in new]):
                 name = state.name[len(self.pod) + 1:]
                 if state.log_path:
-                    self.tails[name] = LogTail(_label(name), Path(state.log_path))
+                    self.tails[name] = LogTail(_label(name, self.labels), Path(state.log_path))
         return self.states
 
     @property
@@ -152,9 +155,10 @@ class Watching:
     release_linger: bool = True  # scrape /metrics once the run is over, so the supervisor exits now
     verbose: bool = False  # show the supervisor's own (JSON) log lines too
     steps_volume: Path | None = None  # the host directory behind /tekton/steps: the wrappers' post files
+    labels: dict[str, str] = field(default_factory=dict)  # container -> label of its log lines (`task/step`)
 
     def run(self) -> RunView:
-        watch, journal = PodWatch(self.pod), JournalWatch(self.run_volume)
+        watch, journal = PodWatch(self.pod, self.labels), JournalWatch(self.run_volume)
         hidden = frozenset() if self.verbose else frozenset({SUPERVISOR_CONTAINER})
         view = RunView(steps=tuple(StepView(name) for name in self.steps))
         announced_holds: set[str] = set()
