@@ -17,7 +17,8 @@ from generator.tekton.specs import ParamValue, RawObject, Run
 from generator.warning import warn
 
 __all__ = ["API_VERSIONS", "declared_name", "DNS_LABEL", "DNS_SUBDOMAIN", "RESULT_NAME", "RESULT_RULE", "RUN_FIELDS",
-           "STEP_ACTION_API_VERSIONS", "WARN_RUN_FIELDS", "load", "parse"]
+           "STEP_ACTION_API_VERSIONS", "WARN_RUN_FIELDS", "given_params", "load", "metadata_of", "object_name", "parse",
+           "random_suffix", "run_name_of", "spec_of", "string_map"]
 
 API_VERSIONS = ("tekton.dev/v1", "tekton.dev/v1beta1")
 STEP_ACTION_API_VERSIONS = ("tekton.dev/v1alpha1", "tekton.dev/v1beta1")
@@ -72,21 +73,21 @@ def _kind(doc: RawObject, where: str) -> str:
     return str(kind)
 
 
-def _metadata(doc: RawObject, where: str) -> RawObject:
+def metadata_of(doc: RawObject, where: str) -> RawObject:
     meta = doc.get("metadata", {})
     if not isinstance(meta, dict):
         raise GenerateError(f"{where}: metadata: expected an object")
     return meta
 
 
-def _spec(doc: RawObject, where: str) -> RawObject:
+def spec_of(doc: RawObject, where: str) -> RawObject:
     spec = doc.get("spec")
     if not isinstance(spec, dict):
         raise GenerateError(f"{where}: spec: {'missing' if spec is None else 'expected an object'}")
     return spec
 
 
-def _name(meta: RawObject, where: str, required: bool = True) -> str:
+def object_name(meta: RawObject, where: str, required: bool = True) -> str:
     name = meta.get("name", "")
     if not name and not required:
         return ""
@@ -97,7 +98,7 @@ def _name(meta: RawObject, where: str, required: bool = True) -> str:
     return name
 
 
-def _suffix() -> str:
+def random_suffix() -> str:
     return uuid.uuid4().hex[:5]
 
 
@@ -114,11 +115,11 @@ def load(sources: Sequence[tuple[str, str]], cli_params: Mapping[str, str], run_
     if not runs:
         return dataclasses.replace(_bare_task(tasks, cli, run_name), step_actions=actions)
     doc, where = runs[0]
-    meta, spec = _metadata(doc, where), _spec(doc, where)
+    meta, spec = metadata_of(doc, where), spec_of(doc, where)
     _check_run_fields(spec, where)
-    name = _run_name(meta, where, run_name)
+    name = run_name_of(meta, where, run_name)
     task, task_where, task_name, task_meta = _task(spec, where, tasks)
-    given = _given_params(spec, where)
+    given = given_params(spec, where)
     overridden = {p.name for p in cli}
     workspaces = spec.get("workspaces", [])
     if not isinstance(workspaces, list):
@@ -134,8 +135,8 @@ def load(sources: Sequence[tuple[str, str]], cli_params: Mapping[str, str], run_
         raise GenerateError(f"{where}: spec.serviceAccountName: {quote(sa)} is not a DNS-1123 name")
     timeout = seconds(spec["timeout"], f"{where}: spec.timeout") if "timeout" in spec else None
     # as Tekton: the Task's labels and annotations reach the Pod too; the TaskRun's win
-    labels = {**_strings(task_meta, "labels", task_where), **_strings(meta, "labels", where)}
-    annotations = {**_strings(task_meta, "annotations", task_where), **_strings(meta, "annotations", where)}
+    labels = {**string_map(task_meta, "labels", task_where), **string_map(meta, "labels", where)}
+    annotations = {**string_map(task_meta, "annotations", task_where), **string_map(meta, "annotations", where)}
     namespace = meta.get("namespace", "")
     if not isinstance(namespace, str) or (namespace and not DNS_LABEL.match(namespace)):
         raise GenerateError(f"{where}: metadata.namespace: {quote(namespace)} is not a DNS-1123 label")
@@ -157,11 +158,11 @@ def _bare_task(tasks: list[tuple[RawObject, str]], cli: tuple[ParamValue, ...], 
     if len(tasks) != 1:
         raise GenerateError(f"{tasks[1][1]}: a second Task and no TaskRun saying which one to run")
     doc, where = tasks[0]
-    meta = _metadata(doc, where)
-    name = _name(meta, where)
-    return Run(task=_spec(doc, where), task_where=f"{where}: spec", task_name=name, run_where="",
-               name=run_name or f"{name}-run-{_suffix()}", namespace="", uid=str(uuid.uuid4()), params=cli,
-               labels=_strings(meta, "labels", where), annotations=_strings(meta, "annotations", where))
+    meta = metadata_of(doc, where)
+    name = object_name(meta, where)
+    return Run(task=spec_of(doc, where), task_where=f"{where}: spec", task_name=name, run_where="",
+               name=run_name or f"{name}-run-{random_suffix()}", namespace="", uid=str(uuid.uuid4()), params=cli,
+               labels=string_map(meta, "labels", where), annotations=string_map(meta, "annotations", where))
 
 
 def _check_run_fields(spec: RawObject, where: str) -> None:
@@ -174,20 +175,20 @@ def _check_run_fields(spec: RawObject, where: str) -> None:
             raise GenerateError(f"{where}: spec.{key}: not supported by doll")
 
 
-def _run_name(meta: RawObject, where: str, run_name: str) -> str:
+def run_name_of(meta: RawObject, where: str, run_name: str) -> str:
     """--name, else metadata.name, else generateName and a random suffix."""
-    name = run_name or _name(meta, where, required=False)
+    name = run_name or object_name(meta, where, required=False)
     if not name:
         prefix = meta.get("generateName")
         if not isinstance(prefix, str) or not prefix:
             raise GenerateError(f"{where}: metadata.name: missing (and no generateName)")
-        name = prefix + _suffix()
+        name = prefix + random_suffix()
     if not DNS_SUBDOMAIN.match(name):
         raise GenerateError(f"{where}: metadata.name: {quote(name)} is not a DNS-1123 name")
     return name
 
 
-def _given_params(spec: RawObject, where: str) -> list[ParamValue]:
+def given_params(spec: RawObject, where: str) -> list[ParamValue]:
     params = spec.get("params", [])
     if not isinstance(params, list):
         raise GenerateError(f"{where}: spec.params: expected a list")
@@ -202,7 +203,7 @@ def _given_params(spec: RawObject, where: str) -> list[ParamValue]:
     return given
 
 
-def _strings(meta: RawObject, key: str, where: str) -> dict[str, str]:
+def string_map(meta: RawObject, key: str, where: str) -> dict[str, str]:
     value = meta.get(key) or {}
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         raise GenerateError(f"{where.removesuffix(': spec')}: metadata.{key}: expected an object of strings")
@@ -230,8 +231,8 @@ def _task(spec: RawObject, where: str,
     if not isinstance(name, str) or not name:
         raise GenerateError(f"{where}: spec.taskRef.name: missing")
     for doc, task_where in tasks:
-        if _metadata(doc, task_where).get("name") == name:
-            return _spec(doc, task_where), f"{task_where}: spec", name, _metadata(doc, task_where)
+        if metadata_of(doc, task_where).get("name") == name:
+            return spec_of(doc, task_where), f"{task_where}: spec", name, metadata_of(doc, task_where)
     raise GenerateError(f"{where}: spec.taskRef.name: task {quote(name)} is not among the given files")
 
 
