@@ -13,8 +13,8 @@ __all__ = ["SUBCOMMANDS", "USAGE", "main"]
 
 # subcommand -> (module, function taking argv and returning an exit code, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
-    "generate": ("generator.tekton.main", "main", "turn a Tekton Task/TaskRun into a self-driving Pod spec"),
-    "run": ("generator.local.main", "main", "run a Tekton TaskRun locally as a Pod under podman"),
+    "generate": ("generator.tekton.main", "main", "turn a Tekton PipelineRun/TaskRun into one self-driving Pod spec"),
+    "run": ("generator.local.main", "main", "run a Tekton PipelineRun/TaskRun locally as one Pod under podman"),
     "supervise": ("supervisor.main", "main", "the in-Pod supervisor (runs inside the Pod)"),
     "ctl": ("supervisor.ctl", "main", "talk to a running supervisor: status, continue, fail, cancel"),
     "init": ("generator.init.main", "main", "the Pod's init container: place the wrapper, plan and scripts"),

@@ -1,4 +1,4 @@
-"""The `doll run` command line: its options, the TaskRun and Task files read, -p pairs, --debug-on-failure."""
+"""The `doll run` command line: its options, the PipelineRun/TaskRun and Task files read, -p pairs, --debug-on-failure."""
 
 from __future__ import annotations
 
@@ -17,16 +17,17 @@ __all__ = ["RunOptions", "parsing"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = Parser(prog="doll run", description="Run a Tekton TaskRun locally as one Pod under podman.")
-    p.add_argument("taskrun", help="TaskRun (or Task) YAML file; - for stdin")
-    p.add_argument("-f", "--file", dest="files", action="append", default=[], help="more YAML (the Task)")
+    p = Parser(prog="doll run", description="Run a Tekton PipelineRun or TaskRun locally as one Pod under podman.")
+    p.add_argument("taskrun", help="PipelineRun or TaskRun (or Task) YAML file; - for stdin")
+    p.add_argument("-f", "--file", dest="files", action="append", default=[],
+                   help="more YAML (the Pipeline, the Tasks, the StepActions)")
     p.add_argument("-p", "--param", dest="params", action="append", default=[], metavar="NAME=VALUE")
     p.add_argument("--keep", action="store_true", help="keep the pod and its volumes afterwards")
     p.add_argument("--debug-on-failure", action="store_true",
                    help="hold a failed step so you can podman exec into it")
     p.add_argument("--image", default="", help=f"the doll image (default {DEFAULT_IMAGE}, built from this "
                    "checkout when its sources changed; an image given here is used as it is)")
-    p.add_argument("--name", default="", help="the TaskRun's name (default: from the file)")
+    p.add_argument("--name", default="", help="the run's name (default: from the file)")
     p.add_argument("--image-map", default="", help="offline image -> entrypoint map for steps with no command")
     p.add_argument("--workdir", default="", help="host directory for the pod's volumes (kept afterwards)")
     p.add_argument("--report", default="", help="write the run (steps, times, outcome) here as JSON")

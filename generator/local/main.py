@@ -1,6 +1,6 @@
-"""`doll run`: a Tekton TaskRun run locally as one self-driving Pod under podman.
+"""`doll run`: a Tekton PipelineRun or TaskRun run locally as one self-driving Pod under podman.
 
-    doll run TASKRUN.yaml [-f task.yaml ...] [-p name=value ...] [--keep] [--debug-on-failure] [--image IMG]
+    doll run RUN.yaml [-f pipeline-or-task.yaml ...] [-p name=value ...] [--keep] [--debug-on-failure] [--image IMG]
 
 Generate (classic layout), adapt the Pod to podman (generator/local/localizing.py), `podman kube play` it,
 show progress and step logs, print a table of the steps, remove the pod (unless --keep): in that order in

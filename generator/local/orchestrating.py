@@ -33,7 +33,8 @@ from generator.local.cross_checking import (disagreements, from_containers, from
                                          step_states)
 from generator.local.reporting import checking_report, writing_report
 from generator.local.workdir import emptying, making_workdir
-from generator.tekton.generating import GenerateOptions, generate
+from generator.tekton.generating import GenerateOptions
+from generator.tekton.translating import translate
 
 __all__ = ["running"]
 
@@ -72,7 +73,7 @@ def _generating(options: RunOptions, sources: tuple[tuple[str, str], ...], objec
                                        linger_seconds=options.linger_seconds, credentials=credentials(objects))
     generate_options = dataclasses.replace(generate_options, image_map=options.image_map) if options.image_map \
         else dataclasses.replace(generate_options, image_source=LocalImages(RegistryOptions()))
-    pod: dict[str, Any] = generate(sources, options.params, generate_options)[0]
+    pod: dict[str, Any] = translate(sources, options.params, generate_options)[0]
     return pod
 
 

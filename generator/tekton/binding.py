@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,8 +29,9 @@ class Bound:
     declared: set[str] = field(default_factory=set)  # bound or not (an optional one may be unbound)
 
 
-def bind(run: Run, params: Variables) -> Bound:
-    """Params are substituted in the bindings and mount paths first, as Tekton does."""
+def bind(run: Run, params: Variables, volume_names: Mapping[str, str] | None = None) -> Bound:
+    """Params are substituted in the bindings and mount paths first, as Tekton does.  A workspace's volume is
+    `volume_names[workspace]` if given (a pipeline task's: the pipeline workspace's), else doll-ws-<workspace>."""
     decls = run.task.get("workspaces", []) or []
     where = f"{run.task_where}.workspaces"
     if not isinstance(decls, list):
@@ -45,7 +47,7 @@ def bind(run: Run, params: Variables) -> Bound:
         dw = f"{where}[{i}]"
         name = declared_name(decl, dw, DNS_LABEL, "a DNS-1123 label", declared, DECL_FIELDS)
         path = _mount_path(decl, dw, name, params, paths)
-        volume = naming.workspace_volume(name)
+        volume = (volume_names or {}).get(name) or naming.workspace_volume(name)
         prefix = ("workspaces", name)
         binding: RawObject
         if name not in bindings:

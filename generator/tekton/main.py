@@ -1,4 +1,5 @@
-"""The `doll generate` command line: files or stdin in, YAML or JSON on stdout, one-line errors (exit 2)."""
+"""The `doll generate` command line: a PipelineRun, TaskRun or Task in (files or stdin), its one Pod as YAML or JSON
+on stdout, one-line errors (exit 2)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from contracts.errors import DollError, exit_code_for
 from generator.errors import GenerateError
 from generator.tekton.crediting import credential_secret
 from generator.tekton.durations import seconds
-from generator.tekton.generating import GenerateOptions, check_registry, generate
+from generator.tekton.generating import GenerateOptions, check_registry
+from generator.tekton.translating import translate
 from generator.tekton.versions import choose_layout
 from generator.warning import printed
 
@@ -26,12 +28,13 @@ __all__ = ["PROG", "main", "render"]
 
 def _parser() -> argparse.ArgumentParser:
     """One-line errors, and no abbreviations: `--names` is an unknown option, not `--namespace`."""
-    p = Parser(prog=PROG, description="Turn a Tekton Task or TaskRun (tekton.dev/v1, v1beta1) into a "
-                "self-driving Pod spec for kubectl apply.")
-    p.add_argument("files", nargs="*", metavar="FILE", help="Task/TaskRun YAML files; `-` or none: stdin")
+    p = Parser(prog=PROG, description="Turn a Tekton PipelineRun, TaskRun or Task (tekton.dev/v1, v1beta1) into "
+                "ONE self-driving Pod spec for kubectl apply: every task of a PipelineRun in the one Pod.")
+    p.add_argument("files", nargs="*", metavar="FILE", help="PipelineRun/TaskRun YAML and the Pipeline, Tasks and "
+                   "StepActions it names (or a Task alone); `-` or none: stdin")
     p.add_argument("-f", "--filename", dest="more_files", action="append", default=[], metavar="FILE")
     p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
-                   help="a param value (arrays: a,b,c or JSON; objects: JSON); overrides the TaskRun's")
+                   help="a param value (arrays: a,b,c or JSON; objects: JSON); overrides the PipelineRun's or TaskRun's")
     p.add_argument("--layout", choices=["native", "classic"], default=None,
                    help="native (default): supervisor and sidecars are Kubernetes >= 1.29 native sidecars "
                    "(restartPolicy: Always init containers), so steps start only once the supervisor listens and "
@@ -48,8 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--image", default="ghcr.io/doll-ci/doll:0.1.0", help="the doll image (init, supervisor)")
     p.add_argument("--rbac", action="store_true", help="also emit ServiceAccount, Role, RoleBinding")
     p.add_argument("-o", "--output", choices=["yaml", "json"], default="yaml")
-    p.add_argument("--name", default="", help="the run's name (default: the TaskRun's; <task>-run-XXXXX)")
-    p.add_argument("--namespace", default="", help="overrides the TaskRun's namespace")
+    p.add_argument("--name", default="", help="the run's name (default: the PipelineRun's or TaskRun's; for a "
+                   "Task, <task>-run-XXXXX)")
+    p.add_argument("--namespace", default="", help="overrides the run's namespace")
     p.add_argument("--metrics-port", type=int, default=9090)
     p.add_argument("--linger-seconds", type=float, default=60.0, metavar="SECONDS",
                    help="after the run, serve the final metrics until one scrape, at most this long (default 60)")
@@ -128,7 +132,7 @@ def main(argv: list[str]) -> int:
                 default_timeout_seconds=seconds(ns.timeout, "--timeout"), pod_security=ns.pod_security,
                 limit_range=ns.limit_range, kubernetes_version=ns.kubernetes_version,
                 credentials=tuple(credential_secret(text) for text in ns.credentials_secret))
-            text = render(generate(sources, _params(ns.param), options), ns.output)
+            text = render(translate(sources, _params(ns.param), options), ns.output)
         except DollError as exc:
             print(f"{PROG}: {' '.join(str(exc).split())}", file=sys.stderr)
             return exit_code_for(exc)

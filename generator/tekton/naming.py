@@ -6,7 +6,7 @@ import hashlib
 
 from contracts import layout
 
-__all__ = ["PREFIX", "fit", "pod", "sidecar_container", "step_container", "workspace_volume"]
+__all__ = ["PREFIX", "fit", "pod", "qualified", "sidecar_container", "step_container", "workspace_volume"]
 
 PREFIX = "doll-"
 
@@ -17,6 +17,12 @@ def fit(name: str, limit: int = 63) -> str:
         return name
     digest = hashlib.sha256(name.encode()).hexdigest()[:5]
     return name[: limit - 6].rstrip("-.") + "-" + digest
+
+
+def qualified(task: str, name: str) -> str:
+    """A step's or sidecar's name in the Pod: its own in a TaskRun's Pod; `<task>-<name>` in a PipelineRun's
+    (fitted to a DNS label: the plan's step names are)."""
+    return fit(f"{task}-{name}") if task else name
 
 
 def workspace_volume(name: str) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 from contracts import layout
 from generator.errors import GenerateError, quote
-from generator.tekton import shapes, step_results
+from generator.tekton import naming, shapes, step_results
 from generator.tekton.durations import seconds
 from generator.tekton.loading import DNS_LABEL, RESULT_NAME, RESULT_RULE
 from generator.tekton.conditions import false_when
@@ -132,9 +132,11 @@ def _common(spec: RawObject, where: str, volumes: set[str]) -> RawObject:
     return spec
 
 
-def prepare_steps(task: RawObject, where: str, variables: dict[Key, Any], volumes: set[str]) -> list[Prepared]:
+def prepare_steps(task: RawObject, where: str, variables: dict[Key, Any], volumes: set[str],
+                  pipeline_task: str = "") -> list[Prepared]:
     """Each step checked, merged with the stepTemplate, variables replaced (StepActions are resolved before:
-    generator/tekton/step_actions.py)."""
+    generator/tekton/step_actions.py).  In a pipeline task, a step's dir is its qualified name's
+    (naming.qualified): `$(steps.step-<name>.exitCode.path)` and its results' paths point there."""
     steps = _list(task, "steps", where)
     if not steps:
         raise GenerateError(f"{where}.steps: missing (a task needs at least one step)")
@@ -146,7 +148,7 @@ def prepare_steps(task: RawObject, where: str, variables: dict[Key, Any], volume
     shapes.check(template, shapes.CONTAINER, f"{where}.stepTemplate")
     for name in names:  # Tekton spells it with the container's name: $(steps.step-<name>.exitCode.path)
         variables[("steps", layout.step_dir_name(name), "exitCode", "path")] = \
-            f"{layout.step_dir(layout.STEPS_DIR, name)}/{layout.EXIT_CODE_FILE}"
+            f"{layout.step_dir(layout.STEPS_DIR, naming.qualified(pipeline_task, name))}/{layout.EXIT_CODE_FILE}"
     prepared = []
     declared: dict[str, dict[str, str]] = {}
     for i, (name, raw) in enumerate(zip(names, steps)):
@@ -156,11 +158,10 @@ def prepare_steps(task: RawObject, where: str, variables: dict[Key, Any], volume
         results = _step_results(raw.get("results"), f"{sw}.results")
         local = _own_paths(raw, sw, variables)
         for result in results:
-            local[("step", "results", result, "path")] = \
-                f"{layout.step_dir(layout.STEPS_DIR, name)}/{layout.STEP_RESULTS_DIR}/{result}"
+            local[("step", "results", result, "path")] = step_results.result_file(pipeline_task, name, result)
         when = false_when(raw.get("when"), local, f"{sw}.when")
         merged = merge(template, {k: v for k, v in raw.items() if k != "when"})
-        refs = step_results.check_step(merged, i, names, declared, sw)
+        refs = step_results.check_step(merged, i, names, declared, sw, pipeline_task)
         local.update(step_results.variables(i, names, declared))
         spec = walk(merged, local, sw, EXPANDABLE)
         spec = _common({**spec, "name": name}, sw, volumes)

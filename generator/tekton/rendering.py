@@ -33,8 +33,8 @@ from generator.warning import warn
 from contracts.plans import Plan
 
 __all__ = ["CHANNEL_VOLUME", "DEADLINE_GRACE_SECONDS", "DOLL_UID", "Layout", "MAX_INIT_ENV_BYTES", "MEMORY_BACKED",
-           "POD_TEMPLATE_FIELDS", "check_pod_template", "doll_security", "render", "STOP_SLACK_SECONDS", "volume_names",
-           "working_dirs"]
+           "POD_TEMPLATE_FIELDS", "PodSource", "check_pod_template", "doll_security", "render", "STOP_SLACK_SECONDS",
+           "task_volumes", "volume_names", "working_dirs"]
 
 _VARIABLE = re.compile(r"\$\((?:params|context|workspaces)[^)]*\)")
 MAX_INIT_ENV_BYTES = 1 << 20  # the init container's env in all: a Pod must stay under 1.5 MiB
@@ -60,6 +60,22 @@ class Layout:
     name: str  # "native" | "classic"
     image: str
     metrics_port: int
+
+
+@dataclass(frozen=True)
+class PodSource:
+    """What the Pod takes from its run, a TaskRun's or a PipelineRun's."""
+
+    name: str  # the Pod's
+    namespace: str  # "": kubectl's current one
+    labels: dict[str, str]  # all of them (Tekton's and doll's included)
+    annotations: dict[str, str]  # the run's (doll adds its scrape annotations)
+    pod_template: RawObject  # checked (check_pod_template)
+    template_where: str  # "run.yaml: spec.podTemplate"
+    service_account: str = ""
+    volumes: tuple[tuple[RawObject, str], ...] = ()  # the tasks' own volumes, each with where it was given
+    # each task's /tekton/results: a TaskRun's Pod has one, doll-results (the supervisor's too, read-only)
+    results_volumes: tuple[str, ...] = (VOLUMES["results"],)
 
 
 def doll_security() -> RawObject:
@@ -106,7 +122,7 @@ def _channels(plan: Plan) -> list[tuple[str, str]]:
             for kind, name, index in owners]
 
 
-def _supervisor(layout: Layout, plan: Plan) -> RawObject:
+def _supervisor(layout: Layout, plan: Plan, results_volumes: tuple[str, ...]) -> RawObject:
     container: RawObject = {
         "name": SUPERVISOR_CONTAINER, "image": layout.image, "imagePullPolicy": "IfNotPresent",
         "command": ["doll", "supervise", "--plan", PLAN_PATH],
@@ -118,7 +134,8 @@ def _supervisor(layout: Layout, plan: Plan) -> RawObject:
         "volumeMounts": [
             {"name": VOLUMES["run"], "mountPath": DOLL_RUN},
             {"name": VOLUMES["steps"], "mountPath": STEPS_DIR, "readOnly": True},
-            {"name": VOLUMES["results"], "mountPath": RESULTS_DIR, "readOnly": True},
+            *([{"name": VOLUMES["results"], "mountPath": RESULTS_DIR, "readOnly": True}]
+              if VOLUMES["results"] in results_volumes else []),
             *({"name": volume, "mountPath": path} for volume, path in _channels(plan)),
         ],
     }
@@ -130,16 +147,23 @@ def _supervisor(layout: Layout, plan: Plan) -> RawObject:
     return container
 
 
-def _volumes(task: RawObject, where: str, extra: list[RawObject], template: list[RawObject],
-             template_where: str) -> list[RawObject]:
-    volumes: list[RawObject] = [{"name": v, "emptyDir": dict(MEMORY_BACKED) if k in ("run", "steps") else {}}
-                                for k, v in VOLUMES.items()]
+def task_volumes(task: RawObject, where: str) -> list[tuple[RawObject, str]]:
+    """A Task's own volumes, each with where it is given."""
     user = task.get("volumes") or []
     if not isinstance(user, list):
         raise GenerateError(f"{where}.volumes: expected a list")
+    return [(volume, f"{where}.volumes[{i}]") for i, volume in enumerate(user)]
+
+
+def _volumes(user: list[tuple[RawObject, str]], extra: list[RawObject], template: list[RawObject],
+             template_where: str, results_volumes: tuple[str, ...] = (VOLUMES["results"],)) -> list[RawObject]:
+    volumes: list[RawObject] = []
+    for key, doll_volume in VOLUMES.items():
+        names = results_volumes if key == "results" else (doll_volume,)
+        volumes += [{"name": v, "emptyDir": dict(MEMORY_BACKED) if key in ("run", "steps") else {}} for v in names]
+    given = [*user, *((v, f"{template_where}.volumes[{i}]") for i, v in enumerate(template))]
     seen: set[str] = set()
-    for i, volume in enumerate([*user, *template]):
-        vw = f"{where}.volumes[{i}]" if i < len(user) else f"{template_where}.volumes[{i - len(user)}]"
+    for volume, vw in given:
         name = volume.get("name") if isinstance(volume, dict) else None
         if not isinstance(name, str) or not DNS_LABEL.match(name):
             raise GenerateError(f"{vw}.name: {quote(name)} is not a DNS-1123 label")
@@ -149,13 +173,13 @@ def _volumes(task: RawObject, where: str, extra: list[RawObject], template: list
             raise GenerateError(f"{vw}.name: duplicate {quote(name)}")
         seen.add(name)
     # a volume with no source is an emptyDir, as the API server defaults it (core/v1 SetDefaults_Volume)
-    return volumes + extra + [v if set(v) - {"name"} else {**v, "emptyDir": {}} for v in [*user, *template]]
+    return volumes + extra + [v if set(v) - {"name"} else {**v, "emptyDir": {}} for v, _ in given]
 
 
 def volume_names(task: RawObject, where: str, template: RawObject, template_where: str) -> set[str]:
     """The names of the task's and the podTemplate's volumes, checked: DNS labels, unique, not doll-*."""
-    return {v["name"] for v in _volumes(task, where, [], list(template.get("volumes") or []), template_where)
-            if not v["name"].startswith(naming.PREFIX)}
+    return {v["name"] for v in _volumes(task_volumes(task, where), [], list(template.get("volumes") or []),
+                                        template_where) if not v["name"].startswith(naming.PREFIX)}
 
 
 def check_pod_template(run: Run, params: Variables) -> Run:
@@ -174,21 +198,18 @@ def check_pod_template(run: Run, params: Variables) -> Run:
     return dataclasses.replace(run, pod_template=template)
 
 
-def render(run: Run, layout: Layout, plan: Plan, steps: list[Wrapped], sidecars: list[Wrapped],
-           workspace_volumes: list[RawObject], pod_name: str) -> RawObject:
-    template = run.pod_template
-    labels = {**run.labels, "app.kubernetes.io/managed-by": "doll", "tekton.dev/taskRun": naming.fit(run.name)}
-    if run.task_name:
-        labels["tekton.dev/task"] = naming.fit(run.task_name)
-    annotations = {**run.annotations, "prometheus.io/scrape": "true", "prometheus.io/port": str(layout.metrics_port),
-                   "prometheus.io/path": "/metrics"}
-    metadata: RawObject = {"name": pod_name, "labels": labels, "annotations": annotations}
-    if run.namespace:
-        metadata["namespace"] = run.namespace
+def render(source: PodSource, layout: Layout, plan: Plan, steps: list[Wrapped], sidecars: list[Wrapped],
+           workspace_volumes: list[RawObject]) -> RawObject:
+    template = source.pod_template
+    annotations = {**source.annotations, "prometheus.io/scrape": "true",
+                   "prometheus.io/port": str(layout.metrics_port), "prometheus.io/path": "/metrics"}
+    metadata: RawObject = {"name": source.name, "labels": dict(source.labels), "annotations": annotations}
+    if source.namespace:
+        metadata["namespace"] = source.namespace
     scripts = [w.script for w in [*steps, *sidecars] if w.script is not None]
     step_containers = [w.container for w in steps]
     init = _init(layout, plan, [s.name for s in plan.steps], scripts, working_dirs(step_containers))
-    supervisor = _supervisor(layout, plan)
+    supervisor = _supervisor(layout, plan, source.results_volumes)
     sidecar_containers = [w.container for w in sidecars]
     spec: RawObject = {"restartPolicy": "Never"}
     if layout.name == "native":
@@ -210,16 +231,16 @@ def render(run: Run, layout: Layout, plan: Plan, steps: list[Wrapped], sidecars:
     for key in POD_TEMPLATE_FIELDS:
         if key in template and key not in ("securityContext", "volumes", "env"):
             spec[key] = template[key]
-    if run.service_account:
-        spec["serviceAccountName"] = run.service_account
+    if source.service_account:
+        spec["serviceAccountName"] = source.service_account
     if plan.timeout_seconds is not None:
         spec["activeDeadlineSeconds"] = math.ceil(plan.timeout_seconds) + DEADLINE_GRACE_SECONDS
     # the grace the kubelet gives after SIGTERM (killContainersWithSyncResult): the supervisor serves the final
     # scrape for up to linger_seconds of it, and sidecars and steps stop within their own graces
     spec["terminationGracePeriodSeconds"] = max(30, math.ceil(plan.linger_seconds) + STOP_SLACK_SECONDS)
     channels = [{"name": volume, "emptyDir": dict(CHANNEL_VOLUME)} for volume, _ in _channels(plan)]
-    spec["volumes"] = _volumes(run.task, run.task_where, [*channels, *workspace_volumes],
-                               list(template.get("volumes") or []), f"{run.run_where}.podTemplate")
+    spec["volumes"] = _volumes(list(source.volumes), [*channels, *workspace_volumes],
+                               list(template.get("volumes") or []), source.template_where, source.results_volumes)
     return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec}
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from contracts import layout
 from generator.errors import GenerateError, quote
+from generator.tekton import naming
 from generator.tekton.specs import RawObject
 from generator.tekton.substituting import Deferred, Key, references
 
@@ -25,8 +26,10 @@ Declared = Mapping[str, Mapping[str, str]]  # step -> result -> type ("string", 
 _ALLOWED = "step results can be used only in a step's env, command and args"  # Tekton: validateStepResultReference
 
 
-def result_file(step: str, result: str) -> str:
-    return f"{layout.step_dir(layout.STEPS_DIR, step)}/{layout.STEP_RESULTS_DIR}/{result}"
+def result_file(pipeline_task: str, step: str, result: str) -> str:
+    """A step result's file, in the step's dir (a pipeline task's step: its qualified name's, naming.qualified)."""
+    directory = layout.step_dir(layout.STEPS_DIR, naming.qualified(pipeline_task, step))
+    return f"{directory}/{layout.STEP_RESULTS_DIR}/{result}"
 
 
 def declared_results(results: Any) -> dict[str, str]:
@@ -81,7 +84,8 @@ def _check_form(text: str, ref: str, key: Key, kind: str, role: str) -> str:
     return {"array": "an array result: use [*] or [i]", "object": "an object result: use .<key>"}.get(kind, "")
 
 
-def check_step(spec: RawObject, index: int, names: list[str], declared: Declared, where: str) -> tuple[str, ...]:
+def check_step(spec: RawObject, index: int, names: list[str], declared: Declared, where: str,
+               pipeline_task: str = "") -> tuple[str, ...]:
     """Check every step result this step (the `index`th, not yet substituted) uses: the `--result-ref`s it needs."""
     refs: dict[str, str] = {}
     for field, text, role in _fields(spec, where):
@@ -104,7 +108,7 @@ def check_step(spec: RawObject, index: int, names: list[str], declared: Declared
             problem = _check_form(text, ref, key, kinds[key[3]], role)
             if problem:
                 raise GenerateError(f"{field}: {ref}: {problem}")
-            refs[f"steps.{key[1]}.results.{key[3]}"] = result_file(key[1], key[3])
+            refs[f"steps.{key[1]}.results.{key[3]}"] = result_file(pipeline_task, key[1], key[3])
     return tuple(f"{name}={path}" for name, path in sorted(refs.items()))
 
 
@@ -114,7 +118,8 @@ def variables(index: int, names: list[str], declared: Declared) -> dict[Key, Def
             for step in names[:index] for result in declared.get(step, {})}
 
 
-def task_result_files(task: RawObject, where: str, declared: Declared) -> dict[str, tuple[str, ...]]:
+def task_result_files(task: RawObject, where: str, declared: Declared,
+                      pipeline_task: str = "") -> dict[str, tuple[str, ...]]:
     """step -> its `--result-file`s: the task results declared with `value: $(steps.<step>.results.<name>)`."""
     out: dict[str, list[str]] = {}
     for i, result in enumerate(task.get("results") or []):
@@ -138,5 +143,5 @@ def task_result_files(task: RawObject, where: str, declared: Declared) -> dict[s
         kind = result.get("type") or ("object" if result.get("properties") else "string")
         if kind != kinds[name]:
             raise GenerateError(f"{rw}: {value}: the task result is {kind}, the step result {kinds[name]}")
-        out.setdefault(step, []).append(f"{result['name']}={result_file(step, name)}")
+        out.setdefault(step, []).append(f"{result['name']}={result_file(pipeline_task, step, name)}")
     return {step: tuple(files) for step, files in out.items()}

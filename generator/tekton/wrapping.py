@@ -45,6 +45,8 @@ class Shared:
     # chain, which would skip the sidecars' readiness gate); classic: nobody restarts it
     await_supervisor: bool = False
     container_count: int = 0  # the Pod's containers and init containers: the kubelet's share of 12 KiB each
+    task: str = ""  # a PipelineRun's: the pipeline task (names qualified `<task>-<name>`, StepPlan.task)
+    results_volume: str = VOLUMES["results"]  # mounted at /tekton/results (a pipeline task: its own)
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ def step_dir(name: str) -> str:
     return layout.step_dir(STEPS_DIR, name)
 
 
-def _script(kind: str, prepared: Prepared) -> tuple[str, str] | None:
+def _script(kind: str, prepared: Prepared, name: str) -> tuple[str, str] | None:
     script = prepared.spec.get("script")
     if script is None:
         return None
@@ -65,7 +67,7 @@ def _script(kind: str, prepared: Prepared) -> tuple[str, str] | None:
     size = len(text.encode())
     if size > MAX_SCRIPT_BYTES:
         raise GenerateError(f"{prepared.where}.script: {size} bytes (doll places at most {MAX_SCRIPT_BYTES})")
-    return f"{kind}-{prepared.name}", text
+    return layout.script_name(kind, name), text
 
 
 def _image_command(image: ImageCommand, args: list[str]) -> list[str]:
@@ -105,7 +107,7 @@ def _command(prepared: Prepared, script: tuple[str, str] | None,
 
 
 def _mounts(prepared: Prepared, name: str | None, workspace_mounts: list[RawObject],
-            channel: str) -> list[RawObject]:
+            channel: str, results_volume: str = VOLUMES["results"]) -> list[RawObject]:
     """The task's workspaces and doll's own mounts (the container's own come first).  A container's mount
     on a workspace's path is refused; either one at /workspace or /tekton/home replaces doll's mount there."""
     workspace_mounts = [*workspace_mounts, *prepared.workspace_mounts]  # shared, then its isolated ones
@@ -126,7 +128,7 @@ def _mounts(prepared: Prepared, name: str | None, workspace_mounts: list[RawObje
         mounts += [
             {"name": VOLUMES["steps"], "mountPath": STEPS_DIR, "readOnly": True},
             {"name": VOLUMES["steps"], "mountPath": step_dir(name), "subPath": layout.step_dir_name(name)},
-            {"name": VOLUMES["results"], "mountPath": RESULTS_DIR},
+            {"name": results_volume, "mountPath": RESULTS_DIR},
         ]
     # steps get Tekton's implicit /workspace and /tekton/home; sidecars share /workspace with them too
     implicit = [("workspace", WORKSPACE_DIR)] + ([("home", HOME_DIR)] if name is not None else [])
@@ -156,20 +158,21 @@ def _container(prepared: Prepared, container_name: str, argv: list[str], env: li
 
 def wrap_step(prepared: Prepared, index: int, previous: str | None, shared: Shared,
               images: dict[str, Platforms]) -> tuple[Wrapped, StepPlan]:
-    name, spec = prepared.name, prepared.spec
-    script = _script("step", prepared)
+    """The step at `index` among the Pod's steps; `previous`: the step before it in its task (its wait file)."""
+    spec, name = prepared.spec, naming.qualified(shared.task, prepared.name)
+    script = _script("step", prepared, name)
     command, platform_commands = _command(prepared, script, images)
     directory = step_dir(name)
     options = StepOptions(
         name=name, index=index, socket=layout.CHANNEL_SOCKET,
-        wait_files=(f"{step_dir(previous)}/out",) if previous else (),
+        wait_files=(f"{step_dir(naming.qualified(shared.task, previous))}/out",) if previous else (),
         post_file=f"{directory}/out", timeout_seconds=prepared.timeout_seconds,
         on_error="continue" if prepared.on_error == "continue" else "stopAndFail",
         stdout_path=(spec.get("stdoutConfig") or {}).get("path", ""),
         stderr_path=(spec.get("stderrConfig") or {}).get("path", ""),
         termination_path=TERMINATION_PATH, results_dir=RESULTS_DIR, results=shared.results,
-        result_refs=prepared.result_refs, result_files=tuple(shared.result_files.get(name, ())),
-        step_dir=directory, breakpoint_before=name in shared.before_steps,
+        result_refs=prepared.result_refs, result_files=tuple(shared.result_files.get(prepared.name, ())),
+        step_dir=directory, breakpoint_before=prepared.name in shared.before_steps,
         breakpoint_on_failure=shared.breakpoint_on_failure, await_supervisor=shared.await_supervisor,
         container_count=shared.container_count, platform_commands=platform_commands, command=tuple(command),
     )
@@ -178,7 +181,8 @@ def wrap_step(prepared: Prepared, index: int, previous: str | None, shared: Shar
     env = merge_lists(merge_lists(list(spec.get("env") or []), shared.template_env, "name"), doll_env, "name")
     container_name = naming.step_container(name)
     container = _container(prepared, container_name, options.to_argv(),
-                           env, _mounts(prepared, name, shared.workspace_mounts, layout.channel_volume("step", index)))
+                           env, _mounts(prepared, name, shared.workspace_mounts, layout.channel_volume("step", index),
+                                        shared.results_volume))
     container["terminationMessagePath"] = TERMINATION_PATH
     # no workingDir: /workspace; a relative one is below /workspace, where Tekton's working-dir-initializer
     # creates it (pkg/pod/workingdir_init.go), and so does doll init (rendering.working_dirs)
@@ -186,19 +190,20 @@ def wrap_step(prepared: Prepared, index: int, previous: str | None, shared: Shar
     container["workingDir"] = container["workingDir"].rstrip("/") or "/"
     plan = StepPlan(name=name, index=index, container=container_name, timeout_seconds=prepared.timeout_seconds,
                     on_error=options.on_error, results=shared.results,
-                    breakpoint_before=options.breakpoint_before)
+                    breakpoint_before=options.breakpoint_before, task=shared.task)
     return Wrapped(container, script), plan
 
 
 def wrap_sidecar(prepared: Prepared, index: int, shared: Shared, images: dict[str, Platforms]) -> Wrapped:
-    """The sidecar at `index` among the task's sidecars (which names its channel's volume)."""
-    script = _script("sidecar", prepared)
+    """The sidecar at `index` among the Pod's sidecars (which names its channel's volume)."""
+    name = naming.qualified(shared.task, prepared.name)
+    script = _script("sidecar", prepared, name)
     command, platform_commands = _command(prepared, script, images)
-    options = StepOptions(name=prepared.name, socket=layout.CHANNEL_SOCKET, sidecar=True,
+    options = StepOptions(name=name, socket=layout.CHANNEL_SOCKET, sidecar=True,
                           platform_commands=platform_commands, command=tuple(command))
     env = merge_lists(list(prepared.spec.get("env") or []), shared.template_env, "name")
     # as in Tekton (pkg/workspace/apply.go), a task's shared workspaces are mounted into its sidecars too
-    container = _container(prepared, naming.sidecar_container(prepared.name), options.to_argv(), env,
+    container = _container(prepared, naming.sidecar_container(name), options.to_argv(), env,
                            _mounts(prepared, None, shared.workspace_mounts, layout.channel_volume("sidecar", index)))
     if not container["env"]:
         del container["env"]
