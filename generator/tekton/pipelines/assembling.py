@@ -32,7 +32,7 @@ from generator.tekton.looking_up import lookups
 from generator.tekton.pipelines.parts import PipelineParts, PipelineTask
 from generator.tekton.pipelines.referencing import tasks_of, with_refs
 from generator.tekton.rendering import Layout, PodSource, check_pod_template, render
-from generator.tekton.resources import fit
+from generator.tekton.resources import fit_tasks
 from generator.tekton.specs import RawObject, Run
 from generator.tekton.task_parts import InPipeline, Placement, PreparedTask, TaskParts, prepare_task, wrap_task
 
@@ -82,11 +82,10 @@ def generate_pipeline(parts: PipelineParts, options: GenerateOptions) -> list[di
 
 
 def _fit_resources(pod: RawObject, plans: Sequence[TaskPlan], wrapped: Sequence[TaskParts], limit_range: str) -> None:
-    """The steps' requests.  RESOURCES (branch `res`): the DAG's rule goes here, given each task's step containers
-    and the tasks' order (`plans`, their run_after).  Until then each task is fitted as a Task of its own (its steps
-    run one at a time) and the tasks' requests add up: never less than the DAG can use at once, often more."""
-    for task in wrapped:
-        fit(pod, [w.container["name"] for w in task.steps], limit_range)
+    """The steps' requests: what the DAG can use at once, not the sum (resources.fit_tasks: the heaviest set of
+    tasks that can run together keeps its largest step's requests, every other step asks 0)."""
+    fit_tasks(pod, [(plan.name, [w.container["name"] for w in task.steps], plan.run_after, plan.is_finally)
+                    for plan, task in zip(plans, wrapped)], limit_range)
 
 
 def _pod_template(parts: PipelineParts, namespace: str) -> RawObject:

@@ -17,6 +17,7 @@ from pod_security_admission import violations
 
 from generator.errors import GenerateError
 from generator.tekton.generating import GenerateOptions, generate
+from generator.tekton.translating import translate
 
 EXAMPLES = sorted(Path(__file__).resolve().parents[3].joinpath("examples").glob("*.yaml"))
 RUN = """\
@@ -142,7 +143,7 @@ def test_baseline_changes_nothing_and_admits_a_plain_task() -> None:
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_the_examples_pass_restricted(path: Path) -> None:
-    pod = generate([(str(path), path.read_text())], {}, GenerateOptions(registry=None, pod_security="restricted"))[0]
+    pod = translate([(str(path), path.read_text())], {}, GenerateOptions(registry=None, pod_security="restricted"))[0]
     validate_strictly(pod)
     assert violations(pod, "restricted") == []
 

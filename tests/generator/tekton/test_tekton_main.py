@@ -121,10 +121,13 @@ def test_a_harmless_difference_is_a_warning_on_stderr(tmp_path: Path) -> None:
 BAD = {
     "malformed yaml": (GOOD.replace("metadata: {name: ok}", "metadata: {name: ok"), [],
                        "run.yaml: malformed YAML: line 4: did not find expected ',' or '}'"),
-    "wrong kind": (GOOD.replace("kind: TaskRun", "kind: Pipeline"), [],
-                   "run.yaml: kind: 'Pipeline' is not supported (doll runs a Task or a TaskRun)"),
+    "wrong kind": (GOOD.replace("kind: TaskRun", "kind: Condition"), [],
+                   "run.yaml: kind: 'Condition' is not supported (doll runs a Task, TaskRun, Pipeline or PipelineRun)"),
+    "a TaskRun's spec under kind Pipeline": (GOOD.replace("kind: TaskRun", "kind: Pipeline"), [],
+                                             "run.yaml: spec.taskSpec: not supported by doll"),
     "wrong apiVersion": (GOOD.replace("tekton.dev/v1", "tekton.dev/v1alpha1"), [],
-                         "run.yaml: apiVersion: 'tekton.dev/v1alpha1' is not supported (tekton.dev/v1 or v1beta1)"),
+                         "run.yaml: apiVersion: 'tekton.dev/v1alpha1' is not supported for a TaskRun (tekton.dev/v1 or "
+                         "tekton.dev/v1beta1)"),
     "a step name taken by an unnamed step": (GOOD + "      - {image: busybox, script: x}\n"
                                              "      - {name: unnamed-1, image: busybox, script: x}\n", [],
                                              "run.yaml: spec.taskSpec.steps[2].name: duplicate 'unnamed-1'"),
