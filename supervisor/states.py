@@ -16,22 +16,25 @@ and when a restarted supervisor replays its journal, so the two can never disagr
     finished {step, at, exit_code, reason, outcome, started_at, finished_at, results, message}
     skipped {step, at, reason, cancelled}
     cancel {at, reason, message}               reason: Cancelled | TimeoutExceeded | SidecarFailed
-    run_finished {at, outcome, reason}
+    run_finished {at, outcome, reason, [pipeline_results]}
+    task_started / task_skipped / task_stopping / task_finished {task, at, ...}   a pipeline's tasks (task_states.py)
+    tasks_timeout {at, scope}                  timeouts.tasks (scope tasks) or timeouts.finally (scope finally)
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 from contracts.outcome import failure_message, fails_run
 from contracts.journal import (
     AnnouncedRecord, FinishedRecord, HeldRecord, JournalRecord, ReleasedRecord, SidecarRecord, SkippedRecord,
-    StartedRecord, StepReport, StoppingRecord, UnheldRecord,
+    StartedRecord, StepReport, StoppingRecord, TaskRecord, UnheldRecord,
 )
-from contracts.status import PastHold, RunStatus, SidecarStatus, StepStatus
+from contracts.status import RunStatus
 from contracts.plans import Plan, ResultSpec
 from contracts.task_results import VALIDATION_FAILED, invalid_results
+from supervisor.task_states import TaskState, tasks_of
 
 __all__ = [
     "HoldSpan", "Outcome", "RunState", "SIDECAR_PHASES", "STEP_OUTCOMES", "STEP_PHASES", "SidecarPhase",
@@ -47,7 +50,6 @@ STEP_OUTCOMES: tuple[str, ...] = ("succeeded", "failed", "skipped", "cancelled",
 SIDECAR_PHASES: tuple[str, ...] = ("pending", "announced", "ready", "unready", "failed", "stopped")
 TASK_OUTCOMES: tuple[str, ...] = ("Succeeded", "Failed", "Cancelled", "TimedOut")
 
-_NOT_IN_STATUS = ("failure", "breakpoint_passed", "container")  # StepState's fields that are no StepStatus
 StepRecord = (AnnouncedRecord | HeldRecord | UnheldRecord | ReleasedRecord | StartedRecord | StoppingRecord
               | FinishedRecord | SkippedRecord)
 
@@ -126,15 +128,37 @@ class RunState:
     holds: list[HoldSpan] = field(default_factory=list)
     records: int = 0
     result_specs: tuple[ResultSpec, ...] = ()  # the task's declared results, checked at the end
+    tasks: list[TaskState] = field(default_factory=list)  # a TaskRun: one implicit task (name ""), running
+    tasks_timed_out: bool = False  # timeouts.tasks reached: pending DAG tasks are skipped
+    finally_timed_out: bool = False  # timeouts.finally reached: pending finally tasks are skipped
+    pipeline_results: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_plan(cls, plan: Plan) -> RunState:
+        tasks = tasks_of(plan)
+        if not plan.tasks:
+            tasks[0].phase = "running"  # a TaskRun's steps are its one task, which has no records of its own
         return cls(
             steps=[StepState(s.name, s.index, s.on_error, s.container, s.breakpoint_before, s.task)
                    for s in plan.steps],
             sidecars=[SidecarState(s.name) for s in plan.sidecars],
             result_specs=plan.results,
+            tasks=tasks,
         )
+
+    @property
+    def is_pipeline(self) -> bool:
+        return bool(self.tasks and self.tasks[0].name)
+
+    def task(self, name: str) -> TaskState | None:
+        return next((t for t in self.tasks if t.name == name), None)
+
+    def steps_of(self, task: TaskState) -> list[StepState]:
+        return [s for s in self.steps if s.name in task.steps]
+
+    @property
+    def finally_started_at(self) -> float | None:
+        return min((t.started_at for t in self.tasks if t.is_finally and t.started_at is not None), default=None)
 
     def step(self, name: str) -> StepState | None:
         return next((s for s in self.steps if s.name == name), None)
@@ -185,7 +209,16 @@ class RunState:
                 self.cancel_reason, self.cancel_message = rec["reason"], rec.get("message", "")
         elif rec["ev"] == "run_finished":
             self.outcome, self.reason, self.finished_at = rec["outcome"], rec.get("reason", ""), at
-            self.message = rec.get("message", "")
+            self.message, self.pipeline_results = rec.get("message", ""), dict(rec.get("pipeline_results") or {})
+        elif rec["ev"] == "tasks_timeout":
+            if rec["scope"] == "tasks":
+                self.tasks_timed_out = True
+            else:
+                self.finally_timed_out = True
+        elif rec["ev"].startswith("task_"):
+            task = self.task(cast(TaskRecord, rec)["task"])
+            if task is not None:
+                task.apply(cast(TaskRecord, rec), at)
         elif rec["ev"].startswith("sidecar_"):
             self._apply_sidecar(cast(SidecarRecord, rec), at)
         else:
@@ -269,24 +302,6 @@ class RunState:
         return dict(self.status())
 
     def status(self) -> RunStatus:
-        """The whole run as JSON-able data (GET /status, `doll ctl status --json`)."""
-        hold = self.current_hold()
-        return {
-            "phase": "finished" if self.finished else ("running" if self.sidecars_ready else "waiting-sidecars"),
-            "outcome": self.outcome,
-            "reason": self.reason,
-            "message": self.message,
-            "cancel_reason": self.cancel_reason,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "hold": None if hold is None else {"step": hold.name, "reason": hold.hold_reason, "since": hold.held_at},
-            "steps": [
-                cast(StepStatus, {**{k: v for k, v in asdict(s).items() if k not in _NOT_IN_STATUS},
-                                  "wait_seconds": s.wait_seconds, "duration_seconds": s.duration_seconds})
-                for s in self.steps
-            ],
-            "tasks": [],
-            "pipeline_results": [],
-            "sidecars": [cast(SidecarStatus, asdict(c)) for c in self.sidecars],
-            "holds": [cast(PastHold, asdict(h)) for h in self.holds],
-        }
+        """The whole run as JSON-able data (GET /status, `doll ctl status --json`): run_status.py."""
+        from supervisor.run_status import run_status
+        return run_status(self)
