@@ -29,9 +29,17 @@ class MissingResult(Unresolved):
         self.when_skipped = when_skipped
 
 
+_WRITTEN = re.compile(r"\$\((tasks\.[a-z0-9-]+\.(?:results\.[A-Za-z0-9_-]+|status)|tasks\.status)")
+
+
 def ref_names(plan: Plan) -> set[str]:
-    """Every ref a plan's texts may hold: each task's (and matrixed task's) status and declared results."""
+    """Every ref a plan's texts may hold: each task's (and matrixed task's) status and declared results, and
+    those written in its `when` expressions and Pipeline results (a result name there holds no dot)."""
+    texts = [w.input for t in plan.tasks for w in t.when] + [v for t in plan.tasks for w in t.when for v in w.values]
+    if plan.pipeline is not None:
+        texts += [x for r in plan.pipeline.results for x in (r.text, *r.items, *(v for _, v in r.fields))]
     names = {"tasks.status"} | {ref for t in plan.tasks for ref in t.refs}
+    names |= {m.group(1) for text in texts for m in _WRITTEN.finditer(text)}
     for task in plan.tasks:
         for owner in {task.name, task.matrix} - {""}:
             names.add(f"tasks.{owner}.status")
