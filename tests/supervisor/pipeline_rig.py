@@ -17,10 +17,12 @@ from supervisor.timings import Timings
 from test_runner import FakeTimers, Verdicts, Writer
 
 
-def pipeline_plan(tasks: list[dict[str, Any]], steps: dict[str, list[str]] | None = None, **plan: Any) -> Plan:
-    """`tasks`: TaskPlan fields; `steps`: each task's step names (default one, `run`)."""
-    entries = [{"name": f"{t['name']}-{s}", "task": t["name"]} for t in tasks
-               for s in (steps or {}).get(t["name"], ["run"])]
+def pipeline_plan(tasks: list[dict[str, Any]], steps: dict[str, list[str]] | None = None,
+                  breakpoints: tuple[str, ...] = (), **plan: Any) -> Plan:
+    """`tasks`: TaskPlan fields; `steps`: each task's step names (default one, `run`); `breakpoints`: the steps
+    held before they start."""
+    entries = [{"name": f"{t['name']}-{s}", "task": t["name"], "breakpoint_before": f"{t['name']}-{s}" in breakpoints}
+               for t in tasks for s in (steps or {}).get(t["name"], ["run"])]
     return Plan.from_dict({
         "steps": [{"index": i, "container": f"step-{e['name']}", **e} for i, e in enumerate(entries)],
         "tasks": tasks, "run_dir": "/nonexistent", "steps_dir": "/nonexistent",
