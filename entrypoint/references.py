@@ -5,7 +5,8 @@ As Tekton's entrypoint does it (pkg/entrypoint/entrypointer.go: `applyStepResult
 a shell.  The generator checked every reference (an earlier step, a declared result, a form its type allows)
 and lists the ones this step uses, `--result-ref steps.<step>.results.<name>=<file>`; only those are replaced,
 in every element of the command and every variable of the child's environment (Tekton's replaceEnv walks the
-whole environment too).
+whole environment too), and in the step's script (command[0] in /tekton/scripts, written by the init container
+before any value existed: a copy with the references replaced runs instead, from the step's own directory).
 
 A result file is read as Tekton reads it (`loadStepResult`, `ResultValue.UnmarshalJSON`): a JSON array of
 strings is an array, a JSON object of strings an object, a JSON string its text, anything else the file's
@@ -22,11 +23,14 @@ reads task results with them too).  Standard library only; imported only by a st
 
 from __future__ import annotations
 
+import os
 import re
 
 from contracts.ref_values import Unresolved, Value, form_of, pattern_for, substitute, value_of
 
-__all__ = ["Unresolved", "Resolver", "value_of"]
+__all__ = ["SCRIPT_COPY", "Unresolved", "Resolver", "value_of"]
+
+SCRIPT_COPY = "script"  # in the step's own directory: its script with the references replaced
 
 
 class Resolver:
@@ -75,3 +79,24 @@ class Resolver:
 
     def env(self, env: dict[str, str]) -> dict[str, str]:
         return {key: self.text(value, f"env {key}") for key, value in env.items()}
+
+    def script(self, command: tuple[str, ...], scripts_dir: str, step_dir: str) -> tuple[str, ...]:
+        """A script init wrote (command[0] in `scripts_dir`) before the values existed: its references replaced
+        in a private copy in the step's own directory (mode 0700), which runs instead; else `command`."""
+        if not step_dir or os.path.dirname(command[0]) != scripts_dir.rstrip("/"):
+            return command
+        name = os.path.basename(command[0])
+        try:
+            with open(command[0], encoding="utf-8", errors="surrogateescape") as f:
+                text = f.read()
+        except OSError as exc:
+            raise Unresolved(f"script {name}: cannot be read: {exc.strerror}") from None
+        replaced = self.text(text, f"script {name}")
+        if replaced == text:
+            return command
+        path = os.path.join(step_dir, SCRIPT_COPY)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o700)
+        with open(fd, "w", encoding="utf-8", errors="surrogateescape") as f:
+            os.fchmod(fd, 0o700)
+            f.write(replaced)
+        return (path, *command[1:])
