@@ -75,16 +75,6 @@ class Runner(TaskEffects):
         self.timers.close()
         self.sidecars.close()
 
-    def _arm_step_timeout(self, step: StepState) -> None:
-        limit = self._step_plans[step.name].timeout_seconds
-        if limit is not None and step.started_at is not None:
-            self.timers.arm(f"step:{step.name}", step.started_at + limit, self._step_timed_out, step.name)
-
-    def _arm_hold_timeout(self, step: StepState) -> None:
-        assert step.held_at is not None
-        self.timers.arm(f"hold:{step.name}", step.held_at + self.plan.hold_timeout_seconds,
-                        self.end_hold, step.name, "timeout")
-
     # --- the state machine ----------------------------------------------------------------------
 
     def _advance(self) -> None:
@@ -142,11 +132,6 @@ class Runner(TaskEffects):
         self._note("held", step=step.name, reason=reason, report=report or {})
         self._arm_hold_timeout(step)
         self._send(step.name, Hold(reason=reason))
-
-    def _step_timed_out(self, name: str) -> None:
-        step = self.state.step(name)
-        if step is not None and step.phase in ("released", "running") and not step.stopping:
-            self._stop_step(step, "TimeoutExceeded")
 
     def _finish_run(self) -> None:
         if self.state.is_pipeline:

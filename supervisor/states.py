@@ -23,7 +23,7 @@ and when a restarted supervisor replays its journal, so the two can never disagr
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, cast
 
 from contracts.outcome import failure_message, fails_run
@@ -31,9 +31,10 @@ from contracts.journal import (
     AnnouncedRecord, FinishedRecord, HeldRecord, JournalRecord, ReleasedRecord, SidecarRecord, SkippedRecord,
     StartedRecord, StepReport, StoppingRecord, TaskRecord, UnheldRecord,
 )
-from contracts.status import RunStatus
+from contracts.status import PastHold, RunStatus, SidecarStatus, StepStatus
 from contracts.plans import Plan, ResultSpec
 from contracts.task_results import VALIDATION_FAILED, invalid_results
+from supervisor.sidecar_states import SIDECAR_PHASES, SidecarPhase, SidecarState
 from supervisor.task_states import TaskState, tasks_of
 
 __all__ = [
@@ -43,13 +44,12 @@ __all__ = [
 
 StepPhase = Literal["pending", "held", "released", "running", "done"]
 Outcome = Literal["", "succeeded", "failed", "skipped", "cancelled", "timed_out"]
-SidecarPhase = Literal["pending", "announced", "ready", "unready", "failed", "stopped"]
 TaskOutcome = Literal["", "Succeeded", "Failed", "Cancelled", "TimedOut"]
 STEP_PHASES: tuple[str, ...] = ("pending", "held", "released", "running", "done")
 STEP_OUTCOMES: tuple[str, ...] = ("succeeded", "failed", "skipped", "cancelled", "timed_out")
-SIDECAR_PHASES: tuple[str, ...] = ("pending", "announced", "ready", "unready", "failed", "stopped")
 TASK_OUTCOMES: tuple[str, ...] = ("Succeeded", "Failed", "Cancelled", "TimedOut")
 
+_NOT_IN_STATUS = ("failure", "breakpoint_passed", "container")  # StepState's fields that are no StepStatus
 StepRecord = (AnnouncedRecord | HeldRecord | UnheldRecord | ReleasedRecord | StartedRecord | StoppingRecord
               | FinishedRecord | SkippedRecord)
 
@@ -90,16 +90,6 @@ class StepState:
         if self.started_at is None or self.finished_at is None:
             return None
         return max(0.0, self.finished_at - self.started_at)
-
-
-@dataclass
-class SidecarState:
-    name: str
-    phase: SidecarPhase = "pending"
-    announced_at: float | None = None
-    ready_at: float | None = None
-    stopped_at: float | None = None
-    reason: str = ""
 
 
 @dataclass
@@ -220,27 +210,11 @@ class RunState:
             if task is not None:
                 task.apply(cast(TaskRecord, rec), at)
         elif rec["ev"].startswith("sidecar_"):
-            self._apply_sidecar(cast(SidecarRecord, rec), at)
+            car = self.sidecar(cast(SidecarRecord, rec)["sidecar"])
+            if car is not None:
+                car.apply(cast(SidecarRecord, rec), at)
         else:
             self._apply_step(cast(StepRecord, rec), at)
-
-    def _apply_sidecar(self, rec: SidecarRecord, at: float) -> None:
-        car = self.sidecar(rec["sidecar"])
-        if car is None:
-            return
-        ev = rec["ev"]
-        if ev == "sidecar_announced":
-            car.announced_at = car.announced_at or at
-            if car.phase == "pending":
-                car.phase = "announced"
-        elif ev == "sidecar_ready":
-            car.phase, car.ready_at = "ready", car.ready_at or at
-        elif ev == "sidecar_unready":
-            car.phase = "unready"
-        elif ev == "sidecar_failed":
-            car.phase, car.reason = "failed", rec.get("reason", "")
-        elif ev == "sidecar_stopped":
-            car.phase, car.stopped_at, car.reason = "stopped", at, rec.get("reason", car.reason)
 
     def _apply_step(self, rec: StepRecord, at: float) -> None:
         step = self.step(rec["step"])
@@ -302,6 +276,20 @@ class RunState:
         return dict(self.status())
 
     def status(self) -> RunStatus:
-        """The whole run as JSON-able data (GET /status, `doll ctl status --json`): run_status.py."""
-        from supervisor.run_status import run_status
-        return run_status(self)
+        """The whole run as JSON-able data (GET /status, `doll ctl status --json`)."""
+        hold = self.current_hold()
+        return {
+            "phase": "finished" if self.finished else ("running" if self.sidecars_ready else "waiting-sidecars"),
+            "outcome": self.outcome, "reason": self.reason, "message": self.message,
+            "cancel_reason": self.cancel_reason, "started_at": self.started_at, "finished_at": self.finished_at,
+            "hold": None if hold is None else {"step": hold.name, "reason": hold.hold_reason, "since": hold.held_at},
+            "steps": [
+                cast(StepStatus, {**{k: v for k, v in asdict(s).items() if k not in _NOT_IN_STATUS},
+                                  "wait_seconds": s.wait_seconds, "duration_seconds": s.duration_seconds})
+                for s in self.steps
+            ],
+            "tasks": [t.status() for t in self.tasks] if self.is_pipeline else [],
+            "pipeline_results": sorted(self.pipeline_results),
+            "sidecars": [cast(SidecarStatus, asdict(c)) for c in self.sidecars],
+            "holds": [cast(PastHold, asdict(h)) for h in self.holds],
+        }

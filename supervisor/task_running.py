@@ -17,6 +17,7 @@ from contracts.layout import value_path
 from contracts.outcome import fails_run
 from supervisor.run_effects import RunEffects
 from supervisor.scheduling import Decision, decisions
+from supervisor.states import StepState
 from supervisor.task_states import TaskState, ending
 
 __all__ = ["TaskEffects", "write_value"]
@@ -39,6 +40,8 @@ def write_value(path: str, text: str) -> None:
 
 
 class TaskEffects(RunEffects):
+    """Tasks, and the deadlines of steps and holds: armed here, acted on by the Runner."""
+
     def _advance_task(self, task: TaskState) -> None:
         raise NotImplementedError  # the Runner's: the task's steps, in order
 
@@ -157,6 +160,21 @@ class TaskEffects(RunEffects):
                 self._note("task_skipped", task=task.name, reason=skip, message=self.state.cancel_message)
             elif task.phase == "running" and all(s.phase == "done" for s in self.state.steps_of(task)):
                 self._end_task(task)
+
+    def _arm_step_timeout(self, step: StepState) -> None:
+        limit = next(s.timeout_seconds for s in self.plan.steps if s.name == step.name)
+        if limit is not None and step.started_at is not None:
+            self.timers.arm(f"step:{step.name}", step.started_at + limit, self._step_timed_out, step.name)
+
+    def _arm_hold_timeout(self, step: StepState) -> None:
+        assert step.held_at is not None
+        self.timers.arm(f"hold:{step.name}", step.held_at + self.plan.hold_timeout_seconds,
+                        self.end_hold, step.name, "timeout")
+
+    def _step_timed_out(self, name: str) -> None:
+        step = self.state.step(name)
+        if step is not None and step.phase in ("released", "running") and not step.stopping:
+            self._stop_step(step, "TimeoutExceeded")
 
     # the Runner's (runner.py)
     def _advance(self) -> None:
