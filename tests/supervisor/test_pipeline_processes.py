@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from contracts import exits
-from supervisor_rig import Pod
+from supervisor_rig import Pod, wait_for
 
 
 def _pipeline(pod: Pod, tasks: list[dict[str, Any]]) -> None:
@@ -46,3 +46,27 @@ def test_a_failed_task_skips_its_dependent_while_the_independent_branch_finishes
     assert _finished(pod)["slow-run"]["outcome"] == "succeeded"
     last = pod.journal()[-1]
     assert (last["outcome"], last["reason"]) == ("Failed", "Failed")
+
+
+def test_a_supervisor_killed_mid_pipeline_is_restarted_and_carries_on_from_its_journal(pod: Pod) -> None:
+    """The replayed journal gives the restarted supervisor the same tasks: a running branch is not started
+    again, the waiting dependent starts once both branches have ended."""
+    pod.plan([{"name": f"{t}-run", "task": t} for t in "abc"], layout="native",
+             tasks=[{"name": "a"}, {"name": "b"}, {"name": "c", "run_after": ["a", "b"]}], pipeline={"run": "pr-1"})
+    sup = pod.supervise()
+    flag = pod.root / "go"
+    extra = ("--await-supervisor", "--reconnect-seconds", "0.3")
+    steps = [pod.step("a-run", 0, "true", extra=extra),
+             pod.step("b-run", 1, f"while [ ! -f {flag} ]; do sleep 0.05; done", extra=extra),
+             pod.step("c-run", 2, extra=extra)]
+    wait_for(lambda: any(r["ev"] == "task_finished" and r["task"] == "a" for r in pod.journal()), what="a's end")
+    sup.kill()
+    sup.wait(5)
+    pod.supervise()
+    flag.touch()
+    wait_for(lambda: any(r["ev"] == "run_finished" for r in pod.journal()), timeout=20, what="the end of the run")
+    assert [s.wait(10) for s in steps] == [0, 0, 0]
+    assert sorted(pod.order()) == ["a-run", "b-run", "c-run"] and pod.order()[-1] == "c-run"  # each once
+    started = [r["task"] for r in pod.journal() if r["ev"] == "task_started"]
+    assert sorted(started) == ["a", "b", "c"]
+    assert pod.journal()[-1]["outcome"] == "Succeeded"
