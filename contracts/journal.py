@@ -16,11 +16,14 @@ from contracts.errors import InputError
 __all__ = [
     "AnnouncedRecord", "CancelRecord", "EVENTS", "FinishedRecord", "HeldRecord", "JournalRecord",
     "ReleasedRecord", "RunFinishedRecord", "RunRecord", "SidecarRecord", "SkippedRecord", "StartedRecord",
-    "StepOutcome", "StepReport", "StoppingRecord", "UnheldRecord", "parse_record",
+    "StepOutcome", "StepReport", "StoppingRecord", "TaskFinishedRecord", "TaskRecord", "TaskSkippedRecord",
+    "TaskStartedRecord", "TaskStoppingRecord", "TasksTimeoutRecord", "PipelineTaskOutcome", "UnheldRecord",
+    "parse_record",
 ]
 
 StepOutcome = Literal["succeeded", "failed", "skipped", "cancelled", "timed_out"]
 TaskOutcome = Literal["Succeeded", "Failed", "Cancelled", "TimedOut"]
+PipelineTaskOutcome = Literal["Succeeded", "Failed", "Cancelled", "TimedOut"]  # a pipeline task that ran
 SidecarEvent = Literal["sidecar_announced", "sidecar_ready", "sidecar_unready", "sidecar_failed",
                        "sidecar_stopped"]
 
@@ -121,19 +124,67 @@ class CancelRecord(TypedDict):
 class RunFinishedRecord(TypedDict):
     ev: Literal["run_finished"]
     at: float
-    outcome: TaskOutcome
+    outcome: TaskOutcome  # a PipelineRun that skipped some tasks: Succeeded, with reason Completed (as Tekton's)
     reason: NotRequired[str]
+    message: NotRequired[str]
+    pipeline_results: NotRequired[dict[str, str]]  # a PipelineRun's results: a string, or an array's/object's JSON
+
+
+class TaskStartedRecord(TypedDict):
+    """A pipeline task's turn came: its ref values are written, its first step is released next."""
+
+    ev: Literal["task_started"]
+    at: float
+    task: str
+
+
+class TaskSkippedRecord(TypedDict):
+    ev: Literal["task_skipped"]
+    at: float
+    task: str
+    reason: str  # Tekton's SkippingReason: WhenExpressionsSkip, StoppingSkip, ParentTasksSkip, ...
     message: NotRequired[str]
 
 
+class TaskStoppingRecord(TypedDict):
+    """The task is stopped before its steps end (its own timeout, the tasks' or the finally tasks' timeout)."""
+
+    ev: Literal["task_stopping"]
+    at: float
+    task: str
+    reason: str  # TaskRunTimeout
+    message: NotRequired[str]
+
+
+class TaskFinishedRecord(TypedDict):
+    ev: Literal["task_finished"]
+    at: float
+    task: str
+    outcome: PipelineTaskOutcome
+    reason: str
+    message: NotRequired[str]
+    results: NotRequired[dict[str, str]]
+
+
+class TasksTimeoutRecord(TypedDict):
+    """timeouts.tasks (scope tasks) or timeouts.finally (scope finally) was reached."""
+
+    ev: Literal["tasks_timeout"]
+    at: float
+    scope: Literal["tasks", "finally"]
+
+
+TaskRecord = TaskStartedRecord | TaskSkippedRecord | TaskStoppingRecord | TaskFinishedRecord
 JournalRecord = (RunRecord | AnnouncedRecord | SidecarRecord | HeldRecord | UnheldRecord | ReleasedRecord
                  | StartedRecord | StoppingRecord | FinishedRecord | SkippedRecord | CancelRecord
-                 | RunFinishedRecord)
+                 | RunFinishedRecord | TaskStartedRecord | TaskSkippedRecord | TaskStoppingRecord
+                 | TaskFinishedRecord | TasksTimeoutRecord)
 
 # field -> (its kind, required); kinds: str, num (a finite number), num? (or null), int? (or null), bool,
 # results (an object of strings), report (a StepReport), and the outcome sets
 _Fields = dict[str, tuple[str, bool]]
 _STEP: _Fields = {"step": ("str", True)}
+_TASK: _Fields = {"task": ("str", True)}
 _CAR: _Fields = {"sidecar": ("str", True), "reason": ("str", False)}
 EVENTS: dict[str, _Fields] = {
     "run": {},
@@ -150,12 +201,19 @@ EVENTS: dict[str, _Fields] = {
                  "message": ("str", False), "source": ("str", False)},
     "skipped": {**_STEP, "reason": ("str", False), "cancelled": ("bool", False)},
     "cancel": {"reason": ("str", True), "message": ("str", False)},
-    "run_finished": {"outcome": ("task_outcome", True), "reason": ("str", False), "message": ("str", False)},
+    "run_finished": {"outcome": ("task_outcome", True), "reason": ("str", False), "message": ("str", False),
+                     "pipeline_results": ("results", False)},
+    "task_started": _TASK,
+    "task_skipped": {**_TASK, "reason": ("str", True), "message": ("str", False)},
+    "task_stopping": {**_TASK, "reason": ("str", True), "message": ("str", False)},
+    "task_finished": {**_TASK, "outcome": ("task_outcome", True), "reason": ("str", True), "message": ("str", False),
+                      "results": ("results", False)},
+    "tasks_timeout": {"scope": ("scope", True)},
 }
 _REPORT: _Fields = {"exit_code": ("int?", False), "reason": ("str", False), "started_at": ("num?", False),
                     "finished_at": ("num?", False), "results": ("results", False), "message": ("str", False)}
 _OUTCOMES = {"step_outcome": ("succeeded", "failed", "skipped", "cancelled", "timed_out"),
-             "task_outcome": ("Succeeded", "Failed", "Cancelled", "TimedOut")}
+             "task_outcome": ("Succeeded", "Failed", "Cancelled", "TimedOut"), "scope": ("tasks", "finally")}
 
 
 def parse_record(data: object) -> JournalRecord:

@@ -47,6 +47,8 @@ class StepOptions:
     result_refs: tuple[str, ...] = ()
     result_files: tuple[str, ...] = ()  # task results taken from a file (a step result): `<task result>=<file>`
     step_dir: str = ""  # this step's own directory: exitCode and state are written here
+    # where init wrote the steps' scripts: a command[0] there that uses a --result-ref is rewritten at the turn
+    scripts_dir: str = "/tekton/scripts"
     sidecar: bool = False  # wrap a sidecar: answer probes, stop on the supervisor's word
     grace_seconds: float = 30.0  # SIGTERM -> SIGKILL of the whole process group
     poll_seconds: float = 0.0  # file mode: poll interval; 0 = dnotify with a 0.1 s polling fallback

@@ -5,7 +5,8 @@ As Tekton's entrypoint does it (pkg/entrypoint/entrypointer.go: `applyStepResult
 a shell.  The generator checked every reference (an earlier step, a declared result, a form its type allows)
 and lists the ones this step uses, `--result-ref steps.<step>.results.<name>=<file>`; only those are replaced,
 in every element of the command and every variable of the child's environment (Tekton's replaceEnv walks the
-whole environment too).
+whole environment too), and in the step's script (command[0] in /tekton/scripts, written by the init container
+before any value existed: a copy with the references replaced runs instead, from the step's own directory).
 
 A result file is read as Tekton reads it (`loadStepResult`, `ResultValue.UnmarshalJSON`): a JSON array of
 strings is an array, a JSON object of strings an object, a JSON string its text, anything else the file's
@@ -16,39 +17,20 @@ of an object.
 Where Tekton's entrypoint only logs a reference it cannot replace and runs the command with the reference
 left in it, the wrapper fails the step (`Unresolved`: exit 125, the reason in the record), before its child
 ever runs: a missing result file, an index out of range, a key the object lacks, a form its value does not
-have.  Standard library only; imported only by a step that uses step results.
+have.  The value forms are contracts/ref_values.py's (the supervisor
+reads task results with them too).  Standard library only; imported only by a step that uses step results.
 """
 
 from __future__ import annotations
 
-import json
+import os
 import re
 
-__all__ = ["Unresolved", "Resolver", "value_of"]
+from contracts.ref_values import Unresolved, Value, form_of, pattern_for, substitute, value_of
 
-Value = str | list[str] | dict[str, str]
+__all__ = ["SCRIPT_COPY", "Unresolved", "Resolver", "value_of"]
 
-
-class Unresolved(Exception):
-    """A reference that cannot be replaced: the step fails (one line saying why)."""
-
-
-def value_of(text: str) -> Value:
-    """The value of a result file's text, as Tekton's ResultValue.UnmarshalJSON reads it."""
-    if text[:1] in ("[", "{"):
-        try:
-            value = json.loads(text)
-        except ValueError:
-            value = None
-        if isinstance(value, list) and all(isinstance(item, str) for item in value):
-            return value
-        if isinstance(value, dict) and all(isinstance(item, str) for item in value.values()):
-            return value
-    try:
-        decoded = json.loads(text)
-    except ValueError:
-        return text
-    return decoded if isinstance(decoded, str) else text
+SCRIPT_COPY = "script"  # in the step's own directory: its script with the references replaced
 
 
 class Resolver:
@@ -59,8 +41,7 @@ class Resolver:
         for pair in refs:
             name, _, path = pair.partition("=")
             self.files[name] = path
-        names = sorted(self.files, key=len, reverse=True)  # a result named `x.y` before a result `x`'s key y
-        self.pattern = re.compile(r"\$\((" + "|".join(map(re.escape, names)) + r")(\[\*\]|\[\d+\]|\.[^.()\[\]\s]+)?\)")
+        self.pattern = pattern_for(self.files)
         self.values: dict[str, Value] = {}
 
     def _load(self, name: str) -> Value:
@@ -76,33 +57,12 @@ class Resolver:
         return self.values[name]
 
     def _one(self, match: re.Match[str]) -> str | list[str]:
-        name, part = match.group(1), match.group(2) or ""
-        value = self._load(name)
-        kind = "an array" if isinstance(value, list) else "an object" if isinstance(value, dict) else "a string"
-        if part == "[*]" and isinstance(value, list):
-            return value
-        if part.startswith("[") and part != "[*]" and isinstance(value, list):
-            index = int(part[1:-1])
-            if index >= len(value):
-                raise Unresolved(f"{match.group(0)}: index {index} out of range (the array has {len(value)})")
-            return value[index]
-        if part.startswith(".") and isinstance(value, dict):
-            if part[1:] not in value:
-                raise Unresolved(f"{match.group(0)}: the object has no key {part[1:]!r}")
-            return value[part[1:]]
-        if not part and isinstance(value, str):
-            return value
-        raise Unresolved(f"{match.group(0)}: the result is {kind} ({self.files[name]})")
+        name = match.group(1)
+        return form_of(match.group(0), match.group(2) or "", self._load(name), self.files[name])
 
     def text(self, text: str, where: str) -> str:
         """`text` with every reference replaced; an array here (not a whole command element) is refused."""
-        def one(match: re.Match[str]) -> str:
-            value = self._one(match)
-            if isinstance(value, list):
-                raise Unresolved(f"{where}: {match.group(0)} is a whole array: it can only be a whole element of "
-                                 "command or args")
-            return value
-        return self.pattern.sub(one, text) if "$(" in text else text
+        return substitute(text, self.pattern, self._load, where)
 
     def command(self, command: tuple[str, ...]) -> tuple[str, ...]:
         out: list[str] = []
@@ -119,3 +79,24 @@ class Resolver:
 
     def env(self, env: dict[str, str]) -> dict[str, str]:
         return {key: self.text(value, f"env {key}") for key, value in env.items()}
+
+    def script(self, command: tuple[str, ...], scripts_dir: str, step_dir: str) -> tuple[str, ...]:
+        """A script init wrote (command[0] in `scripts_dir`) before the values existed: its references replaced
+        in a private copy in the step's own directory (mode 0700), which runs instead; else `command`."""
+        if not step_dir or os.path.dirname(command[0]) != scripts_dir.rstrip("/"):
+            return command
+        name = os.path.basename(command[0])
+        try:
+            with open(command[0], encoding="utf-8", errors="surrogateescape") as f:
+                text = f.read()
+        except OSError as exc:
+            raise Unresolved(f"script {name}: cannot be read: {exc.strerror}") from None
+        replaced = self.text(text, f"script {name}")
+        if replaced == text:
+            return command
+        path = os.path.join(step_dir, SCRIPT_COPY)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o700)
+        with open(fd, "w", encoding="utf-8", errors="surrogateescape") as f:
+            os.fchmod(fd, 0o700)
+            f.write(replaced)
+        return (path, *command[1:])

@@ -105,6 +105,7 @@ class Step:
         if verdict.action == "start" and resolver is not None:
             try:
                 command, env = resolver.command(command), resolver.env(env)
+                command = resolver.script(command, self.o.scripts_dir, self.o.step_dir)
             except references.Unresolved as exc:
                 return Outcome(exits.EXIT_WRAPPER_ERROR, "Error", None, time.time(), f"step results: {exc}")
         if verdict.action == "start":

@@ -34,6 +34,9 @@ def answer(run: Controllable, ctl: Ctl) -> Reply:
 
 
 def _decide(run: Controllable, name: str, action: str) -> Reply:
+    held = [s.name for s in run.state.steps if s.phase == "held"]
+    if not name and len(held) > 1:  # branches of a pipeline each hold one: say which
+        return Reply(ok=False, message=f"{len(held)} steps are held ({', '.join(held)}): name one")
     step = run.state.step(name) if name else run.state.current_hold()
     if step is None:
         return Reply(ok=False, message=f"step {name!r} is not in the plan" if name else "no step is held")

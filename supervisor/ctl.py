@@ -72,16 +72,20 @@ def render(status: dict[str, Any]) -> str:
                                               if status.get("outcome") else "")]
     if status.get("message"):
         lines.append(f"  {status['message']}")
-    hold = status.get("hold")
-    if hold:
-        lines.append(f"HELD: step {hold['step']} ({hold['reason']}) - "
-                     f"doll ctl continue {hold['step']} | doll ctl fail {hold['step']}")
+    for s in status.get("steps", []):  # every held step: in a pipeline, one in each of several branches
+        if s["phase"] == "held":
+            lines.append(f"HELD: step {s['name']} ({s['hold_reason']}) - "
+                         f"doll ctl continue {s['name']} | doll ctl fail {s['name']}")
     lines.append(f"{'#':>3}  {'STEP':<24} {'STATE':<10} {'EXIT':>4}  {'DURATION':>9}  REASON")
     for s in status.get("steps", []):
         state = s["outcome"] if s["phase"] == "done" else s["phase"]
         code = "-" if s.get("exit_code") is None else str(s["exit_code"])
         lines.append(f"{s['index']:>3}  {s['name']:<24} {state:<10} {code:>4}  "
                      f"{_fmt_time(s.get('started_at'), s.get('finished_at')):>9}  {s.get('reason', '')}")
+    for t in status.get("tasks", []):
+        state = t["outcome"] if t["phase"] == "done" else t["phase"]
+        lines.append(f"task {t['name']}: {state}" + (f" ({t['reason']}: {t['message']})" if t.get("message")
+                                                     else f" ({t['reason']})" if t.get("reason") else ""))
     for c in status.get("sidecars", []):
         lines.append(f"sidecar {c['name']}: {c['phase']}" + (f" ({c['reason']})" if c.get("reason") else ""))
     return "\n".join(lines)

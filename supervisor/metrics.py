@@ -1,7 +1,8 @@
 """Prometheus metrics, computed from the run's state at each scrape (so a replayed journal keeps them).
 
-Registered into an injected CollectorRegistry.  Labels are low-cardinality: step, sidecar, outcome,
-state, reason; the pod comes from the scrape target (or the Pushgateway grouping key).
+Registered into an injected CollectorRegistry.  Labels are low-cardinality: step, sidecar, task (a
+pipeline's), outcome, state, reason; the step metrics keep their labels (a step's name already says its task); the pod comes from
+the scrape target (or the Pushgateway grouping key).
 """
 
 from __future__ import annotations
@@ -71,6 +72,26 @@ class RunCollector(Collector):
         yield from (duration, started, finished, wait, exit_code, state, held, handoff)
         yield from self._sidecars()
         yield from self._task()
+        yield from self._pipeline_tasks()
+
+    def _pipeline_tasks(self) -> Iterator[Metric]:
+        """A pipeline's tasks (a TaskRun has none): how long each took, and how many ended how."""
+        st = self._state
+        if not st.is_pipeline:
+            return
+        duration = HistogramMetricFamily(
+            "doll_task_duration_seconds", "Pipeline task run time (its start to its end), by task and outcome.",
+            labels=["task", "outcome"])
+        ended = CounterMetricFamily("doll_tasks", "Pipeline tasks ended, by outcome (Skipped included).",
+                                    labels=["outcome"])
+        for t in st.tasks:
+            if t.started_at is not None and t.finished_at is not None:
+                d = max(0.0, t.finished_at - t.started_at)
+                duration.add_metric([t.name, t.outcome], _buckets([d], DURATION_BUCKETS), d)
+        for outcome in TASK_OUTCOMES + ("Skipped",):
+            ended.add_metric([outcome], float(sum(1 for t in st.tasks if t.outcome == outcome)))
+        yield duration
+        yield ended
 
     def _sidecars(self) -> Iterator[Metric]:
         st = self._state

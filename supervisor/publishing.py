@@ -38,7 +38,7 @@ from supervisor.states import RunState
 
 __all__ = [
     "ATTEMPTS", "BACKOFF_SECONDS", "COALESCE_SECONDS", "event_for", "FAILING_AFTER", "pod_annotations", "PREFIX",
-    "Publisher", "REQUEST_TIMEOUT",
+    "Publisher", "REQUEST_TIMEOUT", "TASKS_ANNOTATION_LIMIT",
 ]
 
 REQUEST_TIMEOUT = kube_api.REQUEST_TIMEOUT
@@ -65,6 +65,12 @@ def event_for(rec: JournalRecord) -> tuple[str, str, str] | None:
     if rec["ev"] == "held":
         return "Warning", "StepHeld", (f"step {rec['step']} held ({rec['reason']}): "
                                        f"doll ctl continue {rec['step']} | fail {rec['step']}")
+    if rec["ev"] == "task_finished":
+        kind = "Normal" if rec["outcome"] == "Succeeded" else "Warning"
+        return kind, f"PipelineTask{rec['outcome']}", (f"task {rec['task']} {rec['outcome'].lower()} ({rec['reason']})"
+                                                       f" {rec.get('message', '')}".strip())
+    if rec["ev"] == "task_skipped":
+        return "Normal", "PipelineTaskSkipped", f"task {rec['task']} skipped ({rec['reason']}) {rec.get('message', '')}".strip()
     if rec["ev"] == "sidecar_failed":
         return "Warning", "SidecarFailed", rec.get("reason", "")
     if rec["ev"] == "run_finished":
@@ -82,7 +88,25 @@ def pod_annotations(state: RunState) -> dict[str, str | None]:
         PREFIX + "outcome": state.outcome or None,
         PREFIX + "hold": None if hold is None else f"{hold.name}:{hold.hold_reason}",
         PREFIX + "steps": json.dumps(steps, separators=(",", ":")),
+        PREFIX + "tasks": _tasks_annotation(state),
     }
+
+
+TASKS_ANNOTATION_LIMIT = 8192  # characters; past it the annotation counts the tasks by state instead
+
+
+def _tasks_annotation(state: RunState) -> str | None:
+    """A pipeline's tasks: each one's state and reason, or (too many to list) how many are in each state."""
+    if not state.is_pipeline:
+        return None
+    tasks = [{"name": t.name, "state": t.outcome or t.phase, "reason": t.reason} for t in state.tasks]
+    text = json.dumps(tasks, separators=(",", ":"))
+    if len(text) <= TASKS_ANNOTATION_LIMIT:
+        return text
+    counts: dict[str, int] = {}
+    for t in tasks:
+        counts[t["state"]] = counts.get(t["state"], 0) + 1
+    return json.dumps({"counts": counts}, separators=(",", ":"), sort_keys=True)
 
 
 def _may_pass(failure: ApiFailure) -> bool:

@@ -7,13 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 from contracts.journal import JournalRecord
-from contracts.wire import Ack, Message, Skip
+from contracts.wire import Ack, Message, Skip, Stop
 from supervisor.announcing import Announcer
 from supervisor.journaling import RecordSink
 from supervisor.logs import Log
 from contracts.plans import Plan
 from supervisor.serving import Connection
-from supervisor.states import RunState
+from supervisor.states import RunState, StepState
 from supervisor.timers import LoopTimers, Timers
 from supervisor.timings import Timings
 from supervisor.verdicts import Verdicts, VerdictSink
@@ -56,3 +56,11 @@ class RunEffects:
         if it comes once the supervisor is gone."""
         self.verdicts.write("step", name, message)
         self._send(name, message)
+
+    def _skip(self, step: StepState, reason: str, cancelled: bool) -> None:
+        self._note("skipped", step=step.name, reason=reason, cancelled=cancelled)
+        self._last_word(step.name, Skip(reason=reason, cancelled=cancelled))
+
+    def _stop_step(self, step: StepState, reason: str) -> None:
+        self._note("stopping", step=step.name, reason=reason)
+        self._send(step.name, Stop(reason=reason, grace_seconds=self.timings.step_stop_grace))

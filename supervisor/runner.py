@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from contracts.journal import StepReport
-from contracts.wire import Ack, Ctl, Finished, Hello, Hold, Message, Reply, Skip, Start, Started, Stop
+from contracts.wire import Ack, Ctl, Finished, Hello, Hold, Message, Reply, Skip, Start, Started
 from supervisor.control_requests import answer
 from supervisor.hello_replies import hello_replies
 from supervisor.journaling import RecordSink
@@ -27,7 +27,9 @@ from supervisor.serving import Connection
 from supervisor.sidecar_tracking import Sidecars
 from supervisor.states import RunState, StepState
 from contracts.outcome import judge
-from supervisor.run_effects import RunEffects
+from supervisor.task_running import TaskEffects
+from supervisor.task_states import TaskState
+from supervisor.pipeline_ending import pipeline_outcome, pipeline_results
 from supervisor.timers import Timers
 from supervisor.timings import Timings
 from supervisor.verdicts import VerdictSink
@@ -35,7 +37,7 @@ from supervisor.verdicts import VerdictSink
 __all__ = ["Runner"]
 
 
-class Runner(RunEffects):
+class Runner(TaskEffects):
     def __init__(self, plan: Plan, state: RunState, journal: RecordSink, log: Log,
                  clock: Callable[[], float] = time.time, *, timers: Timers | None = None,
                  verdicts: VerdictSink | None = None, timings: Timings = Timings(),
@@ -58,10 +60,7 @@ class Runner(RunEffects):
         if self.state.finished:
             self.done.set()
             return
-        started = self.state.started_at or self.clock()
-        if self.plan.timeout_seconds is not None:
-            self.timers.arm("task", started + self.plan.timeout_seconds, self.cancel,
-                            "TimeoutExceeded", f"task timeout of {self.plan.timeout_seconds}s exceeded")
+        self._arm_run_timeouts()
         lost = self.timings.lost_after_restart_seconds
         for step in self.state.steps:
             if step.phase == "running" and step.started_at is not None:
@@ -76,16 +75,6 @@ class Runner(RunEffects):
         self.timers.close()
         self.sidecars.close()
 
-    def _arm_step_timeout(self, step: StepState) -> None:
-        limit = self._step_plans[step.name].timeout_seconds
-        if limit is not None and step.started_at is not None:
-            self.timers.arm(f"step:{step.name}", step.started_at + limit, self._step_timed_out, step.name)
-
-    def _arm_hold_timeout(self, step: StepState) -> None:
-        assert step.held_at is not None
-        self.timers.arm(f"hold:{step.name}", step.held_at + self.plan.hold_timeout_seconds,
-                        self.end_hold, step.name, "timeout")
-
     # --- the state machine ----------------------------------------------------------------------
 
     def _advance(self) -> None:
@@ -94,22 +83,31 @@ class Runner(RunEffects):
             return
         if st.cancel_reason:
             self._wind_down()
+            self._end_tasks()
         elif st.sidecars_ready:
-            for step in st.steps:
-                if step.phase == "done":
-                    continue
-                if step.phase != "pending":
-                    return  # held, released or running: wait for it
-                if st.failed:
-                    self._skip(step, "an earlier step failed", cancelled=False)
-                elif step.breakpoint_before and not step.breakpoint_passed:
-                    self._hold(step, "beforeStep")
-                    return
-                else:
-                    self._release(step)
-                    return
-        if all(s.phase == "done" for s in st.steps):
+            self._schedule()
+        if all(s.phase == "done" for s in st.steps) and (all(t.phase == "done" for t in st.tasks)
+                                                          or not st.is_pipeline):
             self._finish_run()
+
+    def _advance_task(self, task: TaskState) -> None:
+        """The task's steps, in order: the next one is held at its breakpoint or released, once the one before
+        it is done; after a failure (or while the task is stopped) the rest are skipped."""
+        for step in self.state.steps_of(task):
+            if step.phase == "done":
+                continue
+            if step.phase != "pending":
+                return  # held, released or running: wait for it
+            if self.task_failed(task):
+                self._skip(step, "an earlier step failed", cancelled=False)
+            elif task.stopping:
+                self._skip(step, task.stopping_message or task.stopping, cancelled=False)
+            elif step.breakpoint_before and not step.breakpoint_passed:
+                self._hold(step, "beforeStep")
+                return
+            else:
+                self._release(step)
+                return
 
     def _wind_down(self) -> None:
         why = self.state.cancel_message or self.state.cancel_reason
@@ -129,28 +127,21 @@ class Runner(RunEffects):
         self._send(step.name, Start())
         self.announcer.announce(rec)
 
-    def _skip(self, step: StepState, reason: str, cancelled: bool) -> None:
-        self._note("skipped", step=step.name, reason=reason, cancelled=cancelled)
-        self._last_word(step.name, Skip(reason=reason, cancelled=cancelled))
-
     def _hold(self, step: StepState, reason: str, report: StepReport | None = None) -> None:
         self._reported = None  # a person decides what comes next: the release after it is no hand-off
         self._note("held", step=step.name, reason=reason, report=report or {})
         self._arm_hold_timeout(step)
         self._send(step.name, Hold(reason=reason))
 
-    def _stop_step(self, step: StepState, reason: str) -> None:
-        self._note("stopping", step=step.name, reason=reason)
-        self._send(step.name, Stop(reason=reason, grace_seconds=self.timings.step_stop_grace))
-
-    def _step_timed_out(self, name: str) -> None:
-        step = self.state.step(name)
-        if step is not None and step.phase in ("released", "running") and not step.stopping:
-            self._stop_step(step, "TimeoutExceeded")
-
     def _finish_run(self) -> None:
-        outcome, reason = self.state.task_outcome()
-        self._note("run_finished", outcome=outcome, reason=reason, message=self.state.failure_message())
+        if self.state.is_pipeline:
+            outcome, reason, message = pipeline_outcome(self.state, self.plan)
+            results, notes = pipeline_results(self.state, self.plan)
+            self._note("run_finished", outcome=outcome, reason=reason, message="; ".join([message, *notes]),
+                       pipeline_results=results)
+        else:
+            outcome, reason = self.state.task_outcome()
+            self._note("run_finished", outcome=outcome, reason=reason, message=self.state.failure_message())
         self.close()
         if self.plan.layout == "classic":  # native sidecars are stopped by the kubelet once the steps end;
             self.sidecars.stop_all()       # one stopped earlier would be restarted (restartPolicy: Always)

@@ -16,7 +16,9 @@ and when a restarted supervisor replays its journal, so the two can never disagr
     finished {step, at, exit_code, reason, outcome, started_at, finished_at, results, message}
     skipped {step, at, reason, cancelled}
     cancel {at, reason, message}               reason: Cancelled | TimeoutExceeded | SidecarFailed
-    run_finished {at, outcome, reason}
+    run_finished {at, outcome, reason, [pipeline_results]}
+    task_started / task_skipped / task_stopping / task_finished {task, at, ...}   a pipeline's tasks (task_states.py)
+    tasks_timeout {at, scope}                  timeouts.tasks (scope tasks) or timeouts.finally (scope finally)
 """
 
 from __future__ import annotations
@@ -27,11 +29,13 @@ from typing import Any, Literal, cast
 from contracts.outcome import failure_message, fails_run
 from contracts.journal import (
     AnnouncedRecord, FinishedRecord, HeldRecord, JournalRecord, ReleasedRecord, SidecarRecord, SkippedRecord,
-    StartedRecord, StepReport, StoppingRecord, UnheldRecord,
+    StartedRecord, StepReport, StoppingRecord, TaskRecord, UnheldRecord,
 )
 from contracts.status import PastHold, RunStatus, SidecarStatus, StepStatus
 from contracts.plans import Plan, ResultSpec
 from contracts.task_results import VALIDATION_FAILED, invalid_results
+from supervisor.sidecar_states import SIDECAR_PHASES, SidecarPhase, SidecarState
+from supervisor.task_states import TaskState, tasks_of
 
 __all__ = [
     "HoldSpan", "Outcome", "RunState", "SIDECAR_PHASES", "STEP_OUTCOMES", "STEP_PHASES", "SidecarPhase",
@@ -40,11 +44,9 @@ __all__ = [
 
 StepPhase = Literal["pending", "held", "released", "running", "done"]
 Outcome = Literal["", "succeeded", "failed", "skipped", "cancelled", "timed_out"]
-SidecarPhase = Literal["pending", "announced", "ready", "unready", "failed", "stopped"]
 TaskOutcome = Literal["", "Succeeded", "Failed", "Cancelled", "TimedOut"]
 STEP_PHASES: tuple[str, ...] = ("pending", "held", "released", "running", "done")
 STEP_OUTCOMES: tuple[str, ...] = ("succeeded", "failed", "skipped", "cancelled", "timed_out")
-SIDECAR_PHASES: tuple[str, ...] = ("pending", "announced", "ready", "unready", "failed", "stopped")
 TASK_OUTCOMES: tuple[str, ...] = ("Succeeded", "Failed", "Cancelled", "TimedOut")
 
 _NOT_IN_STATUS = ("failure", "breakpoint_passed", "container")  # StepState's fields that are no StepStatus
@@ -91,16 +93,6 @@ class StepState:
 
 
 @dataclass
-class SidecarState:
-    name: str
-    phase: SidecarPhase = "pending"
-    announced_at: float | None = None
-    ready_at: float | None = None
-    stopped_at: float | None = None
-    reason: str = ""
-
-
-@dataclass
 class HoldSpan:
     """One hold of a step, from when it began to how it ended (not the wire's `Hold` message)."""
 
@@ -126,15 +118,37 @@ class RunState:
     holds: list[HoldSpan] = field(default_factory=list)
     records: int = 0
     result_specs: tuple[ResultSpec, ...] = ()  # the task's declared results, checked at the end
+    tasks: list[TaskState] = field(default_factory=list)  # a TaskRun: one implicit task (name ""), running
+    tasks_timed_out: bool = False  # timeouts.tasks reached: pending DAG tasks are skipped
+    finally_timed_out: bool = False  # timeouts.finally reached: pending finally tasks are skipped
+    pipeline_results: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_plan(cls, plan: Plan) -> RunState:
+        tasks = tasks_of(plan)
+        if not plan.tasks:
+            tasks[0].phase = "running"  # a TaskRun's steps are its one task, which has no records of its own
         return cls(
             steps=[StepState(s.name, s.index, s.on_error, s.container, s.breakpoint_before, s.task)
                    for s in plan.steps],
             sidecars=[SidecarState(s.name) for s in plan.sidecars],
             result_specs=plan.results,
+            tasks=tasks,
         )
+
+    @property
+    def is_pipeline(self) -> bool:
+        return bool(self.tasks and self.tasks[0].name)
+
+    def task(self, name: str) -> TaskState | None:
+        return next((t for t in self.tasks if t.name == name), None)
+
+    def steps_of(self, task: TaskState) -> list[StepState]:
+        return [s for s in self.steps if s.name in task.steps]
+
+    @property
+    def finally_started_at(self) -> float | None:
+        return min((t.started_at for t in self.tasks if t.is_finally and t.started_at is not None), default=None)
 
     def step(self, name: str) -> StepState | None:
         return next((s for s in self.steps if s.name == name), None)
@@ -185,29 +199,22 @@ class RunState:
                 self.cancel_reason, self.cancel_message = rec["reason"], rec.get("message", "")
         elif rec["ev"] == "run_finished":
             self.outcome, self.reason, self.finished_at = rec["outcome"], rec.get("reason", ""), at
-            self.message = rec.get("message", "")
+            self.message, self.pipeline_results = rec.get("message", ""), dict(rec.get("pipeline_results") or {})
+        elif rec["ev"] == "tasks_timeout":
+            if rec["scope"] == "tasks":
+                self.tasks_timed_out = True
+            else:
+                self.finally_timed_out = True
+        elif rec["ev"].startswith("task_"):
+            task = self.task(cast(TaskRecord, rec)["task"])
+            if task is not None:
+                task.apply(cast(TaskRecord, rec), at)
         elif rec["ev"].startswith("sidecar_"):
-            self._apply_sidecar(cast(SidecarRecord, rec), at)
+            car = self.sidecar(cast(SidecarRecord, rec)["sidecar"])
+            if car is not None:
+                car.apply(cast(SidecarRecord, rec), at)
         else:
             self._apply_step(cast(StepRecord, rec), at)
-
-    def _apply_sidecar(self, rec: SidecarRecord, at: float) -> None:
-        car = self.sidecar(rec["sidecar"])
-        if car is None:
-            return
-        ev = rec["ev"]
-        if ev == "sidecar_announced":
-            car.announced_at = car.announced_at or at
-            if car.phase == "pending":
-                car.phase = "announced"
-        elif ev == "sidecar_ready":
-            car.phase, car.ready_at = "ready", car.ready_at or at
-        elif ev == "sidecar_unready":
-            car.phase = "unready"
-        elif ev == "sidecar_failed":
-            car.phase, car.reason = "failed", rec.get("reason", "")
-        elif ev == "sidecar_stopped":
-            car.phase, car.stopped_at, car.reason = "stopped", at, rec.get("reason", car.reason)
 
     def _apply_step(self, rec: StepRecord, at: float) -> None:
         step = self.step(rec["step"])
@@ -273,20 +280,16 @@ class RunState:
         hold = self.current_hold()
         return {
             "phase": "finished" if self.finished else ("running" if self.sidecars_ready else "waiting-sidecars"),
-            "outcome": self.outcome,
-            "reason": self.reason,
-            "message": self.message,
-            "cancel_reason": self.cancel_reason,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
+            "outcome": self.outcome, "reason": self.reason, "message": self.message,
+            "cancel_reason": self.cancel_reason, "started_at": self.started_at, "finished_at": self.finished_at,
             "hold": None if hold is None else {"step": hold.name, "reason": hold.hold_reason, "since": hold.held_at},
             "steps": [
                 cast(StepStatus, {**{k: v for k, v in asdict(s).items() if k not in _NOT_IN_STATUS},
                                   "wait_seconds": s.wait_seconds, "duration_seconds": s.duration_seconds})
                 for s in self.steps
             ],
-            "tasks": [],
-            "pipeline_results": [],
+            "tasks": [t.status() for t in self.tasks] if self.is_pipeline else [],
+            "pipeline_results": sorted(self.pipeline_results),
             "sidecars": [cast(SidecarStatus, asdict(c)) for c in self.sidecars],
             "holds": [cast(PastHold, asdict(h)) for h in self.holds],
         }

@@ -109,11 +109,49 @@ def test_a_task_result_taken_from_a_step_result_is_reported_with_the_task_result
 
 
 def test_the_references_module_costs_a_plain_step_nothing_and_brings_no_heavy_import() -> None:
-    """Imported only by a step given --result-ref, and then only json and re, which every start has already
-    (the wrapper's start budget: contracts/freezing.py, tests/contracts/test_options.py)."""
+    """Imported only by a step given --result-ref, and then only the shared value forms (contracts.ref_values,
+    itself json and re, which every start has already: the wrapper's start budget, contracts/freezing.py,
+    tests/contracts/test_options.py)."""
     code = ("import sys; sys.path.insert(0, sys.argv[1]); import entrypoint.main, entrypoint.stepping; "
             "before = set(sys.modules); assert 'entrypoint.references' not in before; import entrypoint.references; "
             "print(' '.join(sorted(set(sys.modules) - before - {'entrypoint.references'})))")
     root = str(Path(__file__).resolve().parents[2])
     out = subprocess.run([sys.executable, "-S", "-c", code, root], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+    assert out.stdout.strip() == "contracts.ref_values"
+
+
+def test_a_script_written_before_the_values_existed_runs_with_its_references_replaced(tmp_path: Path) -> None:
+    """A pipeline task's `$(tasks.a.results.tag)` in a script: init wrote the script before the value existed
+    (Tekton replaces it in the TaskRun's spec, before the Pod exists); the wrapper runs a copy with it replaced,
+    private to the step (0700 in its own directory), and leaves the script itself as init wrote it."""
+    scripts, values = tmp_path / "scripts", tmp_path / "values"
+    scripts.mkdir()
+    values.mkdir()
+    (values / "tasks.a.results.tag").write_text(json.dumps("v1.2"))
+    (values / "tasks.a.results.tags").write_text(json.dumps(["x", "y"]))
+    out = tmp_path / "seen"
+    script = scripts / "step-b"
+    script.write_text(f'#!/bin/sh\necho "tag=$(tasks.a.results.tag) first=$(tasks.a.results.tags[0])" > {out}\n')
+    script.chmod(0o755)
+    (tmp_path / "step-b").mkdir()
+    done = run_wrapper(*step_args(tmp_path, "b", 1, scripts_dir=str(scripts)),
+                       "--result-ref", f"tasks.a.results.tag={values / 'tasks.a.results.tag'}",
+                       "--result-ref", f"tasks.a.results.tags={values / 'tasks.a.results.tags'}", "--", str(script))
+    assert done.returncode == 0, done.stderr
+    assert out.read_text() == "tag=v1.2 first=x\n"
+    assert "$(tasks.a.results.tag)" in script.read_text()
+    copy = tmp_path / "step-b" / "script"
+    assert copy.stat().st_mode & 0o777 == 0o700
+
+
+def test_a_script_reference_that_cannot_be_replaced_fails_the_step_before_it_runs(tmp_path: Path) -> None:
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    out = tmp_path / "ran"
+    script = scripts / "step-b"
+    script.write_text(f"#!/bin/sh\ntouch {out}\necho $(tasks.a.results.gone)\n")
+    script.chmod(0o755)
+    done = run_wrapper(*step_args(tmp_path, "b", 1, scripts_dir=str(scripts)),
+                       "--result-ref", f"tasks.a.results.gone={tmp_path / 'nothing'}", "--", str(script))
+    assert done.returncode == exits.EXIT_WRAPPER_ERROR and not out.exists()
+    assert "$(tasks.a.results.gone)" in done.stderr
