@@ -90,5 +90,6 @@ class RunStatus(TypedDict):
     steps: list[StepStatus]
     tasks: list[TaskStatus]  # a PipelineRun's tasks ([] for a TaskRun)
     pipeline_results: list[str]  # the names of the Pipeline results the run gave
+    pipeline_result_values: dict[str, str]  # ... and their values (a string, or an array's/object's JSON): not in /status
     sidecars: list[SidecarStatus]
     holds: list[PastHold]

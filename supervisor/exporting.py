@@ -128,7 +128,9 @@ def _loopback(remote: str | None) -> bool:
 
 def without_results(status: dict[str, Any]) -> dict[str, Any]:
     """The run as any container of the Pod may see it: each step's phase, times, exit code and reason, the
-    names of its results, never their values or its message (those are the step's own)."""
+    names of its results, never their values or its message (those are the step's own), nor the values of the
+    Pipeline's results."""
     steps = [{**{k: v for k, v in step.items() if k not in ("results", "message")},
               "result_names": sorted(step.get("results") or {})} for step in status.get("steps", [])]
-    return {**status, "steps": steps, "message": ""}
+    shown = {k: v for k, v in status.items() if k != "pipeline_result_values"}
+    return {**shown, "steps": steps, "message": ""}

@@ -290,6 +290,7 @@ class RunState:
             ],
             "tasks": [t.status() for t in self.tasks] if self.is_pipeline else [],
             "pipeline_results": sorted(self.pipeline_results),
+            "pipeline_result_values": dict(sorted(self.pipeline_results.items())),
             "sidecars": [cast(SidecarStatus, asdict(c)) for c in self.sidecars],
             "holds": [cast(PastHold, asdict(h)) for h in self.holds],
         }

@@ -10,6 +10,7 @@ import urllib.request
 
 import pytest
 
+from supervisor.exporting import without_results
 from supervisor_rig import Pod, wait_for
 
 
@@ -70,3 +71,12 @@ def test_status_over_http_names_the_results_but_never_gives_their_values_or_mess
     assert "ghp_SECRETRESULTVALUE" in pod.ctl("--json", "status").stdout
     assert pod.ctl("cancel").returncode == 0
     pod.finish(timeout=20)
+
+
+def test_status_over_http_names_a_pipelines_results_but_never_gives_their_values() -> None:
+    """A Pipeline's results are built from its tasks' results: /status names them, as it names a step's."""
+    status = {"steps": [], "message": "", "pipeline_results": ["digest"],
+              "pipeline_result_values": {"digest": "sha256:SECRETVALUE"}}
+    shown = without_results(status)
+    assert shown["pipeline_results"] == ["digest"]
+    assert "SECRETVALUE" not in json.dumps(shown)
