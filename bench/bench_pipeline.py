@@ -15,7 +15,7 @@ two short steps (`write` appends a line to a file in the shared workspace, `chec
 
 The variants alternate (one-pod, pod-per-task, one-pod, ...).  Measured: wall time from the first
 `kube play` to the last container exited; task hand-off: from the end of a task's last step to the start
-of each dependent's first step (median over every edge of the DAG), and step hand-off: from a step's end
+of each dependent's first step, counted from the last of the tasks it waits for (median over the tasks that wait), and step hand-off: from a step's end
 to the next step of the same task (median), both from the wrappers' own records (post files).  Needs podman,
 the doll image (scripts/build-image) and busybox (scripts/make-busybox-image).
 """
@@ -121,12 +121,21 @@ class Played:
         return {step: _record(steps_dir, prefix + step) for step in STEPS}
 
 
-def _handoffs(records: dict[str, dict[str, dict[str, Any]]]) -> tuple[list[float], list[float]]:
-    """(task hand-offs over every edge, finally included; step hand-offs inside each task)."""
-    edges = [(before, task) for task, after in DAG.items() for before in after]
-    edges += [(task, FINALLY) for task in DAG if not any(task in after for after in DAG.values())]
-    tasks = [records[b]["write"]["started_at"] - records[a]["check"]["finished_at"] for a, b in edges]
-    steps = [r["check"]["started_at"] - r["write"]["finished_at"] for r in records.values()]
+def _handoffs(records: dict[str, dict[str, dict[str, Any]]],
+              ready: dict[str, dict[str, float]] | None = None) -> tuple[list[float], list[float]]:
+    """(task hand-offs: for each task that waits, from the end of the last task it waits for to its first step's
+    start, finally included; step hand-offs inside each task).  With `ready` (each
+    step's wrapper's hello, from the supervisor's journal), a hand-off counts from when the next step could
+    start: the end of what it waits for, or its container's start when that came later (podman starts a Pod's
+    containers one by one, so a short run's first hand-offs would time container starts, not doll)."""
+    def since(task: str, step: str, end: float) -> float:
+        return max(end, ready[task][step]) if ready is not None else end
+    waits = {task: after for task, after in DAG.items() if after}  # a task waits for the LAST of these to end
+    waits[FINALLY] = list(DAG)
+    tasks = [records[task]["write"]["started_at"] -
+             since(task, "write", max(records[before]["check"]["finished_at"] for before in after))
+             for task, after in waits.items()]
+    steps = [r["check"]["started_at"] - since(t, "check", r["write"]["finished_at"]) for t, r in records.items()]
     return tasks, steps
 
 
@@ -142,10 +151,14 @@ def one_pod(index: int, image: str, work: Path) -> dict[str, float]:
         wall = time.monotonic() - start
         records = {task: {step: r for step, r in played.records(f"{task}-").items()}
                    for task in [*DAG, FINALLY]}
+        announced = {s["name"]: s["announced_at"] for s in (played.journal.reading() or {}).get("steps", [])}
+        ready = {task: {step: announced[f"{task}-{step}"] for step in STEPS} for task in records}
     finally:
         podman.removing_pod(played.name)
     tasks, steps = _handoffs(records)
-    return {"wall": wall, "task_handoff": statistics.median(tasks), "step_handoff": statistics.median(steps)}
+    ready_tasks, ready_steps = _handoffs(records, ready)
+    return {"wall": wall, "task_handoff": statistics.median(tasks), "step_handoff": statistics.median(steps),
+            "ready_task_handoff": statistics.median(ready_tasks), "ready_step_handoff": statistics.median(ready_steps)}
 
 
 def pod_per_task(index: int, image: str, work: Path) -> dict[str, float]:
@@ -202,9 +215,11 @@ def main() -> int:
     for variant in rows:
         print(f"| {variant} | {med(variant, 'wall'):.2f} s | {med(variant, 'task_handoff') * 1000:.1f} ms | "
               f"{med(variant, 'step_handoff') * 1000:.1f} ms |")
+    print(f"| one-pod, from the next container's start when later | | {med('one-pod', 'ready_task_handoff') * 1000:.1f}"
+          f" ms | {med('one-pod', 'ready_step_handoff') * 1000:.1f} ms |")
     print(f"\nwall time, pod-per-task / one-pod: {med('pod-per-task', 'wall') / med('one-pod', 'wall'):.2f}x "
-          f"(target >= 3x); one-pod task hand-off / step hand-off: "
-          f"{med('one-pod', 'task_handoff') / med('one-pod', 'step_handoff'):.2f}x (target <= 2x)")
+          f"(target >= 3x); one-pod task hand-off / step hand-off, both from the next container's start when later: "
+          f"{med('one-pod', 'ready_task_handoff') / med('one-pod', 'ready_step_handoff'):.2f}x (target <= 2x)")
     return 0
 
 

@@ -97,9 +97,11 @@ def _with_breakpoint(name: str, text: str) -> tuple[str, str]:
         docs = [d for d in yaml.safe_load_all(text) if d is not None]
     except yaml.YAMLError as exc:
         raise UsageError(f"{name}: malformed YAML: {str(exc).splitlines()[0]}") from None
+    if any(isinstance(d, dict) and d.get("kind") in ("PipelineRun", "Pipeline") for d in docs):
+        return name, text  # a PipelineRun has no `debug`: GenerateOptions.debug_on_failure holds every task's steps
     runs = [d for d in docs if isinstance(d, dict) and d.get("kind") == "TaskRun"]
     if len(runs) != 1:
-        raise UsageError(f"{name}: --debug-on-failure needs exactly one TaskRun in this file")
+        raise UsageError(f"{name}: --debug-on-failure needs exactly one TaskRun or PipelineRun in this file")
     spec = runs[0].setdefault("spec", {})
     debug = spec.setdefault("debug", {})
     debug.setdefault("breakpoints", {})["onFailure"] = "enabled"

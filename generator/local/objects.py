@@ -3,8 +3,8 @@ PersistentVolumeClaims (apiVersion v1), taken out before the Task and TaskRun go
 
 A cluster has them already; `doll run` has only what it is given, so a TaskRun binding a secret, a
 configMap or a PVC workspace, or a step reading a `secretKeyRef`, can come with them in the same YAML (or
-another `-f` file).  The TaskRun's `volumeClaimTemplate` workspaces are taken here too: in a cluster
-Tekton creates a fresh PVC for each TaskRun from the template (deleted with the TaskRun), so under `doll
+another `-f` file).  The TaskRun's (or PipelineRun's) `volumeClaimTemplate` workspaces are taken here too: in a cluster
+Tekton creates a fresh PVC for each run from the template (deleted with the TaskRun), so under `doll
 run` each becomes an emptyDir, which `doll run` makes a fresh directory of this run, removed with it.
 (`doll generate` still refuses them: it emits a Pod, and a PVC it emitted beside it would outlive the run,
 as nothing owning it would delete it.)
@@ -88,8 +88,18 @@ def _taking(objects: Objects, doc: dict[str, Any], where: str) -> None:
         objects.claims.add(name)
 
 
+def _service_account(spec: dict[str, Any]) -> str:
+    """The run's ServiceAccount: a TaskRun's or v1beta1 PipelineRun's serviceAccountName, a v1 PipelineRun's
+    taskRunTemplate.serviceAccountName."""
+    template = spec.get("taskRunTemplate")
+    name = template.get("serviceAccountName") if isinstance(template, dict) else None
+    return str(name or spec.get("serviceAccountName") or "default")
+
+
 def _templates_made_empty(doc: dict[str, Any], objects: Objects) -> bool:
-    """A TaskRun's volumeClaimTemplate workspaces bound to an emptyDir instead; True if there was one."""
+    """A TaskRun's or PipelineRun's volumeClaimTemplate workspaces bound to an emptyDir instead (the Pipeline's
+    tasks share the one Pod, so one emptyDir is the one PVC Tekton makes for the PipelineRun); True if there
+    was one."""
     spec = doc.get("spec")
     workspaces = spec.get("workspaces") if isinstance(spec, dict) else None
     changed = False
@@ -113,9 +123,9 @@ def taking_objects(sources: Sequence[tuple[str, str]]) -> tuple[tuple[tuple[str,
             _taking(objects, doc, where)
             changed = True
             continue
-        if doc.get("kind") == "TaskRun" and isinstance(doc.get("spec"), dict):
-            objects.service_account = str(doc["spec"].get("serviceAccountName") or "default")
-        if doc.get("kind") == "TaskRun" and _templates_made_empty(doc, objects):
+        if doc.get("kind") in ("TaskRun", "PipelineRun") and isinstance(doc.get("spec"), dict):
+            objects.service_account = _service_account(doc["spec"])
+        if doc.get("kind") in ("TaskRun", "PipelineRun") and _templates_made_empty(doc, objects):
             changed = True
         kept.append((where, yaml.safe_dump(doc, sort_keys=False)))
     if changed and not kept:

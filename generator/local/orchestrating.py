@@ -70,7 +70,8 @@ def _generating(options: RunOptions, sources: tuple[tuple[str, str], ...], objec
     """The Pod, classic layout; step images' commands from podman's store (or the registry), or the map; the
     given Secrets Tekton would take for $(credentials.path)."""
     generate_options = GenerateOptions(layout="classic", image=options.image or DEFAULT_IMAGE, name=options.name,
-                                       linger_seconds=options.linger_seconds, credentials=credentials(objects))
+                                       linger_seconds=options.linger_seconds, credentials=credentials(objects),
+                                       debug_on_failure=options.debug_on_failure)
     generate_options = dataclasses.replace(generate_options, image_map=options.image_map) if options.image_map \
         else dataclasses.replace(generate_options, image_source=LocalImages(RegistryOptions()))
     pod: dict[str, Any] = translate(sources, options.params, generate_options)[0]

@@ -36,6 +36,9 @@ class GenerateOptions:
     limit_range: str = ""  # a file with the namespace's LimitRange(s) (resources.py)
     kubernetes_version: str = ""  # X.Y[.Z]: warn of known kubelet bugs (versions.py; the CLI picks the layout)
     credentials: tuple[crediting.CredentialSecret, ...] = ()  # Secrets for $(credentials.path) (crediting.py)
+    # a Pipeline's every task holds a failed step for debugging (doll run --debug-on-failure): a PipelineRun has no
+    # `debug` of its own (a TaskRun's is `debug.breakpoints.onFailure`, which the TaskRun path reads)
+    debug_on_failure: bool = False
 
 
 def check_options(options: GenerateOptions) -> None:

@@ -135,3 +135,60 @@ steps:
     assert "[second] second ran" in output
     steps = {s["name"]: s for s in report["steps"]}
     assert steps["second"]["started_at"] >= steps["first"]["finished_at"]
+
+
+PIPELINE_HOLD = f"""apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata:
+  name: e2e-hold-pipeline
+spec:
+  pipelineSpec:
+    tasks:
+      - name: flaky
+        taskSpec:
+          steps:
+            - name: try
+              image: {BUSYBOX}
+              script: |
+                #!/bin/sh
+                echo evidence > /tmp/left-behind
+                exit 7
+      - name: steady
+        taskSpec:
+          steps:
+            - {{name: work, image: {BUSYBOX}, command: [sh, -c, "sleep 1; echo steady ran"]}}
+      - name: after-flaky
+        runAfter: [flaky]
+        taskSpec:
+          steps:
+            - {{name: go, image: {BUSYBOX}, command: [sh, -c, "echo after-flaky ran"]}}
+"""
+
+
+def test_a_failed_step_of_one_pipeline_branch_is_held_while_the_other_branch_finishes(
+        tmp_path: Path, doll_image: str, busybox_image: str, pods: list[str]) -> None:
+    """`doll run --debug-on-failure` on a PipelineRun holds a failed step of any task (Tekton's
+    debug.breakpoints.onFailure, docs/debug.md, which a PipelineRun cannot set: doll's option sets it for every
+    task); the independent branch is not held up, and continuing lets the failed task's dependents run."""
+    proc, out, run_volume = _start(tmp_path, pods, doll_image, "e2e-hold-pipeline", PIPELINE_HOLD,
+                                   "--debug-on-failure")
+    try:
+        status = _wait_held(proc, run_volume, out)
+        assert status["hold"]["step"] == "flaky-try" and status["hold"]["reason"] == "onFailure"
+        printed = _printed(out, "steady ran")  # the other branch goes on while flaky is held
+        assert "after-flaky ran" not in printed
+        inside = _exec("podman exec e2e-hold-pipeline-pod-step-flaky-try cat /tmp/left-behind")
+        assert inside.stdout == "evidence\n", inside.stderr
+        go_on = _printed(out, "continue:").split("continue:", 1)[1].split("\n", 1)[0].strip()
+        done = _exec(go_on)
+        assert done.returncode in (0, 137), done.stdout + done.stderr
+        code, report = _finish(proc, tmp_path)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    output = out.read_text()
+    assert code == 0, output
+    assert "[after-flaky/go] after-flaky ran" in output
+    assert {t["name"]: t["outcome"] for t in report["tasks"]} == {
+        "flaky": "Succeeded", "steady": "Succeeded", "after-flaky": "Succeeded"}

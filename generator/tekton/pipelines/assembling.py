@@ -45,7 +45,7 @@ def generate_pipeline(parts: PipelineParts, options: GenerateOptions) -> list[di
     check_options(options)
     namespace = options.namespace or parts.namespace
     template = _pod_template(parts, namespace)
-    prepared = [_prepare(task, parts, template, namespace) for task in parts.tasks]
+    prepared = [_prepare(task, parts, template, namespace, options.debug_on_failure) for task in parts.tasks]
     _unique(parts.tasks, prepared)
     known = tasks_of([t.plan for t in parts.tasks], [p.results for p in prepared])
     plans: list[TaskPlan] = []
@@ -95,7 +95,8 @@ def _pod_template(parts: PipelineParts, namespace: str) -> RawObject:
     return check_pod_template(run, {}).pod_template
 
 
-def _prepare(task: PipelineTask, parts: PipelineParts, template: RawObject, namespace: str) -> PreparedTask:
+def _prepare(task: PipelineTask, parts: PipelineParts, template: RawObject, namespace: str,
+             debug_on_failure: bool) -> PreparedTask:
     """The task's parts, on the Pod's podTemplate and the pipeline workspaces' volumes."""
     run = task.run
     if run.pod_template and run.pod_template != parts.pod_template:
@@ -108,6 +109,8 @@ def _prepare(task: PipelineTask, parts: PipelineParts, template: RawObject, name
                (b.get("name") for b, _ in run.workspaces if isinstance(b, dict)) if isinstance(binding, str)}
     volumes |= {mine: naming.workspace_volume(pipeline) for mine, pipeline in task.workspace_sources}
     run = dataclasses.replace(run, namespace=namespace or run.namespace)
+    if debug_on_failure:
+        run = dataclasses.replace(run, debug={"breakpoints": {"onFailure": "enabled"}})
     return prepare_task(run, InPipeline(task.plan.name, template, volumes))
 
 

@@ -233,9 +233,9 @@ def test_long_task_and_step_names_are_fitted_to_dns_labels() -> None:
     assert len(step.container) <= 63 and step.container.startswith("step-ttt")
 
 
-def test_a_pipeline_task_s_resources_add_up_task_by_task() -> None:
-    """Until the DAG's rule (resources.py): each task's steps run one at a time, so within a task only the
-    largest request stays; tasks may run at once, so each task keeps its own."""
+def test_the_pod_asks_for_what_its_dag_can_run_at_once_not_the_sum_of_its_steps() -> None:
+    """resources.fit_tasks: inside a task only its largest request stays (its steps run one at a time); two
+    tasks that may run at once each keep theirs, a task that runs after another asks nothing more."""
     spec = """
 steps:
   - {name: one, image: busybox, command: ["true"], computeResources: {requests: {cpu: 300m}}}
@@ -244,6 +244,9 @@ steps:
     pod = assemble(parts(task("a", spec, 0), task("b", spec, 1)))[-1]
     cpu = {c["name"]: c["resources"]["requests"]["cpu"] for c in pod["spec"]["containers"]}
     assert cpu == {"step-a-one": "300m", "step-a-two": "0", "step-b-one": "300m", "step-b-two": "0"}
+    pod = assemble(parts(task("a", spec, 0), task("b", spec, 1, run_after=("a",))))[-1]
+    cpu = {c["name"]: c["resources"]["requests"]["cpu"] for c in pod["spec"]["containers"]}
+    assert sorted(cpu.values()) == ["0", "0", "0", "300m"]
 
 
 def test_the_pipeline_run_s_service_account_and_pod_template_reach_the_pod() -> None:
