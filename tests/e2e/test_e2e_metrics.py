@@ -109,3 +109,35 @@ steps:
         record = run.record(step)
         assert sums[step] == pytest.approx(record["finished_at"] - record["started_at"], abs=0.01)
     assert 1.0 <= sums["short"] < 2.0 <= sums["long"] < 3.0
+
+
+def test_task_durations_and_outcomes_of_a_pipeline_are_scraped_by_a_real_prometheus(
+        tmp_path: Path, doll_image: str, busybox_image: str, pods: list[str], prometheus: Prometheus) -> None:
+    """Issue 14 "Seeing it": `doll_task_*` labelled by pipeline task, from the supervisor of a PipelineRun's Pod."""
+    yaml_text = f"""apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata:
+  name: e2e-metrics-pipe
+spec:
+  pipelineSpec:
+    tasks:
+      - name: short
+        taskSpec:
+          steps: [{{name: go, image: {BUSYBOX}, command: [sleep, "1"]}}]
+      - name: broken
+        runAfter: [short]
+        onError: continue
+        taskSpec:
+          steps: [{{name: go, image: {BUSYBOX}, command: [sh, -c, "exit 2"]}}]
+"""
+    run = doll_run(tmp_path, pods, doll_image, yaml_text, "--metrics-port", str(prometheus.target_port))
+    assert run.exit_code == 0, run.output + run.errors
+    counts = {(r["metric"]["task"], r["metric"]["outcome"]): float(r["value"][1]) for r in prometheus.query(
+        'last_over_time(doll_task_duration_seconds_count{job="doll"}[5m])')}
+    assert counts == {("short", "Succeeded"): 1.0, ("broken", "Failed"): 1.0}
+    sums = {r["metric"]["task"]: float(r["value"][1]) for r in prometheus.query(
+        'last_over_time(doll_task_duration_seconds_sum{job="doll"}[5m])')}
+    assert 1.0 <= sums["short"] < 3.0
+    totals = {r["metric"]["outcome"]: float(r["value"][1]) for r in prometheus.query(
+        'last_over_time(doll_tasks_total{job="doll"}[5m])')}
+    assert totals == {"Succeeded": 1.0, "Failed": 1.0, "Skipped": 0.0, "TimedOut": 0.0, "Cancelled": 0.0}

@@ -247,3 +247,38 @@ def test_a_task_over_its_timeout_is_stopped_and_fails_the_run_and_finally_still_
     assert slow["outcome"] in ("TimedOut", "Failed") and "Timeout" in slow["reason"], slow
     assert slow["finished_at"] - slow["started_at"] < 15
     assert task(run, "after")["outcome"] == "Succeeded"
+
+
+WORKSPACES = f"""
+workspaces: [{{name: shared}}, {{name: scratch}}]
+tasks:
+  - name: produce
+    workspaces: [{{name: out, workspace: shared, subPath: produced}}, {{name: tmp, workspace: scratch}}]
+    taskSpec:
+      workspaces: [{{name: out}}, {{name: tmp}}]
+      steps:
+        - {{name: go, image: {BUSYBOX}, command: [sh, -c, "echo made > $(workspaces.out.path)/file; echo t > $(workspaces.tmp.path)/t"]}}
+  - name: consume
+    runAfter: [produce]
+    workspaces: [{{name: all, workspace: shared}}, {{name: tmp, workspace: scratch}}]
+    taskSpec:
+      workspaces: [{{name: all}}, {{name: tmp}}]
+      steps:
+        - {{name: go, image: {BUSYBOX}, command: [sh, -c, "cat $(workspaces.all.path)/produced/file $(workspaces.tmp.path)/t"]}}
+"""
+
+
+def test_a_workspace_passes_files_between_tasks_with_a_tasks_sub_path_and_a_claim_template(
+        tmp_path: Path, doll_image: str, busybox_image: str, pods: list[str]) -> None:
+    """docs/pipelines.md "Specifying Workspaces in PipelineTasks" (`subPath`) and docs/workspaces.md
+    "volumeClaimTemplate" (one PVC for the PipelineRun, shared by its tasks: in one Pod, one emptyDir)."""
+    extra = """
+workspaces:
+  - {name: shared, emptyDir: {}}
+  - name: scratch
+    volumeClaimTemplate:
+      spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Mi}}}
+"""
+    run = doll_run(tmp_path, pods, doll_image, pipeline_run("e2e-pipe-workspaces", WORKSPACES, extra))
+    assert run.exit_code == 0, run.output + run.errors
+    assert run.logged("consume/go") == ["made", "t"]
