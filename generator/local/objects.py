@@ -130,8 +130,8 @@ def taking_objects(sources: Sequence[tuple[str, str]]) -> tuple[tuple[tuple[str,
         kept.append((where, yaml.safe_dump(doc, sort_keys=False)))
     if changed and not kept:
         names = ", ".join(name for name, _ in sources) or "stdin"
-        raise GenerateError(f"{names}: no Task or TaskRun found (only Secrets, ConfigMaps and PersistentVolumeClaims, "
-                            "which doll run plays with a TaskRun)")
+        raise GenerateError(f"{names}: no Task, TaskRun, Pipeline or PipelineRun found (only Secrets, ConfigMaps and "
+                            "PersistentVolumeClaims, which doll run plays with a run)")
     return (tuple(kept) if changed else tuple(sources)), objects
 
 

@@ -16,7 +16,7 @@ from generator.tekton.reading import documents
 from generator.tekton.specs import ParamValue, RawObject, Run
 from generator.warning import warn
 
-__all__ = ["API_VERSIONS", "declared_name", "DNS_LABEL", "DNS_SUBDOMAIN", "RESULT_NAME", "RESULT_RULE", "RUN_FIELDS",
+__all__ = ["API_VERSIONS", "declared_name", "unsupported_kind", "DNS_LABEL", "DNS_SUBDOMAIN", "RESULT_NAME", "RESULT_RULE", "RUN_FIELDS",
            "STEP_ACTION_API_VERSIONS", "WARN_RUN_FIELDS", "given_params", "load", "metadata_of", "object_name", "parse",
            "random_suffix", "run_name_of", "spec_of", "string_map"]
 
@@ -52,8 +52,20 @@ def parse(sources: Sequence[tuple[str, str]]) -> list[tuple[RawObject, str]]:
                 raise GenerateError(f"{where}: expected a Kubernetes object, got {type(doc).__name__}")
             docs.append((doc, where))
     if not docs:
-        raise GenerateError(f"{', '.join(f for f, _ in sources) or 'stdin'}: no Task or TaskRun found (empty)")
+        raise GenerateError(f"{', '.join(f for f, _ in sources) or 'stdin'}: no Task, TaskRun, Pipeline or PipelineRun found (empty)")
     return docs
+
+
+_SPELLED = {k.lower(): k for k in ("Task", "TaskRun", "Pipeline", "PipelineRun")}
+
+
+def unsupported_kind(kind: object, where: str) -> GenerateError:
+    """The one line for a kind doll does not run; kinds are case-sensitive: kubectl finds no `task` in tekton.dev
+    ("no matches for kind"), nor does Tekton, so a miscased one is told how it is spelled."""
+    spelled = _SPELLED.get(kind.lower(), "") if isinstance(kind, str) else ""
+    hint = f"; kinds are case-sensitive: {spelled}" if spelled else ""
+    return GenerateError(f"{where}: kind: {quote(kind)} is not supported (doll runs a Task, TaskRun, Pipeline or "
+                         f"PipelineRun{hint})")
 
 
 def _kind(doc: RawObject, where: str) -> str:
@@ -64,10 +76,7 @@ def _kind(doc: RawObject, where: str) -> str:
                                 "(tekton.dev/v1alpha1 or v1beta1)")
         return "StepAction"
     if kind not in ("Task", "TaskRun"):
-        # kinds are case-sensitive: kubectl finds no `task` in tekton.dev ("no matches for kind"), nor does Tekton
-        hint = f"; kinds are case-sensitive: {kind.capitalize().replace('run', 'Run')}" \
-            if isinstance(kind, str) and kind.lower() in ("task", "taskrun") else ""
-        raise GenerateError(f"{where}: kind: {quote(kind)} is not supported (doll runs a Task or a TaskRun{hint})")
+        raise unsupported_kind(kind, where)
     if api not in API_VERSIONS:
         raise GenerateError(f"{where}: apiVersion: {quote(api)} is not supported (tekton.dev/v1 or v1beta1)")
     return str(kind)
@@ -111,7 +120,7 @@ def load(sources: Sequence[tuple[str, str]], cli_params: Mapping[str, str], run_
     if len(runs) > 1:
         raise GenerateError(f"{runs[1][1]}: a second TaskRun (give doll one TaskRun at a time)")
     if not runs and not tasks:
-        raise GenerateError(f"{docs[0][1]}: no Task or TaskRun found (only StepActions)")
+        raise GenerateError(f"{docs[0][1]}: no Task, TaskRun, Pipeline or PipelineRun found (only StepActions)")
     if not runs:
         return dataclasses.replace(_bare_task(tasks, cli, run_name), step_actions=actions)
     doc, where = runs[0]
@@ -154,7 +163,7 @@ def load(sources: Sequence[tuple[str, str]], cli_params: Mapping[str, str], run_
 def _bare_task(tasks: list[tuple[RawObject, str]], cli: tuple[ParamValue, ...], run_name: str) -> Run:
     """A Task and no TaskRun: run it as if a TaskRun named it, with the -p params only."""
     if not tasks:
-        raise GenerateError("no Task or TaskRun found (StepActions only run from a Task's steps)")
+        raise GenerateError("no Task, TaskRun, Pipeline or PipelineRun found (StepActions only run from a Task's steps)")
     if len(tasks) != 1:
         raise GenerateError(f"{tasks[1][1]}: a second Task and no TaskRun saying which one to run")
     doc, where = tasks[0]

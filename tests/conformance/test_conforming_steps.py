@@ -11,6 +11,8 @@ from generated import container, gen, pod_of, wrapped_command
 from contracts.options import from_argv
 from generator.errors import GenerateError
 from generator.images.sources import ImageCommand, Platforms
+from generator.tekton.generate_options import GenerateOptions
+from generator.tekton.translating import translate
 
 RUN = """
 apiVersion: tekton.dev/v1
@@ -139,13 +141,14 @@ def test_when_every_steps_when_is_false_nothing_runs_and_it_is_refused() -> None
         gen(_run("- {name: a, image: busybox, command: ['true'], when: [{input: a, operator: in, values: [b]}]}"))
 
 
-@pytest.mark.parametrize("kind", ["task", "taskrun", "TASK"])
+@pytest.mark.parametrize("kind", ["task", "taskrun", "TASK", "pipelinerun", "PIPELINE"])
 def test_a_lower_case_kind_is_refused_saying_kinds_are_case_sensitive(kind: str) -> None:
     """Kubernetes kinds are case-sensitive: `kubectl apply` of `kind: task` finds no kind `task` in tekton.dev
     ("no matches for kind"), so Tekton never sees it; doll says what the kind is called."""
-    spelled = "TaskRun" if kind == "taskrun" else "Task"
+    spelled = {"taskrun": "TaskRun", "pipelinerun": "PipelineRun", "PIPELINE": "Pipeline"}.get(kind, "Task")
     text = "apiVersion: tekton.dev/v1\nkind: " + kind + "\nmetadata: {name: t}\nspec: {steps: []}\n"
     with pytest.raises(GenerateError) as error:
-        gen(text)
-    assert str(error.value) == (f"run.yaml: kind: '{kind}' is not supported (doll runs a Task or a TaskRun; kinds "
+        translate([("run.yaml", text)], {}, GenerateOptions(registry=None))
+    assert str(error.value) == (f"run.yaml: kind: '{kind}' is not supported (doll runs a Task, TaskRun, Pipeline or "
+                                f"PipelineRun; kinds "
                                 f"are case-sensitive: {spelled})")

@@ -161,14 +161,15 @@ tasks:
       - {{name: word, value: "$(tasks.make.results.word)"}}
       - {{name: list, value: ["$(tasks.make.results.list[*])"]}}
       - {{name: os, value: "$(tasks.make.results.info.os)"}}
+      - {{name: second, value: "$(tasks.make.results.list[1])"}}
     taskSpec:
-      params: [{{name: word}}, {{name: list, type: array}}, {{name: os}}]
+      params: [{{name: word}}, {{name: list, type: array}}, {{name: os}}, {{name: second}}]
       steps:
         - name: args
           image: {BUSYBOX}
           env: [{{name: WORD, value: "<$(params.word)>"}}]
           command: [sh, -c, 'printf "%s|" "$WORD" "$@"; echo', sh]
-          args: ["$(params.list[*])", "$(params.os)"]
+          args: ["$(params.list[*])", "$(params.os)", "$(params.second)"]
         - name: script
           image: {BUSYBOX}
           script: |
@@ -180,10 +181,10 @@ tasks:
 def test_results_of_every_type_reach_a_later_tasks_args_env_and_script_at_run_time(
         tmp_path: Path, doll_image: str, busybox_image: str, pods: list[str]) -> None:
     """docs/pipelines.md "Passing one Task's Results into the Parameters or when expressions of another"
-    (string, array `[*]`, object `.key`); docs/variables.md "Variables available in a Pipeline"."""
+    (string, array `[*]` and `[i]`, object `.key`); docs/variables.md "Variables available in a Pipeline"."""
     run = doll_run(tmp_path, pods, doll_image, pipeline_run("e2e-pipe-values", VALUES))
     assert run.exit_code == 0, run.output + run.errors
-    assert run.logged("use/args") == ["<hello world>|a b|c|linux|"]
+    assert run.logged("use/args") == ["<hello world>|a b|c|linux|c|"]
     assert run.logged("use/script") == ["script sees hello world on linux"]
 
 

@@ -58,11 +58,11 @@ NO_PODMAN = {**os.environ, "PATH": "/nonexistent"}
 def test_bad_input_is_exit_2_before_podman_is_looked_for(tmp_path: Path) -> None:
     (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: b}\n")
     _one_line(_doll_run("cm.yaml", cwd=tmp_path, env=NO_PODMAN), 2,
-              "cm.yaml: no Task or TaskRun found (only Secrets, ConfigMaps and PersistentVolumeClaims, which doll "
-              "run plays with a TaskRun)")
+              "cm.yaml: no Task, TaskRun, Pipeline or PipelineRun found (only Secrets, ConfigMaps and "
+              "PersistentVolumeClaims, which doll run plays with a run)")
     (tmp_path / "deploy.yaml").write_text("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n")
     _one_line(_doll_run("deploy.yaml", cwd=tmp_path, env=NO_PODMAN), 2,
-              "deploy.yaml: kind: 'Deployment' is not supported (doll runs a Task or a TaskRun)")
+              "deploy.yaml: kind: 'Deployment' is not supported (doll runs a Task, TaskRun, Pipeline or PipelineRun)")
     (tmp_path / "dapi.yaml").write_text(taskrun("x", """
         volumes:
           - {name: info, downwardAPI: {items: [{path: n, fieldRef: {fieldPath: metadata.name}}]}}

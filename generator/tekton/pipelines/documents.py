@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from generator.errors import GenerateError, quote
-from generator.tekton.loading import API_VERSIONS, STEP_ACTION_API_VERSIONS, metadata_of, parse, spec_of
+from generator.tekton.loading import (API_VERSIONS, STEP_ACTION_API_VERSIONS, metadata_of, parse, spec_of,
+                                      unsupported_kind)
 from generator.tekton.specs import RawObject
 
 __all__ = ["Doc", "Documents", "KINDS", "find_pipeline", "find_task", "sort"]
@@ -29,8 +30,7 @@ class Documents:
 def _kind(doc: RawObject, where: str) -> str:
     kind, api = doc.get("kind"), doc.get("apiVersion")
     if kind not in KINDS:
-        raise GenerateError(f"{where}: kind: {quote(kind)} is not supported (doll runs a Task, TaskRun, Pipeline "
-                            "or PipelineRun)")
+        raise unsupported_kind(kind, where)
     allowed = STEP_ACTION_API_VERSIONS if kind == "StepAction" else API_VERSIONS
     if api not in allowed:
         raise GenerateError(f"{where}: apiVersion: {quote(api)} is not supported for a {kind} "

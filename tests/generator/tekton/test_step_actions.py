@@ -102,7 +102,7 @@ def test_a_bad_step_action_or_ref_is_refused_in_one_line(old: str, new: str, in_
 
 
 def test_a_file_of_step_actions_alone_is_no_run() -> None:
-    with pytest.raises(GenerateError, match="no Task or TaskRun found"):
+    with pytest.raises(GenerateError, match="no Task, TaskRun, Pipeline or PipelineRun found"):
         gen(ACTION)
 
 
