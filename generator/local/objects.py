@@ -6,8 +6,7 @@ configMap or a PVC workspace, or a step reading a `secretKeyRef`, can come with 
 another `-f` file).  The TaskRun's (or PipelineRun's) `volumeClaimTemplate` workspaces are taken here too: in a cluster
 Tekton creates a fresh PVC for each run from the template (deleted with the TaskRun), so under `doll
 run` each becomes an emptyDir, which `doll run` makes a fresh directory of this run, removed with it.
-(`doll generate` still refuses them: it emits a Pod, and a PVC it emitted beside it would outlive the run,
-as nothing owning it would delete it.)
+(`doll generate` makes each the Pod's generic ephemeral volume instead, which podman 4.3 cannot play.)
 """
 
 from __future__ import annotations

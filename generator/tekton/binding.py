@@ -29,9 +29,10 @@ class Bound:
     declared: set[str] = field(default_factory=set)  # bound or not (an optional one may be unbound)
 
 
-def bind(run: Run, params: Variables, volume_names: Mapping[str, str] | None = None) -> Bound:
+def bind(run: Run, params: Variables, volume_names: Mapping[str, str] | None = None, pod: str = "") -> Bound:
     """Params are substituted in the bindings and mount paths first, as Tekton does.  A workspace's volume is
-    `volume_names[workspace]` if given (a pipeline task's: the pipeline workspace's), else doll-ws-<workspace>."""
+    `volume_names[workspace]` if given (a pipeline task's: the pipeline workspace's), else doll-ws-<workspace>.
+    `pod`: the Pod's name (default: the run's Pod), which names a volumeClaimTemplate's claim."""
     decls = run.task.get("workspaces", []) or []
     where = f"{run.task_where}.workspaces"
     if not isinstance(decls, list):
@@ -63,12 +64,9 @@ def bind(run: Run, params: Variables, volume_names: Mapping[str, str] | None = N
         else:
             binding, bw = bindings.pop(name)
             binding = walk(binding, params, bw)
-        source = _source(binding, bw)
-        bound.volumes.append({"name": volume, source: binding[source] or {}})
+        source, claim = _volume(binding, bw, volume, pod or naming.pod(run.name))
+        bound.volumes.append(source)
         bound.by_name[name] = _mount(binding, bw, volume, path, bool(decl.get("readOnly")))
-        claim = (binding[source] or {}).get("claimName", "") if source == "persistentVolumeClaim" else ""
-        if source == "persistentVolumeClaim" and (not isinstance(claim, str) or not claim):
-            raise GenerateError(f"{bw}.persistentVolumeClaim.claimName: missing")
         bound.variables.update({prefix + ("path",): path, prefix + ("bound",): "true",
                                 prefix + ("claim",): claim, prefix + ("volume",): volume})
     for name, (_, bw) in bindings.items():
@@ -116,16 +114,52 @@ def _mount(binding: RawObject, bw: str, volume: str, path: str, read_only: bool)
     return mount
 
 
+def _volume(binding: RawObject, bw: str, volume: str, pod: str) -> tuple[RawObject, str]:
+    """The workspace's volume, and its claim's name ($(workspaces.x.claim)): a PVC's, or the one Kubernetes makes
+    for a volumeClaimTemplate, which becomes the Pod's generic ephemeral volume: a PVC made from the template
+    for this Pod and deleted with it (core/v1 EphemeralVolumeSource; the claim is named <pod>-<volume>), as
+    Tekton makes one PVC per run from the template and deletes it with the run."""
+    source = _source(binding, bw)
+    if source == "volumeClaimTemplate":
+        return {"name": volume, "ephemeral": {"volumeClaimTemplate": _claim_template(binding[source], bw)}}, \
+            f"{pod}-{volume}"
+    claim = (binding[source] or {}).get("claimName", "") if source == "persistentVolumeClaim" else ""
+    if source == "persistentVolumeClaim" and (not isinstance(claim, str) or not claim):
+        raise GenerateError(f"{bw}.persistentVolumeClaim.claimName: missing")
+    return {"name": volume, source: binding[source] or {}}, claim
+
+
+def _claim_template(template: RawObject, bw: str) -> RawObject:
+    """A PVC as Tekton takes it (metadata, spec) as an ephemeral volume's template: its labels and
+    annotations, its spec (a name or namespace of its own would be refused by the API server: the claim is
+    named after the Pod)."""
+    where = f"{bw}.volumeClaimTemplate"
+    spec, meta = template.get("spec"), template.get("metadata") or {}
+    if not isinstance(spec, dict) or not spec:
+        raise GenerateError(f"{where}.spec: missing (a PersistentVolumeClaim's spec: accessModes, resources)")
+    if not isinstance(meta, dict):
+        raise GenerateError(f"{where}.metadata: expected an object")
+    for key in template:
+        if key not in ("metadata", "spec", "apiVersion", "kind", "status"):
+            raise GenerateError(f"{where}.{key}: not supported by doll")
+    for key in meta:
+        if key not in ("labels", "annotations", "name"):
+            raise GenerateError(f"{where}.metadata.{key}: not supported (the claim is the Pod's: <pod>-<volume>)")
+    if meta.get("name"):
+        warn(f"{where}.metadata.name: {meta['name']!r} is not used: the claim Kubernetes makes is named "
+             "<pod>-<volume>, as Tekton names its own")
+    kept = {k: meta[k] for k in ("labels", "annotations") if meta.get(k)}
+    return {**({"metadata": kept} if kept else {}), "spec": spec}
+
+
 def _source(binding: RawObject, where: str) -> str:
     for key in binding:
-        if key not in ("name", "subPath", *SOURCES):
-            if key == "volumeClaimTemplate":
-                raise GenerateError(f"{where}.volumeClaimTemplate: not supported (create the PVC and bind it "
-                                    "with persistentVolumeClaim)")
+        if key not in ("name", "subPath", *SOURCES, "volumeClaimTemplate"):
             raise GenerateError(f"{where}.{key}: not supported by doll")
-    sources = [k for k in SOURCES if k in binding]
+    sources = [k for k in (*SOURCES, "volumeClaimTemplate") if k in binding]
     if len(sources) != 1:
-        raise GenerateError(f"{where}: needs exactly one of {', '.join(SOURCES)} (got {len(sources)})")
+        raise GenerateError(f"{where}: needs exactly one of {', '.join(SOURCES)}, volumeClaimTemplate (got "
+                            f"{len(sources)})")
     if binding[sources[0]] is not None and not isinstance(binding[sources[0]], dict):
         raise GenerateError(f"{where}.{sources[0]}: expected an object")
     return sources[0]

@@ -39,6 +39,7 @@ class InPipeline:
     task: str  # the pipeline task's name (a matrix copy's: <name>-<index>), the prefix of its names
     pod_template: RawObject  # the PipelineRun's, checked once for the Pod: the task's own is not read
     workspace_volumes: Mapping[str, str] = field(default_factory=dict)  # its workspace -> the Pod's volume
+    pod: str = ""  # the Pod's name (a volumeClaimTemplate's claim is named after it)
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def prepare_task(run: Run, pipeline: InPipeline | None = None) -> PreparedTask:
     else:
         run = dataclasses.replace(run, pod_template=pipeline.pod_template)
     run = step_actions.resolve(run, param_values)
-    bound = bind(run, param_values, pipeline.workspace_volumes if pipeline else None)
+    bound = bind(run, param_values, pipeline.workspace_volumes if pipeline else None, pipeline.pod if pipeline else "")
     variables = task_variables(run, param_values, bound.variables, results)
     run = dataclasses.replace(run, task={**run.task, "volumes": walk(
         run.task.get("volumes") or [], variables, f"{run.task_where}.volumes")})

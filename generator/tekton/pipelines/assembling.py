@@ -111,7 +111,7 @@ def _prepare(task: PipelineTask, parts: PipelineParts, template: RawObject, name
     run = dataclasses.replace(run, namespace=namespace or run.namespace)
     if debug_on_failure:
         run = dataclasses.replace(run, debug={"breakpoints": {"onFailure": "enabled"}})
-    return prepare_task(run, InPipeline(task.plan.name, template, volumes))
+    return prepare_task(run, InPipeline(task.plan.name, template, volumes, naming.pod(parts.name)))
 
 
 def _unique(tasks: Sequence[PipelineTask], prepared: Sequence[PreparedTask]) -> None:

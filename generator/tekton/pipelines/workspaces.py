@@ -32,9 +32,6 @@ def _bindings(given: tuple[Binding, ...]) -> dict[str, Binding]:
             raise GenerateError(f"{bw}.name: missing")
         if binding["name"] in out:
             raise GenerateError(f"{bw}.name: duplicate {quote(binding['name'])}")
-        if "volumeClaimTemplate" in binding:  # as the Task path (binding.py)
-            raise GenerateError(f"{bw}.volumeClaimTemplate: not supported (create the PVC and bind it with "
-                                "persistentVolumeClaim)")
         out[binding["name"]] = (binding, bw)
     return out
 

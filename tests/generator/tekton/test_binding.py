@@ -89,8 +89,24 @@ def test_a_binding_for_an_undeclared_workspace_is_refused() -> None:
         gen(RUN.replace("  taskRef:", "    - {name: extra, emptyDir: {}}\n  taskRef:"))
 
 
-def test_a_volume_claim_template_is_refused_with_a_way_out() -> None:
-    with pytest.raises(GenerateError, match="volumeClaimTemplate: not supported"):
+TEMPLATE = ("{name: source, volumeClaimTemplate: {metadata: {labels: {team: ci}}, spec: {accessModes: "
+            "[ReadWriteOnce], resources: {requests: {storage: 1Gi}}}}}")
+
+
+def test_a_volume_claim_template_becomes_the_pods_ephemeral_volume_and_names_its_claim() -> None:
+    """docs/workspaces.md "volumeClaimTemplate": Tekton makes a PVC from the template for the run and deletes it
+    with the run; a Pod's generic ephemeral volume is exactly that, for the Pod (core/v1 EphemeralVolumeSource,
+    its claim named <pod>-<volume>), so `$(workspaces.x.claim)` names it."""
+    pod = pod_of(RUN.replace("{name: source, persistentVolumeClaim: {claimName: src-pvc}, subPath: repo}", TEMPLATE))
+    volume = next(v for v in pod["spec"]["volumes"] if v["name"] == "doll-ws-source")
+    assert volume == {"name": "doll-ws-source", "ephemeral": {"volumeClaimTemplate": {
+        "metadata": {"labels": {"team": "ci"}},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}}}
+    assert wrapped_command(container(pod, "step-use"))[2] == "ws-pod-doll-ws-source"
+
+
+def test_a_volume_claim_template_without_a_spec_is_refused() -> None:
+    with pytest.raises(GenerateError, match=r"spec.workspaces\[3\].volumeClaimTemplate.spec: missing"):
         gen(RUN.replace("{name: scratch, emptyDir: {}}", "{name: scratch, volumeClaimTemplate: {spec: {}}}"))
 
 

@@ -12,6 +12,8 @@ from contracts.options import from_argv
 from contracts.task_plans import PipelinePlan
 from generator.images.sources import ImageCommand, Platforms
 from generator.tekton.pipelines.parts import PipelineParts
+from generator.tekton.generate_options import GenerateOptions
+from generator.tekton.translating import translate
 
 BUILD = """
 results: [{name: digest}]
@@ -257,3 +259,42 @@ def test_the_pipeline_run_s_service_account_and_pod_template_reach_the_pod() -> 
     assert pod["spec"]["serviceAccountName"] == "builder" and pod["spec"]["nodeSelector"] == {"disk": "ssd"}
     assert {"name": "E", "value": "1"} in container(pod, "step-test-run")["env"]
 
+
+
+CLAIM_TEMPLATE = """
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: vct}
+spec:
+  workspaces:
+    - name: shared
+      volumeClaimTemplate:
+        spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+  pipelineSpec:
+    workspaces: [{name: shared}]
+    tasks:
+      - name: a
+        workspaces: [{name: w, workspace: shared}]
+        taskSpec:
+          workspaces: [{name: w}]
+          steps: [{name: s, image: busybox, command: [echo, "$(workspaces.w.claim)"]}]
+      - name: b
+        runAfter: [a]
+        workspaces: [{name: w, workspace: shared, subPath: sub}]
+        taskSpec:
+          workspaces: [{name: w}]
+          steps: [{name: s, image: busybox, command: ["true"]}]
+"""
+
+
+def test_a_claim_template_is_one_ephemeral_volume_every_task_shares() -> None:
+    """docs/workspaces.md "volumeClaimTemplate": one PVC for the PipelineRun, shared by its tasks, deleted with
+    the run; in one Pod that is one generic ephemeral volume, deleted with the Pod."""
+    pod = translate([("run.yaml", CLAIM_TEMPLATE)], {}, GenerateOptions(registry=None))[-1]
+    validate_strictly(pod)
+    shared = [v for v in pod["spec"]["volumes"] if "ephemeral" in v]
+    assert [v["name"] for v in shared] == ["doll-ws-shared"]
+    assert container(pod, "step-a-s")["args"][-1] == "vct-pod-doll-ws-shared"
+    mounts = {m["mountPath"]: m.get("subPath", "") for m in container(pod, "step-b-s")["volumeMounts"]
+              if m["name"] == "doll-ws-shared"}
+    assert mounts == {"/workspace/w": "sub"}

@@ -38,12 +38,9 @@ def test_an_embedded_task_gets_the_workspaces_it_uses_propagated() -> None:
     assert parts.tasks[0].workspace_sources == (("w", "w"),)
 
 
-def test_an_unbound_workspace_or_a_claim_template_is_refused() -> None:
+def test_an_unbound_workspace_is_refused() -> None:
     message = refused(run(f"workspaces: [{{name: shared}}]\ntasks: [{{name: a, taskSpec: {USES}}}]"))
     assert "spec.workspaces: workspace 'shared' is not bound (declared at" in message
-    message = refused(run(f"workspaces: [{{name: s}}]\ntasks: [{{name: a, taskSpec: {USES}}}]",
-                          "workspaces: [{name: s, volumeClaimTemplate: {spec: {}}}]"))
-    assert "spec.workspaces[0].volumeClaimTemplate: not supported (create the PVC" in message
 
 
 def test_an_optional_unbound_workspace_binds_nothing_and_a_bound_one_says_so() -> None:
