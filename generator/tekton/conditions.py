@@ -14,25 +14,22 @@ from typing import Any
 from generator.errors import GenerateError, quote
 from generator.tekton.substituting import Variables, expand, string
 
-__all__ = ["OPERATORS", "false_when"]
+__all__ = ["OPERATORS", "check_expression", "false_when"]
 
 OPERATORS = ("in", "notin")
 _FIELDS = ("input", "operator", "values", "cel")
 
 
-def _check(expression: Any, where: str) -> None:
+def check_expression(expression: Any, where: str, cel: str) -> None:
+    """A `when` expression's fields (Tekton's WhenExpression.validate: operator in or notin, an input, values);
+    `cel`: why a CEL expression is refused here."""
     if not isinstance(expression, dict):
         raise GenerateError(f"{where}: expected an object (input, operator, values)")
+    if "cel" in expression:
+        raise GenerateError(f"{where}.cel: {cel}")
     for key in expression:
         if key not in _FIELDS:
             raise GenerateError(f"{where}.{key}: not supported by doll")
-    if "cel" in expression:
-        raise GenerateError(f"{where}.cel: CEL in a step's when is not supported by doll (write it as input, "
-                            "operator and values)")
-    text = repr(expression)
-    if "$(steps." in text or "$(step." in text:
-        raise GenerateError(f"{where}: a when on step results is decided at run time, which doll does not do "
-                            "(doll decides a step's when from params and context when it generates the Pod)")
     if expression.get("operator") not in OPERATORS:
         raise GenerateError(f"{where}.operator: {quote(expression.get('operator'))} is not in or notin")
     if not isinstance(expression.get("input"), str):
@@ -40,6 +37,15 @@ def _check(expression: Any, where: str) -> None:
     values = expression.get("values")
     if not isinstance(values, list) or not values:
         raise GenerateError(f"{where}.values: expected a non-empty list of strings")
+
+
+def _check(expression: Any, where: str) -> None:
+    check_expression(expression, where, "CEL in a step's when is not supported by doll (write it as input, "
+                     "operator and values)")
+    text = repr(expression)
+    if "$(steps." in text or "$(step." in text:
+        raise GenerateError(f"{where}: a when on step results is decided at run time, which doll does not do "
+                            "(doll decides a step's when from params and context when it generates the Pod)")
 
 
 def false_when(raw: Any, variables: Variables, where: str) -> str:

@@ -11,7 +11,7 @@ from generator.tekton.loading import declared_name
 from generator.tekton.specs import RawObject, RawParamSpec, Run
 from generator.warning import warn
 
-__all__ = ["ParamType", "Value", "coerce", "declarations", "inferred", "resolve"]
+__all__ = ["ParamType", "Value", "coerce", "declarations", "inferred", "resolve", "scalar"]
 
 # Tekton's stringAndArrayVariableNameFormat and objectVariableNameFormat (an object's name has no dots)
 _PARAM_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_.-]*$")
@@ -32,7 +32,7 @@ def _declared_type(decl: RawParamSpec, where: str) -> str:
     return str(kind)
 
 
-def _scalar(value: Any, where: str) -> str:
+def scalar(value: Any, where: str) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (str, int, float)):
@@ -53,14 +53,14 @@ def coerce(kind: str, value: Any, where: str, from_cli: bool = False) -> Value:
     if kind == "string":
         if isinstance(value, (list, dict)):
             raise GenerateError(f"{where}: type mismatch: {quote(value)} given for a string param")
-        return _scalar(value, where)
+        return scalar(value, where)
     if kind == "array":
         if not isinstance(value, list):
             raise GenerateError(f"{where}: type mismatch: {quote(value)} given for an array param")
-        return [_scalar(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return [scalar(v, f"{where}[{i}]") for i, v in enumerate(value)]
     if not isinstance(value, dict):
         raise GenerateError(f"{where}: type mismatch: {quote(value)} given for an object param")
-    return {str(k): _scalar(v, f"{where}.{k}") for k, v in value.items()}
+    return {str(k): scalar(v, f"{where}.{k}") for k, v in value.items()}
 
 
 def inferred(value: Any) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from generator.errors import GenerateError, quote
-from generator.tekton.resolving import Value, resolve
+from generator.tekton.resolving import Value, resolve, scalar
 from generator.tekton.specs import ParamValue, RawObject, Run
 from generator.tekton.substituting import Key, known, param_variables, references
 
@@ -66,14 +66,6 @@ def _whole(value: str, known_variables: Mapping[Key, Any]) -> list[str] | dict[s
     return copy.deepcopy(whole) if isinstance(whole, (list, dict)) else None
 
 
-def _scalar(value: Any, where: str) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (str, int, float)):
-        return str(value)
-    raise GenerateError(f"{where}: {quote(value)} is not a string")
-
-
 def substitute(raw: Any, known_variables: Mapping[Key, Any], where: str) -> Value:
     """One param value (string, array or object) with params replaced: ParamValue.ApplyReplacements (a string
     that is exactly an array or object param becomes that array or object; an array's element that is exactly an
@@ -81,7 +73,7 @@ def substitute(raw: Any, known_variables: Mapping[Key, Any], where: str) -> Valu
     if isinstance(raw, list):
         out: list[str] = []
         for i, item in enumerate(raw):
-            item = _scalar(item, f"{where}[{i}]")
+            item = scalar(item, f"{where}[{i}]")
             whole = _whole(item, known_variables)
             if isinstance(whole, list):
                 out.extend(whole)
@@ -91,8 +83,8 @@ def substitute(raw: Any, known_variables: Mapping[Key, Any], where: str) -> Valu
                 out.append(text(item, known_variables, f"{where}[{i}]"))
         return out
     if isinstance(raw, dict):
-        return {str(k): text(_scalar(v, f"{where}.{k}"), known_variables, f"{where}.{k}") for k, v in raw.items()}
-    item = _scalar(raw, where)
+        return {str(k): text(scalar(v, f"{where}.{k}"), known_variables, f"{where}.{k}") for k, v in raw.items()}
+    item = scalar(raw, where)
     whole = _whole(item, known_variables)
     return whole if whole is not None else text(item, known_variables, where)
 

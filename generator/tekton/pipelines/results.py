@@ -11,6 +11,7 @@ from contracts.plans import RESULT_TYPES, ResultSpec
 from contracts.task_plans import PipelineResultSpec
 from generator.errors import GenerateError, quote
 from generator.tekton.loading import RESULT_NAME, RESULT_RULE, declared_name
+from generator.tekton.task_checks import result_names, result_specs
 from generator.tekton.pipelines.refs import Known, check
 from generator.tekton.specs import RawObject
 
@@ -18,23 +19,9 @@ __all__ = ["declared", "pipeline_results"]
 
 
 def declared(task: RawObject, where: str) -> tuple[ResultSpec, ...]:
-    """The results a Task declares, with their types (names checked as the Task path checks them)."""
-    raw = task.get("results") or []
-    if not isinstance(raw, list):
-        raise GenerateError(f"{where}.results: expected a list")
-    seen: set[str] = set()
-    specs = []
-    for i, result in enumerate(raw):
-        rw = f"{where}.results[{i}]"
-        name = declared_name(result, rw, RESULT_NAME, RESULT_RULE, seen,
-                             ("name", "type", "description", "properties", "value"))
-        kind, properties = result.get("type", "string"), result.get("properties") or {}
-        if kind not in RESULT_TYPES:
-            raise GenerateError(f"{rw}.type: {quote(kind)} is not one of {', '.join(RESULT_TYPES)}")
-        if not isinstance(properties, dict):
-            raise GenerateError(f"{rw}.properties: expected a map of keys to their types")
-        specs.append(ResultSpec(name=name, type=kind, properties=tuple(str(k) for k in properties)))
-    return tuple(specs)
+    """The results a Task declares, with their types, checked as the Task path checks them."""
+    result_names(task, where)
+    return result_specs(task, where)
 
 
 def _as_tasks(value: Any) -> Any:
