@@ -85,19 +85,18 @@ def _named(docs: list[Doc], name: str) -> Doc | None:
 
 def find_pipeline(raw: Any, where: str, docs: Documents) -> tuple[RawObject, str, str, RawObject]:
     """(spec, where of the spec, name, metadata) of the Pipeline a `pipelineRef` names."""
-    name = _ref(raw, where, ("Pipeline",), "Pipeline")
-    found = _named(docs.pipelines, name)
-    if found is None:
-        raise GenerateError(f"{where}.name: pipeline {quote(name)} is not among the given files")
-    doc, doc_where = found
-    return spec_of(doc, doc_where), f"{doc_where}: spec", name, metadata_of(doc, doc_where)
+    return _found(raw, where, docs.pipelines, "Pipeline")
 
 
 def find_task(raw: Any, where: str, docs: Documents) -> tuple[RawObject, str, str, RawObject]:
     """(spec, where of the spec, name, metadata) of the Task a pipeline task's `taskRef` names."""
-    name = _ref(raw, where, ("Task",), "Task")
-    found = _named(docs.tasks, name)
+    return _found(raw, where, docs.tasks, "Task")
+
+
+def _found(raw: Any, where: str, among: list[Doc], kind: str) -> tuple[RawObject, str, str, RawObject]:
+    name = _ref(raw, where, (kind,), kind)
+    found = _named(among, name)
     if found is None:
-        raise GenerateError(f"{where}.name: task {quote(name)} is not among the given files")
+        raise GenerateError(f"{where}.name: {kind.lower()} {quote(name)} is not among the given files")
     doc, doc_where = found
     return spec_of(doc, doc_where), f"{doc_where}: spec", name, metadata_of(doc, doc_where)
