@@ -13,8 +13,13 @@ import pytest
 import yaml
 from corpus import CORPUS
 
+from generated import validate_strictly
+
 from generator.errors import GenerateError
+from generator.images.sources import ImageCommand, Platforms
+from generator.tekton.generate_options import GenerateOptions
 from generator.tekton.pipelines.reading import read_pipeline
+from generator.tekton.translating import translate
 
 
 def _docs(path: Path) -> list[dict[str, Any]]:
@@ -68,3 +73,23 @@ def test_a_corpus_pipeline_run_reads_or_is_refused_in_one_line(path: Path, index
         return
     assert parts is not None and parts.tasks
     assert all(t.run.task.get("steps") for t in parts.tasks)
+
+
+class ShellImages:
+    """Every image's entrypoint is /bin/sh: the registries these images live in cannot be reached from here, so
+    the lookup is faked at its boundary (the ImageConfigSource protocol); what is tested is the Pod around it."""
+
+    async def lookup(self, image: str) -> Platforms:
+        return {"": ImageCommand(entrypoint=("/bin/sh",), cmd=())}
+
+
+@pytest.mark.parametrize("path, index", RUNS, ids=[f"{p.parent.parent.name}-{i}" for p, i in RUNS])
+def test_every_corpus_pipeline_run_becomes_one_strictly_valid_pod(path: Path, index: int) -> None:
+    """The catalog's own test PipelineRuns (volumeClaimTemplate workspaces included: the Pod's ephemeral volume),
+    each one Pod (and with --rbac its ServiceAccount, Role and RoleBinding) that the API server's schema takes."""
+    objects = translate(_sources(path, index), {}, GenerateOptions(registry=None, image_source=ShellImages(),
+                                                                   rbac=True))
+    for obj in objects:
+        validate_strictly(obj)
+    pod = objects[-1]
+    assert pod["kind"] == "Pod" and sum(c["name"].startswith("step-") for c in pod["spec"]["containers"]) >= 1
