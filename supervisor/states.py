@@ -17,8 +17,8 @@ and when a restarted supervisor replays its journal, so the two can never disagr
     skipped {step, at, reason, cancelled}
     cancel {at, reason, message}               reason: Cancelled | TimeoutExceeded | SidecarFailed
     run_finished {at, outcome, reason, [pipeline_results]}
-    task_started / task_skipped / task_stopping / task_finished {task, at, ...}   a pipeline's tasks (task_states.py)
-    tasks_timeout {at, scope}                  timeouts.tasks (scope tasks) or timeouts.finally (scope finally)
+    task_started / task_skipped / task_stopping / task_finished {task, at, ...}; tasks_timeout {at, scope}
+                                               a pipeline's tasks (task_states.py), timeouts.tasks / .finally
 """
 
 from __future__ import annotations
@@ -122,6 +122,7 @@ class RunState:
     tasks_timed_out: bool = False  # timeouts.tasks reached: pending DAG tasks are skipped
     finally_timed_out: bool = False  # timeouts.finally reached: pending finally tasks are skipped
     pipeline_results: dict[str, str] = field(default_factory=dict)
+    _by_task: dict[str, list[StepState]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_plan(cls, plan: Plan) -> RunState:
@@ -144,7 +145,10 @@ class RunState:
         return next((t for t in self.tasks if t.name == name), None)
 
     def steps_of(self, task: TaskState) -> list[StepState]:
-        return [s for s in self.steps if s.name in task.steps]
+        """The task's steps in order (built once: every hand-off asks, and a task may have hundreds)."""
+        if not self._by_task:
+            self._by_task.update({t.name: [s for s in self.steps if s.task == t.name] for t in self.tasks})
+        return self._by_task.get(task.name, [])
 
     @property
     def finally_started_at(self) -> float | None:
