@@ -70,7 +70,10 @@ def test_a_localized_pod_gives_each_step_its_own_writable_directory_and_a_termin
     local = localize(_pod(name, busybox_image), tmp_path / "run", port)
     pods.append(name)
     podman.playing(json.dumps(local.pod))
-    assert fetching(port, "/index.html") == b"hello from the sidecar\n"  # published on 127.0.0.1
+    deadline = time.monotonic() + 30  # kube play returns once the containers are started, not yet listening
+    while (page := fetching(port, "/index.html")) is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert page == b"hello from the sidecar\n"  # published on 127.0.0.1
     _wait_exited(name, ["step-a", "step-b"])
     steps_dir = local.volumes["doll-steps"]
     assert (steps_dir / "step-a" / "exitCode").read_text() == "0\n"
