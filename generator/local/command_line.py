@@ -18,7 +18,7 @@ __all__ = ["RunOptions", "parsing"]
 
 def _parser() -> argparse.ArgumentParser:
     p = Parser(prog="doll run", description="Run a Tekton PipelineRun or TaskRun locally as one Pod under podman.")
-    p.add_argument("taskrun", help="PipelineRun or TaskRun (or Task) YAML file; - for stdin")
+    p.add_argument("run", metavar="RUN", help="PipelineRun or TaskRun (or a bare Pipeline or Task) YAML file; - for stdin")
     p.add_argument("-f", "--file", dest="files", action="append", default=[],
                    help="more YAML (the Pipeline, the Tasks, the StepActions)")
     p.add_argument("-p", "--param", dest="params", action="append", default=[], metavar="NAME=VALUE")
@@ -84,7 +84,7 @@ def parsing(argv: list[str]) -> RunOptions:
         params[name] = value
     if ns.metrics_port and not 0 < ns.metrics_port < 65536:
         raise UsageError(f"--metrics-port {ns.metrics_port}: must be 1-65535")
-    sources = [_read(ns.taskrun), *(_read(f) for f in ns.files)]
+    sources = [_read(ns.run), *(_read(f) for f in ns.files)]
     if ns.debug_on_failure:
         sources[0] = _with_breakpoint(*sources[0])
     return RunOptions(tuple(sources), params, ns.keep, ns.debug_on_failure, ns.image, ns.name, ns.image_map,
