@@ -140,7 +140,7 @@ def credentials(objects: Objects) -> tuple[CredentialSecret, ...]:
     if objects.service_accounts:
         names = objects.service_accounts.get(objects.service_account)
         if names is None:
-            raise GenerateError(f"the TaskRun's ServiceAccount {quote(objects.service_account)} is not among the "
+            raise GenerateError(f"the run's ServiceAccount {quote(objects.service_account)} is not among the "
                                 f"ServiceAccounts given ({', '.join(sorted(objects.service_accounts))})")
         missing = [n for n in names if n not in objects.secret_kinds]
         if missing:

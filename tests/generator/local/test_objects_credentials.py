@@ -61,8 +61,16 @@ def test_a_given_service_account_names_the_secrets_used() -> None:
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    (SECRETS + SERVICE_ACCOUNT + TASKRUN % "", "the TaskRun's ServiceAccount 'default' is not among"),
+    (SECRETS + SERVICE_ACCOUNT + TASKRUN % "", "the run's ServiceAccount 'default' is not among"),
     (SERVICE_ACCOUNT + TASKRUN % ", serviceAccountName: builder", "lists Secret 'regcred', which is not given")])
 def test_a_service_account_that_does_not_fit_the_input_is_refused_in_one_line(text: str, message: str) -> None:
     with pytest.raises(GenerateError, match=message):
         _credentials(text)
+
+
+def test_a_v1_pipeline_runs_service_account_is_its_task_run_templates() -> None:
+    """docs/pipelineruns.md "Specifying taskRunTemplate": a v1 PipelineRun names its ServiceAccount there."""
+    run = ("apiVersion: tekton.dev/v1\nkind: PipelineRun\nmetadata: {name: p}\n"
+           "spec: {taskRunTemplate: {serviceAccountName: builder}, pipelineRef: {name: x}}\n")
+    assert _credentials(SECRETS + SERVICE_ACCOUNT + run) == _credentials(
+        SECRETS + SERVICE_ACCOUNT + TASKRUN % ", serviceAccountName: builder")
