@@ -9,12 +9,14 @@ two short steps (`write` appends a line to a file in the shared workspace, `chec
               first step as soon as the tasks it runs after are done
   pod-per-task
               Tekton's shape: each task its own doll Pod (its TaskRun, as doll generates it), played only once
-              the Pods of the tasks it runs after have exited (this script plays the role of Tekton's
-              controller, polling podman every 50 ms; the three parallel tasks' Pods are played at once);
+              the runs of the tasks it runs after are decided, their steps done (what Tekton's controller waits
+              for; this script plays the controller, reading each Pod's journal every 20 ms; the three
+              parallel tasks' Pods are played at once);
               the workspace is one host directory mounted into every Pod, as a PersistentVolumeClaim would be
 
 The variants alternate (one-pod, pod-per-task, one-pod, ...).  Measured: wall time from the first
-`kube play` to the last container exited; task hand-off: from the end of a task's last step to the start
+`kube play` to the run's outcome (the last task's steps done: a PipelineRun's completion), and to every
+container exited; task hand-off: from the end of a task's last step to the start
 of each dependent's first step, counted from the last of the tasks it waits for (median over the tasks that wait), and step hand-off: from a step's end
 to the next step of the same task (median), both from the wrappers' own records (post files).  Needs podman,
 the doll image (scripts/build-image) and busybox (scripts/make-busybox-image).
@@ -104,11 +106,18 @@ class Played:
     def play(self) -> None:
         podman.playing(json.dumps(self.local.pod))
 
-    def wait(self, deadline: float) -> None:
+    def wait_outcome(self, deadline: float) -> None:
+        """Until the supervisor has decided the run (what Tekton's controller waits for: the steps are done)."""
+        while not (status := self.journal.reading()) or not status.get("outcome"):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.name}: no outcome in time")
+            time.sleep(0.02)
+        fetching(self.port, "/metrics", timeout=0.2)  # the final scrape: the supervisor stops lingering
+
+    def wait_exited(self, deadline: float) -> None:
+        """Until every container of the Pod has exited (scraping /metrics, or the supervisor lingers for it)."""
         while True:
-            status = self.journal.reading()
-            if status is not None and status.get("outcome"):
-                fetching(self.port, "/metrics", timeout=0.2)  # the final scrape: the supervisor stops lingering
+            fetching(self.port, "/metrics", timeout=0.2)
             states = podman.pod_containers(self.name)
             if states and all(s == "exited" for s in states.values()):
                 return
@@ -147,7 +156,9 @@ def one_pod(index: int, image: str, work: Path) -> dict[str, float]:
     try:
         start = time.monotonic()
         played.play()
-        played.wait(start + 600)
+        played.wait_outcome(start + 600)
+        decided = time.monotonic() - start
+        played.wait_exited(start + 600)
         wall = time.monotonic() - start
         records = {task: {step: r for step, r in played.records(f"{task}-").items()}
                    for task in [*DAG, FINALLY]}
@@ -157,8 +168,8 @@ def one_pod(index: int, image: str, work: Path) -> dict[str, float]:
         podman.removing_pod(played.name)
     tasks, steps = _handoffs(records)
     ready_tasks, ready_steps = _handoffs(records, ready)
-    return {"wall": wall, "task_handoff": statistics.median(tasks), "step_handoff": statistics.median(steps),
-            "ready_task_handoff": statistics.median(ready_tasks), "ready_step_handoff": statistics.median(ready_steps)}
+    return {"wall": wall, "decided": decided, "task_handoff": statistics.median(tasks),
+            "step_handoff": statistics.median(steps), "ready_task_handoff": statistics.median(ready_tasks), "ready_step_handoff": statistics.median(ready_steps)}
 
 
 def pod_per_task(index: int, image: str, work: Path) -> dict[str, float]:
@@ -171,21 +182,25 @@ def pod_per_task(index: int, image: str, work: Path) -> dict[str, float]:
     waves = [["first"], ["a", "b", "c"], ["last"], [FINALLY]]  # each wave runs after the one before
     try:
         start = time.monotonic()
-        for wave in waves:  # the controller: play a wave once its parents' Pods have exited
+        for wave in waves:  # the controller: play a wave once its parents' runs are decided
             threads = [threading.Thread(target=pods[task].play) for task in wave]
             for thread in threads:
                 thread.start()
             for thread in threads:
                 thread.join()
             for task in wave:
-                pods[task].wait(start + 600)
+                pods[task].wait_outcome(start + 600)
+        decided = time.monotonic() - start
+        for played in pods.values():
+            played.wait_exited(start + 600)
         wall = time.monotonic() - start
         records = {task: pods[task].records("") for task in pods}
     finally:
         for played in pods.values():
             podman.removing_pod(played.name)
     tasks, steps = _handoffs(records)
-    return {"wall": wall, "task_handoff": statistics.median(tasks), "step_handoff": statistics.median(steps)}
+    return {"wall": wall, "decided": decided, "task_handoff": statistics.median(tasks),
+            "step_handoff": statistics.median(steps)}
 
 
 def main() -> int:
@@ -211,13 +226,16 @@ def main() -> int:
 
     print(f"6 tasks (1, then 3 in parallel, then 1, then finally), 2 steps each, classic layout, podman "
           f"{podman.podman('version', '--format', '{{.Client.Version}}').strip()}, median of {ns.repeat} runs each\n")
-    print(f"| variant | wall time | task hand-off | step hand-off |\n|---|---|---|---|")
+    print(f"| variant | wall time to the outcome | to every container exited | task hand-off | step hand-off |\n"
+          f"|---|---|---|---|---|")
     for variant in rows:
-        print(f"| {variant} | {med(variant, 'wall'):.2f} s | {med(variant, 'task_handoff') * 1000:.1f} ms | "
-              f"{med(variant, 'step_handoff') * 1000:.1f} ms |")
-    print(f"| one-pod, from the next container's start when later | | {med('one-pod', 'ready_task_handoff') * 1000:.1f}"
-          f" ms | {med('one-pod', 'ready_step_handoff') * 1000:.1f} ms |")
-    print(f"\nwall time, pod-per-task / one-pod: {med('pod-per-task', 'wall') / med('one-pod', 'wall'):.2f}x "
+        print(f"| {variant} | {med(variant, 'decided'):.2f} s | {med(variant, 'wall'):.2f} s | "
+              f"{med(variant, 'task_handoff') * 1000:.1f} ms | {med(variant, 'step_handoff') * 1000:.1f} ms |")
+    print(f"| one-pod, from the next container's start when later | | | "
+          f"{med('one-pod', 'ready_task_handoff') * 1000:.1f} ms | {med('one-pod', 'ready_step_handoff') * 1000:.1f} ms |")
+    print(f"\nwall time to the outcome, pod-per-task / one-pod: "
+          f"{med('pod-per-task', 'decided') / med('one-pod', 'decided'):.2f}x; to every container exited: "
+          f"{med('pod-per-task', 'wall') / med('one-pod', 'wall'):.2f}x "
           f"(target >= 3x); one-pod task hand-off / step hand-off, both from the next container's start when later: "
           f"{med('one-pod', 'ready_task_handoff') / med('one-pod', 'ready_step_handoff'):.2f}x (target <= 2x)")
     return 0
