@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shlex
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +61,25 @@ def _finish(proc: subprocess.Popen[bytes], tmp_path: Path) -> tuple[int, dict[st
     return code, json.loads((tmp_path / "report.json").read_text())
 
 
+@contextlib.contextmanager
+def _stopped_at_the_end(proc: subprocess.Popen[bytes]) -> Iterator[None]:
+    """doll run is killed if the test ends (or fails) while it still runs."""
+    try:
+        yield
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _continued(printed: str, tmp_path: Path, proc: subprocess.Popen[bytes]) -> tuple[int, dict[str, Any]]:
+    """Run the `continue:` command doll run printed for the held step, then wait for the run's end."""
+    done = _exec(printed.split("continue:", 1)[1].split("\n", 1)[0].strip())
+    # 137: the step's container ends as soon as its wrapper goes on, killing the exec'd command with it
+    assert done.returncode in (0, 137), done.stdout + done.stderr
+    return _finish(proc, tmp_path)
+
+
 def _exec(command: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(shlex.split(command), capture_output=True, text=True, timeout=60, check=False)
 
@@ -79,24 +100,16 @@ steps:
 """
     proc, out, run_volume = _start(tmp_path, pods, doll_image, "e2e-hold-failure",
                                    taskrun("e2e-hold-failure", spec), "--debug-on-failure")
-    try:
+    with _stopped_at_the_end(proc):
         status = _wait_held(proc, run_volume, out)
         assert status["hold"]["step"] == "flaky" and status["hold"]["reason"] == "onFailure"
         printed = _printed(out, "continue:")  # doll run polls every 0.25 s, then prints the commands
         shell = printed.split("open a shell:", 1)[1].split("\n", 1)[0].strip()
-        go_on = printed.split("continue:", 1)[1].split("\n", 1)[0].strip()
         assert shell == "podman exec -it e2e-hold-failure-pod-step-flaky sh"
         inside = _exec(shell.replace(" -it ", " ") + " -c 'cat /tmp/left-behind'")
         assert inside.stdout == "evidence\n", inside.stderr  # the failed step's container, files intact
         assert "after ran" not in printed
-        done = _exec(go_on)
-        # 137: the step's container ends as soon as its wrapper goes on, killing the exec'd command with it
-        assert done.returncode in (0, 137), done.stdout + done.stderr
-        code, report = _finish(proc, tmp_path)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        code, report = _continued(printed, tmp_path, proc)
     output = out.read_text()
     assert code == 0, output
     assert "[after] after ran" in output
@@ -172,21 +185,14 @@ def test_a_failed_step_of_one_pipeline_branch_is_held_while_the_other_branch_fin
     task); the independent branch is not held up, and continuing lets the failed task's dependents run."""
     proc, out, run_volume = _start(tmp_path, pods, doll_image, "e2e-hold-pipeline", PIPELINE_HOLD,
                                    "--debug-on-failure")
-    try:
+    with _stopped_at_the_end(proc):
         status = _wait_held(proc, run_volume, out)
         assert status["hold"]["step"] == "flaky-try" and status["hold"]["reason"] == "onFailure"
         printed = _printed(out, "steady ran")  # the other branch goes on while flaky is held
         assert "after-flaky ran" not in printed
         inside = _exec("podman exec e2e-hold-pipeline-pod-step-flaky-try cat /tmp/left-behind")
         assert inside.stdout == "evidence\n", inside.stderr
-        go_on = _printed(out, "continue:").split("continue:", 1)[1].split("\n", 1)[0].strip()
-        done = _exec(go_on)
-        assert done.returncode in (0, 137), done.stdout + done.stderr
-        code, report = _finish(proc, tmp_path)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        code, report = _continued(_printed(out, "continue:"), tmp_path, proc)
     output = out.read_text()
     assert code == 0, output
     assert "[after-flaky/go] after-flaky ran" in output
