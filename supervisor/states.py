@@ -123,26 +123,24 @@ class RunState:
     finally_timed_out: bool = False  # timeouts.finally reached: pending finally tasks are skipped
     pipeline_results: dict[str, str] = field(default_factory=dict)
     _by_task: dict[str, list[StepState]] = field(default_factory=dict, repr=False, compare=False)
+    _tasks_by_name: dict[str, TaskState] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_plan(cls, plan: Plan) -> RunState:
         tasks = tasks_of(plan)
         if not plan.tasks:
             tasks[0].phase = "running"  # a TaskRun's steps are its one task, which has no records of its own
-        return cls(
-            steps=[StepState(s.name, s.index, s.on_error, s.container, s.breakpoint_before, s.task)
-                   for s in plan.steps],
-            sidecars=[SidecarState(s.name) for s in plan.sidecars],
-            result_specs=plan.results,
-            tasks=tasks,
-        )
+        return cls(steps=[StepState(s.name, s.index, s.on_error, s.container, s.breakpoint_before, s.task)
+                          for s in plan.steps],
+                   sidecars=[SidecarState(s.name) for s in plan.sidecars], result_specs=plan.results, tasks=tasks)
 
     @property
     def is_pipeline(self) -> bool:
         return bool(self.tasks and self.tasks[0].name)
 
-    def task(self, name: str) -> TaskState | None:
-        return next((t for t in self.tasks if t.name == name), None)
+    def task(self, name: str) -> TaskState | None:  # indexed once: every hand-off asks for each task's parents
+        self._tasks_by_name.update({} if self._tasks_by_name else {t.name: t for t in self.tasks})
+        return self._tasks_by_name.get(name)
 
     def steps_of(self, task: TaskState) -> list[StepState]:
         """The task's steps in order (built once: every hand-off asks, and a task may have hundreds)."""
