@@ -143,6 +143,14 @@ class Pod:
         path = self.run_dir / "journal.jsonl"
         return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
+    def ended(self) -> dict[str, Any]:
+        """The run's end as journaled ({} until it ended); not the last record: a wrapper that says hello after
+        the end (a skipped step started late) is journaled after it."""
+        return next((r for r in self.journal() if r["ev"] == "run_finished"), {})
+
+    def outcome(self) -> str:
+        return str(self.ended().get("outcome", ""))
+
     def ctl(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([PY, "-m", "generator.cli", "ctl", "--socket", self.socket, *args], cwd=ROOT,
                               env=self.env, capture_output=True, text=True, timeout=20)

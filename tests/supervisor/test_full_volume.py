@@ -42,5 +42,5 @@ def test_a_step_whose_exit_code_cannot_be_written_is_reported_failed_and_the_run
         assert done["a"]["outcome"] == "failed" and done["a"]["exit_code"] == exits.EXIT_WRAPPER_ERROR
         assert "No space left" in done["a"]["message"]
         assert a.returncode == exits.EXIT_WRAPPER_ERROR and b.returncode == exits.EXIT_SKIPPED
-        assert pod.order() == ["a"] and pod.journal()[-1]["outcome"] == "Failed"
+        assert pod.order() == ["a"] and pod.outcome() == "Failed"
         assert not [n for n in os.listdir(pod.steps_dir / "step-a") if n.endswith(".tmp")]

@@ -42,7 +42,7 @@ def test_native_layout_the_supervisor_stays_up_after_the_run_until_sigterm_then_
     assert sup.poll() is None  # a native sidecar that exited would be restarted by the kubelet
     sup.send_signal(signal.SIGTERM)
     assert sup.wait(10) == 0
-    assert pod.journal()[-1]["outcome"] == "Failed"
+    assert pod.outcome() == "Failed"
 
 
 def test_native_layout_leaves_sidecars_running_for_the_kubelet_to_stop(pod: Pod) -> None:
@@ -66,7 +66,7 @@ def test_native_layout_one_sigterm_mid_run_stops_the_step_and_exits_0(pod: Pod) 
     wait_for(lambda: pod.order() == ["a"], what="a to start")
     sup.send_signal(signal.SIGTERM)  # the Pod is deleted: the kubelet sends it once
     assert a.wait(10) == 121 and b.wait(10) == 121  # stopped (Cancelled), skipped as cancelled
-    wait_for(lambda: pod.journal()[-1].get("outcome") == "Cancelled", what="the cancelled outcome")
+    wait_for(lambda: pod.outcome() == "Cancelled", what="the cancelled outcome")
     assert 'doll_task_outcome{outcome="Cancelled"' in pod.http("/metrics")[1]  # the last scrape, then it goes
     assert sup.wait(15) == 0
 

@@ -29,7 +29,7 @@ def test_steps_run_one_after_another_in_plan_order(pod: Pod) -> None:
     assert done["c"]["started_at"] >= done["b"]["finished_at"]
     released = [r["step"] for r in pod.journal() if r["ev"] == "released"]
     assert released == ["a", "b", "c"]
-    assert pod.journal()[-1]["outcome"] == "Succeeded"
+    assert pod.outcome() == "Succeeded"
 
 
 def test_a_step_announced_early_waits_until_the_previous_one_exits(pod: Pod) -> None:
@@ -57,7 +57,7 @@ def test_a_failed_step_skips_the_rest_with_reason_skipped_and_no_start_time(pod:
     assert done["b"]["outcome"] == "failed" and done["b"]["exit_code"] == 3
     skipped = next(r for r in pod.journal() if r["ev"] == "skipped")
     assert skipped["step"] == "c"
-    assert pod.journal()[-1]["outcome"] == "Failed"
+    assert pod.outcome() == "Failed"
 
 
 def test_on_error_continue_lets_the_run_go_on_and_succeed(pod: Pod) -> None:
@@ -68,7 +68,7 @@ def test_on_error_continue_lets_the_run_go_on_and_succeed(pod: Pod) -> None:
     assert pod.finish() == 0
     assert pod.order() == ["a", "b"]
     assert _finished(pod)["a"]["exit_code"] == 5
-    assert pod.journal()[-1]["outcome"] == "Succeeded"
+    assert pod.outcome() == "Succeeded"
 
 
 def test_a_step_over_its_timeout_is_stopped_and_the_rest_skipped(pod: Pod) -> None:
@@ -89,7 +89,7 @@ def test_the_task_timeout_stops_the_running_step_and_exits_124(pod: Pod) -> None
     pod.steps({"a": "sleep 30", "b": "true"})
     assert pod.finish(timeout=20) == exits.EXIT_TIMEOUT
     assert (_finished(pod)["a"]["reason"], _finished(pod)["a"]["exit_code"]) == ("TimeoutExceeded", 124)
-    assert pod.journal()[-1]["outcome"] == "TimedOut"
+    assert pod.outcome() == "TimedOut"
     assert pod.order() == ["a"]
 
 
@@ -104,7 +104,7 @@ def test_sigterm_cancels_the_running_step_and_skips_the_rest(pod: Pod) -> None:
     assert wrappers[2].returncode == exits.EXIT_CANCELLED  # skipped because of the cancel
     skipped = [r for r in pod.journal() if r["ev"] == "skipped"]
     assert [r["step"] for r in skipped] == ["c"] and skipped[0]["cancelled"]
-    assert pod.journal()[-1]["outcome"] == "Cancelled"
+    assert pod.outcome() == "Cancelled"
 
 
 def test_doll_ctl_cancel_stops_the_run(pod: Pod) -> None:
@@ -207,8 +207,8 @@ def test_a_step_with_on_error_continue_that_runs_out_of_time_fails_the_run_and_s
     assert (done["a"]["outcome"], done["a"]["reason"]) == ("timed_out", "TimeoutExceeded")
     assert a.returncode == exits.EXIT_TIMEOUT and (pod.steps_dir / "step-a" / "out.err").exists()
     assert pod.order() == ["a"] and b.returncode == exits.EXIT_SKIPPED
-    assert pod.journal()[-1]["outcome"] == "Failed"
-    assert pod.journal()[-1]["message"] == '"step-a" exited because the step exceeded the specified timeout limit'
+    assert pod.outcome() == "Failed"
+    assert pod.ended()["message"] == '"step-a" exited because the step exceeded the specified timeout limit'
 
 
 def test_a_failed_step_says_which_container_exited_with_which_code_and_so_does_the_run(pod: Pod) -> None:
@@ -219,7 +219,7 @@ def test_a_failed_step_says_which_container_exited_with_which_code_and_so_does_t
     pod.steps({"a": "true", "b": "exit 3"})
     assert pod.finish() == 1
     assert _finished(pod)["b"]["message"] == "command exited with code 3"
-    assert pod.journal()[-1]["message"] == '"step-b" exited with code 3'
+    assert pod.ended()["message"] == '"step-b" exited with code 3'
 
 
 def test_an_on_error_continue_step_that_failed_reads_completed_with_its_exit_code(pod: Pod) -> None:
@@ -246,7 +246,7 @@ def test_an_array_result_that_is_not_valid_json_fails_the_task_with_reason_task_
     pod.steps({"a": f"mkdir -p {results}; printf '[a, b' > {results}/list; echo '{{\"url\":\"x\"}}' > {results}/image",
                "b": "true"}, extra=extra)
     assert pod.finish() == 1
-    last = pod.journal()[-1]
+    last = pod.ended()
     assert (last["outcome"], last["reason"]) == ("Failed", "TaskRunValidationFailed")
     assert '"list": task result is expected to be "array"' in last["message"]
     assert pod.order() == ["a", "b"]  # the steps all ran: it is the TaskRun that fails, at the end

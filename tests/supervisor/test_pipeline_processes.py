@@ -28,7 +28,7 @@ def test_two_independent_tasks_run_at_the_same_time_and_their_dependent_after_bo
     # the children's own start and end times: each started before the other ended
     assert a["started_at"] < b["finished_at"] and b["started_at"] < a["finished_at"]
     assert c["started_at"] >= max(a["finished_at"], b["finished_at"])
-    assert pod.journal()[-1]["outcome"] == "Succeeded"
+    assert pod.outcome() == "Succeeded"
     ended = [(r["task"], r["outcome"]) for r in pod.journal() if r["ev"] == "task_finished"]
     assert sorted(ended) == [("a", "Succeeded"), ("b", "Succeeded"), ("c", "Succeeded")]
 
@@ -44,7 +44,7 @@ def test_a_failed_task_skips_its_dependent_while_the_independent_branch_finishes
     skipped = {r["task"]: r for r in pod.journal() if r["ev"] == "task_skipped"}
     assert skipped["after"]["reason"] == "StoppingSkip"
     assert _finished(pod)["slow-run"]["outcome"] == "succeeded"
-    last = pod.journal()[-1]
+    last = pod.ended()
     assert (last["outcome"], last["reason"]) == ("Failed", "Failed")
 
 
@@ -69,4 +69,4 @@ def test_a_supervisor_killed_mid_pipeline_is_restarted_and_carries_on_from_its_j
     assert sorted(pod.order()) == ["a-run", "b-run", "c-run"] and pod.order()[-1] == "c-run"  # each once
     started = [r["task"] for r in pod.journal() if r["ev"] == "task_started"]
     assert sorted(started) == ["a", "b", "c"]
-    assert pod.journal()[-1]["outcome"] == "Succeeded"
+    assert pod.outcome() == "Succeeded"

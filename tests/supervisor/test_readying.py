@@ -87,7 +87,7 @@ def test_a_sidecar_never_ready_fails_the_task_naming_it_and_no_step_runs(pod: Po
     assert pod.finish() == 1
     assert time.monotonic() - t0 < 20
     assert pod.order() == []
-    last = pod.journal()[-1]
+    last = pod.ended()
     assert last["outcome"] == "Failed" and last["reason"] == "SidecarFailed"
     assert last["message"].startswith("sidecar db not ready within 1.0s")
     assert all(w.returncode != 0 for w in wrappers)
@@ -105,7 +105,7 @@ def test_a_sidecar_that_exits_mid_run_with_an_error_does_not_fail_the_task(pod: 
     stopped = [r for r in pod.journal() if r["ev"] == "sidecar_stopped"]
     assert [(r["sidecar"], r["reason"]) for r in stopped] == [("flaky", "exited with code 7")]
     assert not any(r["ev"] in ("sidecar_failed", "cancel") for r in pod.journal())
-    assert pod.journal()[-1]["outcome"] == "Succeeded"
+    assert pod.outcome() == "Succeeded"
 
 
 def test_a_sidecar_that_does_its_setup_and_exits_0_lets_the_steps_run_and_the_task_succeed(pod: Pod) -> None:
@@ -119,7 +119,7 @@ def test_a_sidecar_that_does_its_setup_and_exits_0_lets_the_steps_run_and_the_ta
     pod.steps({"a": f"test -f {pod.root / 'set-up'}", "b": "sleep 1.5"})
     assert pod.finish(timeout=30) == 0
     assert pod.order() == ["a", "b"]
-    assert pod.journal()[-1]["outcome"] == "Succeeded"
+    assert pod.outcome() == "Succeeded"
     assert _journal_at(pod, "released", step="a") >= _journal_at(pod, "sidecar_stopped", sidecar="setup")
 
 
