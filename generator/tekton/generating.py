@@ -30,7 +30,7 @@ from generator.tekton.specs import Run
 from generator.tekton.task_parts import Placement, prepare_task, wrap_task
 from generator.tekton.versions import warn_known_bugs
 
-__all__ = ["GenerateError", "GenerateOptions", "check_plan", "check_registry", "finish", "generate"]
+__all__ = ["GenerateError", "GenerateOptions", "check_plan", "check_registry", "finish", "generate", "generate_run"]
 
 
 def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],
@@ -40,7 +40,12 @@ def generate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],
     The Pod comes last: `kubectl apply` creates objects in order, and the ServiceAccount admission plugin
     refuses a Pod whose serviceAccountName does not exist yet."""
     check_options(options)
-    prepared = prepare_task(_loaded(sources, params, options))
+    return generate_run(load(sources, params, options.name), options)
+
+
+def generate_run(run: Run, options: GenerateOptions) -> list[dict[str, Any]]:
+    """`generate` for a run already loaded, its options already checked (translating.translate)."""
+    prepared = prepare_task(_with_options(run, options))
     run = prepared.run
     images = lookups([*prepared.steps, *prepared.sidecars], options)  # last: the only step that may touch the network
     parts = wrap_task(prepared, Placement(await_supervisor=options.layout == "native",
@@ -83,9 +88,8 @@ def finish(pod: dict[str, Any], namespace: str, service_account: str, options: G
     return objects
 
 
-def _loaded(sources: Sequence[tuple[str, str]], params: Mapping[str, str], options: GenerateOptions) -> Run:
+def _with_options(run: Run, options: GenerateOptions) -> Run:
     """The run as the files and the options give it."""
-    run = load(sources, params, options.name)
     if options.namespace:
         run = dataclasses.replace(run, namespace=options.namespace)
     if not run.timeout_given:

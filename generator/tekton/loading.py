@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass, field
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -16,7 +17,7 @@ from generator.tekton.reading import documents
 from generator.tekton.specs import ParamValue, RawObject, Run
 from generator.warning import warn
 
-__all__ = ["API_VERSIONS", "declared_name", "unsupported_kind", "DNS_LABEL", "DNS_SUBDOMAIN", "RESULT_NAME", "RESULT_RULE", "RUN_FIELDS",
+__all__ = ["API_VERSIONS", "Doc", "Documents", "KINDS", "by_kind", "declared_name", "load_documents", "unsupported_kind", "DNS_LABEL", "DNS_SUBDOMAIN", "RESULT_NAME", "RESULT_RULE", "RUN_FIELDS",
            "STEP_ACTION_API_VERSIONS", "WARN_RUN_FIELDS", "given_params", "load", "metadata_of", "object_name", "parse",
            "random_suffix", "run_name_of", "spec_of", "string_map"]
 
@@ -68,17 +69,44 @@ def unsupported_kind(kind: object, where: str) -> GenerateError:
                          f"PipelineRun{hint})")
 
 
+KINDS = ("PipelineRun", "Pipeline", "Task", "TaskRun", "StepAction")
+Doc = tuple[RawObject, str]  # (document, where)
+
+
+@dataclass(frozen=True)
+class Documents:
+    """The given documents by kind, each in the order given (each checked: kind and apiVersion)."""
+
+    runs: list[Doc] = field(default_factory=list)  # PipelineRuns
+    pipelines: list[Doc] = field(default_factory=list)
+    tasks: list[Doc] = field(default_factory=list)
+    task_runs: list[Doc] = field(default_factory=list)
+    actions: tuple[Doc, ...] = ()  # StepActions
+
+
+def by_kind(sources: Sequence[tuple[str, str]]) -> Documents:
+    """Every document of the sources, parsed once and sorted by kind (docs/pipelineruns.md, docs/taskruns.md:
+    tekton.dev/v1 and v1beta1; docs/stepactions.md: StepActions tekton.dev/v1alpha1 and v1beta1)."""
+    docs = Documents()
+    lists = {"PipelineRun": docs.runs, "Pipeline": docs.pipelines, "Task": docs.tasks, "TaskRun": docs.task_runs}
+    actions = []
+    for doc, where in parse(sources):
+        kind = _kind(doc, where)
+        if kind == "StepAction":
+            actions.append((doc, where))
+        else:
+            lists[kind].append((doc, where))
+    return dataclasses.replace(docs, actions=tuple(actions))
+
+
 def _kind(doc: RawObject, where: str) -> str:
-    api, kind = doc.get("apiVersion"), doc.get("kind")
-    if kind == "StepAction":  # docs/stepactions.md: tekton.dev/v1alpha1 (and v1beta1 since); generator/tekton/step_actions.py
-        if api not in STEP_ACTION_API_VERSIONS:
-            raise GenerateError(f"{where}: apiVersion: {quote(api)} is not supported for a StepAction "
-                                "(tekton.dev/v1alpha1 or v1beta1)")
-        return "StepAction"
-    if kind not in ("Task", "TaskRun"):
+    kind, api = doc.get("kind"), doc.get("apiVersion")
+    if kind not in KINDS:
         raise unsupported_kind(kind, where)
-    if api not in API_VERSIONS:
-        raise GenerateError(f"{where}: apiVersion: {quote(api)} is not supported (tekton.dev/v1 or v1beta1)")
+    allowed = STEP_ACTION_API_VERSIONS if kind == "StepAction" else API_VERSIONS
+    if api not in allowed:
+        raise GenerateError(f"{where}: apiVersion: {quote(api)} is not supported for a {kind} "
+                            f"({' or '.join(allowed)})")
     return str(kind)
 
 
@@ -112,15 +140,20 @@ def random_suffix() -> str:
 
 
 def load(sources: Sequence[tuple[str, str]], cli_params: Mapping[str, str], run_name: str = "") -> Run:
-    docs = [(doc, where, _kind(doc, where)) for doc, where in parse(sources)]
-    runs = [(d, w) for d, w, k in docs if k == "TaskRun"]
-    tasks = [(d, w) for d, w, k in docs if k == "Task"]
-    actions = tuple((d, w) for d, w, k in docs if k == "StepAction")
+    return load_documents(by_kind(sources), cli_params, run_name)
+
+
+def load_documents(docs: Documents, cli_params: Mapping[str, str], run_name: str = "") -> Run:
+    """The TaskRun (or bare Task) among the documents, with the StepActions given beside it."""
+    pipeline = [*docs.runs, *docs.pipelines]
+    if pipeline:  # the Task path's own documents only: translating.translate sends these to tekton.pipelines
+        raise unsupported_kind(pipeline[0][0].get("kind"), pipeline[0][1])
+    runs, tasks, actions = docs.task_runs, docs.tasks, docs.actions
     cli = tuple(ParamValue(n, v, f"-p {n}") for n, v in cli_params.items())
     if len(runs) > 1:
         raise GenerateError(f"{runs[1][1]}: a second TaskRun (give doll one TaskRun at a time)")
     if not runs and not tasks:
-        raise GenerateError(f"{docs[0][1]}: no Task, TaskRun, Pipeline or PipelineRun found (only StepActions)")
+        raise GenerateError(f"{actions[0][1]}: no Task, TaskRun, Pipeline or PipelineRun found (only StepActions)")
     if not runs:
         return dataclasses.replace(_bare_task(tasks, cli, run_name), step_actions=actions)
     doc, where = runs[0]

@@ -6,9 +6,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from generator.tekton.generate_options import GenerateOptions, check_options
-from generator.tekton.generating import generate
+from generator.tekton.generating import generate_run
+from generator.tekton.loading import by_kind, load_documents
 from generator.tekton.pipelines.assembling import generate_pipeline
-from generator.tekton.pipelines.reading import read_pipeline
+from generator.tekton.pipelines.reading import read_documents
 
 __all__ = ["translate"]
 
@@ -18,7 +19,8 @@ def translate(sources: Sequence[tuple[str, str]], params: Mapping[str, str],
     """The objects to apply for the run the files give (`params`: the command line's -p): with --rbac its
     ServiceAccount, Role and RoleBinding, then its one Pod."""
     check_options(options)  # the command line first, blamed on its options
-    parts = read_pipeline(sources, params, options.name)
+    docs = by_kind(sources)  # parsed once, for either path
+    parts = read_documents(docs, params, options.name)
     if parts is None:
-        return generate(sources, params, options)
+        return generate_run(load_documents(docs, params, options.name), options)
     return generate_pipeline(parts, options)

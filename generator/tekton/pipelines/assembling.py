@@ -26,7 +26,7 @@ from contracts.plans import Plan, PodIdentity
 from contracts.task_plans import TaskPlan
 from generator.errors import GenerateError, quote
 from generator.tekton import naming
-from generator.tekton.generate_options import GenerateOptions, check_options
+from generator.tekton.generate_options import GenerateOptions
 from generator.tekton.generating import check_plan, finish
 from generator.tekton.looking_up import lookups
 from generator.tekton.pipelines.parts import PipelineParts, PipelineTask
@@ -41,8 +41,7 @@ __all__ = ["generate_pipeline"]
 
 def generate_pipeline(parts: PipelineParts, options: GenerateOptions) -> list[dict[str, Any]]:
     """The Kubernetes objects for a PipelineRun: its Pod, preceded (with rbac) by its ServiceAccount, Role and
-    RoleBinding."""
-    check_options(options)
+    RoleBinding (`options` checked by the caller: translating.translate)."""
     namespace = options.namespace or parts.namespace
     template = _pod_template(parts, namespace)
     prepared = [_prepare(task, parts, template, namespace, options.debug_on_failure) for task in parts.tasks]

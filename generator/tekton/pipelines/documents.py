@@ -1,55 +1,15 @@
-"""The documents given with `-f`, sorted by kind: the PipelineRun (or a bare Pipeline), the Pipelines and Tasks
-its refs name, the StepActions its steps may use.  Refs resolve against these documents only."""
+"""The Pipeline and Tasks a PipelineRun's refs name, found among the documents given with `-f` (sorted by kind by
+loading.by_kind): refs resolve against these documents only."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from generator.errors import GenerateError, quote
-from generator.tekton.loading import (API_VERSIONS, STEP_ACTION_API_VERSIONS, metadata_of, parse, spec_of,
-                                      unsupported_kind)
+from generator.tekton.loading import Doc, Documents, metadata_of, spec_of
 from generator.tekton.specs import RawObject
 
-__all__ = ["Doc", "Documents", "KINDS", "find_pipeline", "find_task", "sort"]
-
-KINDS = ("PipelineRun", "Pipeline", "Task", "TaskRun", "StepAction")
-Doc = tuple[RawObject, str]  # (document, where)
-
-
-@dataclass(frozen=True)
-class Documents:
-    runs: list[Doc] = field(default_factory=list)
-    pipelines: list[Doc] = field(default_factory=list)
-    tasks: list[Doc] = field(default_factory=list)
-    task_runs: list[Doc] = field(default_factory=list)
-    actions: tuple[Doc, ...] = ()
-
-
-def _kind(doc: RawObject, where: str) -> str:
-    kind, api = doc.get("kind"), doc.get("apiVersion")
-    if kind not in KINDS:
-        raise unsupported_kind(kind, where)
-    allowed = STEP_ACTION_API_VERSIONS if kind == "StepAction" else API_VERSIONS
-    if api not in allowed:
-        raise GenerateError(f"{where}: apiVersion: {quote(api)} is not supported for a {kind} "
-                            f"({' or '.join(allowed)})")
-    return str(kind)
-
-
-def sort(sources: Sequence[tuple[str, str]]) -> Documents:
-    """Every document by kind (docs/pipelineruns.md, docs/pipelines.md: tekton.dev/v1 and v1beta1)."""
-    docs = Documents()
-    by_kind = {"PipelineRun": docs.runs, "Pipeline": docs.pipelines, "Task": docs.tasks, "TaskRun": docs.task_runs}
-    actions = []
-    for doc, where in parse(sources):
-        kind = _kind(doc, where)
-        if kind == "StepAction":
-            actions.append((doc, where))
-        else:
-            by_kind[kind].append((doc, where))
-    return Documents(docs.runs, docs.pipelines, docs.tasks, docs.task_runs, tuple(actions))
+__all__ = ["find_pipeline", "find_task"]
 
 
 def _ref(raw: Any, where: str, kinds: tuple[str, ...], what: str) -> str:

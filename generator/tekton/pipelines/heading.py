@@ -7,9 +7,9 @@ import uuid
 from dataclasses import dataclass, field
 
 from generator.errors import GenerateError, quote
-from generator.tekton.loading import (DNS_LABEL, DNS_SUBDOMAIN, given_params, metadata_of, object_name, random_suffix,
-                                      run_name_of, spec_of, string_map)
-from generator.tekton.pipelines.documents import Doc, Documents, find_pipeline
+from generator.tekton.loading import (DNS_LABEL, DNS_SUBDOMAIN, Doc, Documents, given_params, metadata_of,
+                                      object_name, random_suffix, run_name_of, spec_of, string_map)
+from generator.tekton.pipelines.documents import find_pipeline
 from generator.tekton.pipelines.timeouts import Timeouts, timeouts
 from generator.tekton.specs import ParamValue, RawObject
 from generator.warning import warn

@@ -9,8 +9,8 @@ from collections.abc import Mapping, Sequence
 
 from contracts.task_plans import MAX_TASKS, PipelinePlan
 from generator.errors import GenerateError, quote
+from generator.tekton.loading import Documents, by_kind
 from generator.tekton.pipelines.binding import Bound, Scope, bind
-from generator.tekton.pipelines.documents import Documents, sort
 from generator.tekton.pipelines.heading import PIPELINE_FIELDS, Heading, bare, heading
 from generator.tekton.pipelines.ordering import order
 from generator.tekton.pipelines.params import pipeline_values, variables
@@ -22,7 +22,7 @@ from generator.tekton.pipelines.tasks import written
 from generator.tekton.pipelines.workspaces import bound
 from generator.tekton.specs import ParamValue
 
-__all__ = ["read_pipeline"]
+__all__ = ["read_documents", "read_pipeline"]
 
 
 def _check_pipeline(h: Heading) -> None:
@@ -78,7 +78,11 @@ def _tasks(h: Heading, bounds: list[Bound], ctx: Context) -> tuple[PipelineTask,
 def read_pipeline(sources: Sequence[tuple[str, str]], cli_params: Mapping[str, str],
                   run_name: str = "") -> PipelineParts | None:
     """The PipelineRun (or bare Pipeline) in `sources`, read; None when they hold neither."""
-    docs = sort(sources)
+    return read_documents(by_kind(sources), cli_params, run_name)
+
+
+def read_documents(docs: Documents, cli_params: Mapping[str, str], run_name: str = "") -> PipelineParts | None:
+    """The PipelineRun (or bare Pipeline) among the documents, read; None when they hold neither."""
     if not docs.runs and not docs.pipelines:
         return None
     if docs.task_runs:

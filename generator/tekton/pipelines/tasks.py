@@ -9,8 +9,8 @@ from typing import Any
 
 from contracts.plans import ResultSpec
 from generator.errors import GenerateError, quote
-from generator.tekton.loading import DNS_LABEL, string_map
-from generator.tekton.pipelines.documents import Documents, find_task
+from generator.tekton.loading import DNS_LABEL, Documents, string_map
+from generator.tekton.pipelines.documents import find_task
 from generator.tekton.pipelines.results import declared
 from generator.tekton.specs import RawObject
 
