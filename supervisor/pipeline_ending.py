@@ -25,9 +25,9 @@ def pipeline_outcome(state: RunState, plan: Plan) -> tuple[str, str, str]:
     """(outcome, reason, message) of a pipeline whose tasks have all ended."""
     tasks = state.tasks
     skipped = sum(1 for t in tasks if t.outcome == "Skipped")
-    failed = sum(1 for t in tasks if t.outcome in ("Failed", "TimedOut") and t.reason != "FailureIgnored")
+    failed = [t for t in tasks if t.outcome in ("Failed", "TimedOut") and t.reason != "FailureIgnored"]
     cancelled = sum(1 for t in tasks if t.outcome == "Cancelled")
-    counts = f"Tasks Completed: {len(tasks) - skipped} (Failed: {failed}, Cancelled {cancelled}), Skipped: {skipped}"
+    counts = f"Tasks Completed: {len(tasks) - skipped} (Failed: {len(failed)}, Cancelled {cancelled}), Skipped: {skipped}"
     if state.cancel_reason == "TimeoutExceeded":
         return "TimedOut", "PipelineRunTimeout", state.cancel_message or counts
     if state.cancel_reason == "Cancelled":
@@ -35,8 +35,7 @@ def pipeline_outcome(state: RunState, plan: Plan) -> tuple[str, str, str]:
     if state.cancel_reason:
         return "Failed", state.cancel_reason, f"{state.cancel_message}: {counts}"
     if failed:
-        first = next(t for t in tasks if t.outcome in ("Failed", "TimedOut") and t.reason != "FailureIgnored")
-        return "Failed", "Failed", f"{counts}; task {first.name!r}: {first.message or first.reason}"
+        return "Failed", "Failed", f"{counts}; task {failed[0].name!r}: {failed[0].message or failed[0].reason}"
     return "Succeeded", "Completed" if skipped else "Succeeded", counts
 
 

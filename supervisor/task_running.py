@@ -15,6 +15,7 @@ import tempfile
 
 from contracts.layout import value_path
 from contracts.outcome import fails_run
+from contracts.plans import StepPlan
 from supervisor.run_effects import RunEffects
 from supervisor.scheduling import Decision, decisions
 from supervisor.states import StepState
@@ -41,6 +42,8 @@ def write_value(path: str, text: str) -> None:
 
 class TaskEffects(RunEffects):
     """Tasks, and the deadlines of steps and holds: armed here, acted on by the Runner."""
+
+    _step_plans: dict[str, StepPlan]  # the Runner's: each step's plan by name
 
     def _advance_task(self, task: TaskState) -> None:
         raise NotImplementedError  # the Runner's: the task's steps, in order
@@ -162,7 +165,7 @@ class TaskEffects(RunEffects):
                 self._end_task(task)
 
     def _arm_step_timeout(self, step: StepState) -> None:
-        limit = next(s.timeout_seconds for s in self.plan.steps if s.name == step.name)
+        limit = self._step_plans[step.name].timeout_seconds
         if limit is not None and step.started_at is not None:
             self.timers.arm(f"step:{step.name}", step.started_at + limit, self._step_timed_out, step.name)
 
