@@ -6,14 +6,16 @@ the task result's declared type (ResultSpec), which both use.  Standard library 
 
 from __future__ import annotations
 
+import re
 from dataclasses import MISSING, dataclass, fields
 from typing import Any
 
 from contracts.errors import InputError
 
-__all__ = ["NUM", "OPT_NUM", "PlanError", "RESULT_TYPES", "ResultSpec", "default", "get", "obj", "read_results", "strings"]
+__all__ = ["DNS_LABEL", "NUM", "OPT_NUM", "PlanError", "RESULT_TYPES", "ResultSpec", "default", "get", "obj", "read_results", "strings"]
 
 RESULT_TYPES = ("string", "array", "object")
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")  # a step's, sidecar's or task's name
 NUM = (int, float)
 OPT_NUM = (int, float, type(None))
 

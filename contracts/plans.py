@@ -8,19 +8,17 @@ it and raises `PlanError("steps[2].name: missing")` on the first problem.  Stand
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from contracts.layout import DOLL_RUN, STEPS_DIR
-from contracts.plan_reading import NUM, OPT_NUM, RESULT_TYPES, PlanError, ResultSpec, get, obj, read_results
+from contracts.plan_reading import DNS_LABEL, NUM, OPT_NUM, RESULT_TYPES, PlanError, ResultSpec, get, obj, read_results
 from contracts.task_plans import PipelinePlan, TaskPlan, read_pipeline, read_tasks, validate_tasks
 
 __all__ = ["PLAN_VERSION", "ProbeKind", "OnError", "Layout", "PlanError", "ProbeSpec", "SidecarPlan",
            "StepPlan", "PodIdentity", "ResultSpec", "RESULT_TYPES", "Plan", "PipelinePlan", "TaskPlan", "validate"]
 
 PLAN_VERSION = 1
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 ProbeKind = Literal["httpGet", "tcpSocket", "grpc", "exec"]
 OnError = Literal["continue", "stopAndFail"]
@@ -118,85 +116,80 @@ class Plan:
 
 # --- reading -------------------------------------------------------------------------------------
 
-_get = get
-_obj = obj
-_NUM = NUM
-_OPT_NUM = OPT_NUM
-
 
 def _probe(data: Any, where: str) -> ProbeSpec:
-    d = _obj(data, where.rstrip("."))
-    kind = _get(d, "kind", where, (str,))
+    d = obj(data, where.rstrip("."))
+    kind = get(d, "kind", where, (str,))
     if kind not in ("httpGet", "tcpSocket", "grpc", "exec"):
         raise PlanError(f"{where}kind: unknown {kind!r}")
-    headers = _get(d, "headers", where, (list,), ProbeSpec)
+    headers = get(d, "headers", where, (list,), ProbeSpec)
     return ProbeSpec(
         kind=kind,
-        port=_get(d, "port", where, (int, type(None)), ProbeSpec),
-        host=_get(d, "host", where, (str,), ProbeSpec),
-        path=_get(d, "path", where, (str,), ProbeSpec),
-        scheme=_get(d, "scheme", where, (str,), ProbeSpec),
+        port=get(d, "port", where, (int, type(None)), ProbeSpec),
+        host=get(d, "host", where, (str,), ProbeSpec),
+        path=get(d, "path", where, (str,), ProbeSpec),
+        scheme=get(d, "scheme", where, (str,), ProbeSpec),
         headers=tuple((str(h[0]), str(h[1])) for h in headers),
-        service=_get(d, "service", where, (str,), ProbeSpec),
-        command=tuple(str(c) for c in _get(d, "command", where, (list,), ProbeSpec)),
-        initial_delay_seconds=float(_get(d, "initial_delay_seconds", where, _NUM, ProbeSpec)),
-        period_seconds=float(_get(d, "period_seconds", where, _NUM, ProbeSpec)),
-        timeout_seconds=float(_get(d, "timeout_seconds", where, _NUM, ProbeSpec)),
-        failure_threshold=_get(d, "failure_threshold", where, (int,), ProbeSpec),
-        success_threshold=_get(d, "success_threshold", where, (int,), ProbeSpec),
+        service=get(d, "service", where, (str,), ProbeSpec),
+        command=tuple(str(c) for c in get(d, "command", where, (list,), ProbeSpec)),
+        initial_delay_seconds=float(get(d, "initial_delay_seconds", where, NUM, ProbeSpec)),
+        period_seconds=float(get(d, "period_seconds", where, NUM, ProbeSpec)),
+        timeout_seconds=float(get(d, "timeout_seconds", where, NUM, ProbeSpec)),
+        failure_threshold=get(d, "failure_threshold", where, (int,), ProbeSpec),
+        success_threshold=get(d, "success_threshold", where, (int,), ProbeSpec),
     )
 
 
 def _build(data: Any) -> Plan:
-    d = _obj(data, "plan")
-    version = _get(d, "version", "", (int,), Plan)
+    d = obj(data, "plan")
+    version = get(d, "version", "", (int,), Plan)
     if version != PLAN_VERSION:
         raise PlanError(f"version: unsupported {version!r} (this supervisor reads {PLAN_VERSION})")
     steps = []
-    for i, raw in enumerate(_get(d, "steps", "", (list,))):
+    for i, raw in enumerate(get(d, "steps", "", (list,))):
         w = f"steps[{i}]."
-        s = _obj(raw, w[:-1])
+        s = obj(raw, w[:-1])
         steps.append(StepPlan(
-            name=_get(s, "name", w, (str,)),
-            index=_get(s, "index", w, (int,)),
-            container=_get(s, "container", w, (str,)),
-            timeout_seconds=_get(s, "timeout_seconds", w, _OPT_NUM, StepPlan),
-            on_error=_get(s, "on_error", w, (str,), StepPlan),
-            results=tuple(_get(s, "results", w, (list,), StepPlan)),
-            breakpoint_before=_get(s, "breakpoint_before", w, (bool,), StepPlan),
-            task=_get(s, "task", w, (str,), StepPlan),
+            name=get(s, "name", w, (str,)),
+            index=get(s, "index", w, (int,)),
+            container=get(s, "container", w, (str,)),
+            timeout_seconds=get(s, "timeout_seconds", w, OPT_NUM, StepPlan),
+            on_error=get(s, "on_error", w, (str,), StepPlan),
+            results=tuple(get(s, "results", w, (list,), StepPlan)),
+            breakpoint_before=get(s, "breakpoint_before", w, (bool,), StepPlan),
+            task=get(s, "task", w, (str,), StepPlan),
         ))
     sidecars = []
-    for i, raw in enumerate(_get(d, "sidecars", "", (list,), Plan)):
+    for i, raw in enumerate(get(d, "sidecars", "", (list,), Plan)):
         w = f"sidecars[{i}]."
-        s = _obj(raw, w[:-1])
-        probe = _get(s, "probe", w, (dict, type(None)), SidecarPlan)
+        s = obj(raw, w[:-1])
+        probe = get(s, "probe", w, (dict, type(None)), SidecarPlan)
         sidecars.append(SidecarPlan(
-            name=_get(s, "name", w, (str,)),
-            container=_get(s, "container", w, (str,)),
+            name=get(s, "name", w, (str,)),
+            container=get(s, "container", w, (str,)),
             probe=None if probe is None else _probe(probe, w + "probe."),
-            ready_timeout_seconds=float(_get(s, "ready_timeout_seconds", w, _NUM, SidecarPlan)),
-            stop_grace_seconds=float(_get(s, "stop_grace_seconds", w, _NUM, SidecarPlan)),
+            ready_timeout_seconds=float(get(s, "ready_timeout_seconds", w, NUM, SidecarPlan)),
+            stop_grace_seconds=float(get(s, "stop_grace_seconds", w, NUM, SidecarPlan)),
         ))
-    pod = _obj(_get(d, "pod", "", (dict,)), "pod") if "pod" in d else {}
+    pod = obj(get(d, "pod", "", (dict,)), "pod") if "pod" in d else {}
     return Plan(
         steps=tuple(steps),
         sidecars=tuple(sidecars),
-        pod=PodIdentity(**{k: _get(pod, k, "pod.", (str,), PodIdentity)
+        pod=PodIdentity(**{k: get(pod, k, "pod.", (str,), PodIdentity)
                            for k in ("name", "namespace", "task_run", "task")}),
-        layout=_get(d, "layout", "", (str,), Plan),
-        timeout_seconds=_get(d, "timeout_seconds", "", _OPT_NUM, Plan),
-        breakpoint_on_failure=_get(d, "breakpoint_on_failure", "", (bool,), Plan),
-        hold_timeout_seconds=float(_get(d, "hold_timeout_seconds", "", _NUM, Plan)),
-        run_dir=_get(d, "run_dir", "", (str,), Plan),
-        metrics_port=_get(d, "metrics_port", "", (int,), Plan),
-        linger_seconds=float(_get(d, "linger_seconds", "", _NUM, Plan)),
-        pushgateway=_get(d, "pushgateway", "", (str,), Plan),
-        publish_to_api=_get(d, "publish_to_api", "", (bool,), Plan),
-        steps_dir=_get(d, "steps_dir", "", (str,), Plan),
-        channels_dir=_get(d, "channels_dir", "", (str,), Plan),
-        results=read_results(_get(d, "results", "", (list,), Plan)),
-        tasks=read_tasks(_get(d, "tasks", "", (list,), Plan)),
+        layout=get(d, "layout", "", (str,), Plan),
+        timeout_seconds=get(d, "timeout_seconds", "", OPT_NUM, Plan),
+        breakpoint_on_failure=get(d, "breakpoint_on_failure", "", (bool,), Plan),
+        hold_timeout_seconds=float(get(d, "hold_timeout_seconds", "", NUM, Plan)),
+        run_dir=get(d, "run_dir", "", (str,), Plan),
+        metrics_port=get(d, "metrics_port", "", (int,), Plan),
+        linger_seconds=float(get(d, "linger_seconds", "", NUM, Plan)),
+        pushgateway=get(d, "pushgateway", "", (str,), Plan),
+        publish_to_api=get(d, "publish_to_api", "", (bool,), Plan),
+        steps_dir=get(d, "steps_dir", "", (str,), Plan),
+        channels_dir=get(d, "channels_dir", "", (str,), Plan),
+        results=read_results(get(d, "results", "", (list,), Plan)),
+        tasks=read_tasks(get(d, "tasks", "", (list,), Plan)),
         pipeline=read_pipeline(d.get("pipeline")),
         version=version,
     )
@@ -212,7 +205,7 @@ def validate(plan: Plan) -> None:
     for i, step in enumerate(plan.steps):
         if step.index != i:
             raise PlanError(f"steps[{i}].index: {step.index} (steps must be numbered 0, 1, 2, ... in order)")
-        if not _DNS_LABEL.match(step.name):
+        if not DNS_LABEL.match(step.name):
             raise PlanError(f"steps[{i}].name: {step.name!r} is not a DNS-1123 label")
         if step.name in seen:
             raise PlanError(f"steps[{i}].name: duplicate {step.name!r}")
@@ -223,7 +216,7 @@ def validate(plan: Plan) -> None:
             raise PlanError(f"steps[{i}].timeout_seconds: {step.timeout_seconds} (must be > 0)")
     names: set[str] = set()
     for i, sidecar in enumerate(plan.sidecars):
-        if not _DNS_LABEL.match(sidecar.name):
+        if not DNS_LABEL.match(sidecar.name):
             raise PlanError(f"sidecars[{i}].name: {sidecar.name!r} is not a DNS-1123 label")
         if sidecar.name in names:
             raise PlanError(f"sidecars[{i}].name: duplicate {sidecar.name!r}")

@@ -27,14 +27,13 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from contracts.plan_reading import OPT_NUM, PlanError, ResultSpec, get, obj, read_results, strings
+from contracts.plan_reading import DNS_LABEL, OPT_NUM, PlanError, ResultSpec, get, obj, read_results, strings
 
 __all__ = ["MAX_TASKS", "PipelinePlan", "PipelineResultSpec", "REF", "TaskPlan", "WhenOperator", "WhenSpec",
            "read_pipeline", "read_tasks", "validate_tasks"]
 
 WhenOperator = Literal["in", "notin"]
 MAX_TASKS = 256  # tasks (matrix copies included) one Pod may hold; the generator says so in one line
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 # a ref's name: tasks.<task>.results.<result> | tasks.<task>.status | tasks.status
 REF = re.compile(r"^tasks\.(?:(?P<task>[a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(?:results\.(?P<result>[A-Za-z0-9_.-]+)|"
                  r"(?P<status>status))|(?P<all>status))$")
@@ -150,7 +149,7 @@ def validate_tasks(tasks: tuple[TaskPlan, ...], step_tasks: list[str]) -> None:
     seen: dict[str, TaskPlan] = {}
     for i, task in enumerate(tasks):
         w = f"tasks[{i}]"
-        if not _DNS_LABEL.match(task.name):
+        if not DNS_LABEL.match(task.name):
             raise PlanError(f"{w}.name: {task.name!r} is not a DNS-1123 label")
         if task.name in seen:
             raise PlanError(f"{w}.name: duplicate {task.name!r}")
@@ -169,8 +168,7 @@ def validate_tasks(tasks: tuple[TaskPlan, ...], step_tasks: list[str]) -> None:
             if not REF.match(ref):
                 raise PlanError(f"{w}.refs[{j}]: {ref!r} is not tasks.<task>.results.<name> or a status")
         seen[task.name] = task
-    if any(t.is_finally for t in tasks[:next((i for i, t in enumerate(tasks) if t.is_finally), len(tasks))]) or \
-            any(not t.is_finally for t in tasks[next((i for i, t in enumerate(tasks) if t.is_finally), len(tasks)):]):
+    if [t.is_finally for t in tasks] != sorted(t.is_finally for t in tasks):  # False (DAG) before True (finally)
         raise PlanError("tasks: the finally tasks must come after every other task")
     _check_steps(tasks, step_tasks)
 
