@@ -56,11 +56,10 @@ def _value(spec: PipelineResultSpec, lookup: RefLookup) -> str:
     return json.dumps({k: substitute(v, lookup.pattern, lookup.value, where) for k, v in spec.fields})
 
 
-def pipeline_results(state: RunState, plan: Plan) -> tuple[dict[str, str], list[str]]:
+def pipeline_results(plan: Plan, lookup: RefLookup) -> tuple[dict[str, str], list[str]]:
     """The Pipeline's results (a string's text, an array's or object's JSON) and why any was left out."""
     if plan.pipeline is None:
         return {}, []
-    lookup = RefLookup(state, plan)
     values, notes = {}, []
     for spec in plan.pipeline.results:
         try:

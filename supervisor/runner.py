@@ -27,6 +27,7 @@ from supervisor.serving import Connection
 from supervisor.sidecar_tracking import Sidecars
 from supervisor.states import RunState, StepState
 from contracts.outcome import judge
+from supervisor.task_refs import RefLookup
 from supervisor.task_running import TaskEffects
 from supervisor.task_states import TaskState
 from supervisor.pipeline_ending import pipeline_outcome, pipeline_results
@@ -49,6 +50,7 @@ class Runner(TaskEffects):
         self.done = asyncio.Event()  # the run has an outcome
         self._reported: float | None = None  # perf_counter when the last step's exit was reported
         self._step_plans = {s.name: s for s in plan.steps}
+        self.refs = RefLookup(state, plan)  # its pattern built once: every hand-off of a pipeline asks it
         self.dropped: set[str] = set()  # steps whose wrapper hung up on us while they ran: no post file for them
 
     # --- starting, resuming and closing ---------------------------------------------------------
@@ -136,7 +138,7 @@ class Runner(TaskEffects):
     def _finish_run(self) -> None:
         if self.state.is_pipeline:
             outcome, reason, message = pipeline_outcome(self.state, self.plan)
-            results, notes = pipeline_results(self.state, self.plan)
+            results, notes = pipeline_results(self.plan, self.refs)
             self._note("run_finished", outcome=outcome, reason=reason, message="; ".join([message, *notes]),
                        pipeline_results=results)
         else:

@@ -22,7 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from contracts.plans import Plan
 from contracts.ref_values import Unresolved, form_of, substitute
 from contracts.task_plans import WhenSpec
 from supervisor.states import RunState
@@ -50,11 +49,10 @@ def _turn_came(state: RunState, task: TaskState) -> bool:
     return not task.is_finally or all(t.phase == "done" for t in state.tasks if not t.is_finally)
 
 
-def decisions(state: RunState, plan: Plan) -> list[Decision]:
+def decisions(state: RunState, lookup: RefLookup) -> list[Decision]:
     """What to do with each pending task whose turn has come (none for a TaskRun's one task)."""
     if not state.is_pipeline:
         return []
-    lookup = RefLookup(state, plan)
     return [_decide(state, task, lookup) for task in state.tasks
             if task.phase == "pending" and _turn_came(state, task)]
 

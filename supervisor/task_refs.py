@@ -47,20 +47,12 @@ def ref_names(plan: Plan) -> set[str]:
     return names
 
 
-_LAST: list[tuple[Plan, re.Pattern[str]]] = []  # the last plan's refs' pattern (a supervisor has one plan)
-
-
-def _pattern(plan: Plan) -> re.Pattern[str]:
-    """The plan's refs' pattern, built once (a hand-off of a Pod of 256 tasks asks for it)."""
-    if not _LAST or _LAST[0][0] is not plan:
-        _LAST[:] = [(plan, pattern_for(ref_names(plan)))]
-    return _LAST[0][1]
-
-
 class RefLookup:
+    """The refs' values in the run's state as it is now; made once per run (its pattern holds every ref name)."""
+
     def __init__(self, state: RunState, plan: Plan) -> None:
         self.state = state
-        self.pattern: re.Pattern[str] = _pattern(plan)
+        self.pattern: re.Pattern[str] = pattern_for(ref_names(plan))
 
     def _copies(self, name: str) -> list[TaskState]:
         one = self.state.task(name)

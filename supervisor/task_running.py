@@ -18,6 +18,7 @@ from contracts.outcome import fails_run
 from contracts.plans import StepPlan
 from supervisor.run_effects import RunEffects
 from supervisor.scheduling import Decision, decisions
+from supervisor.task_refs import RefLookup
 from supervisor.states import StepState
 from supervisor.task_states import TaskState, ending
 
@@ -44,6 +45,7 @@ class TaskEffects(RunEffects):
     """Tasks, and the deadlines of steps and holds: armed here, acted on by the Runner."""
 
     _step_plans: dict[str, StepPlan]  # the Runner's: each step's plan by name
+    refs: RefLookup  # the Runner's: the values of the refs between tasks, in the run's state
 
     def _advance_task(self, task: TaskState) -> None:
         raise NotImplementedError  # the Runner's: the task's steps, in order
@@ -57,7 +59,7 @@ class TaskEffects(RunEffects):
         again until nothing changes (a task that ends may be the last one another waited for)."""
         while True:
             moved = False
-            for decision in decisions(self.state, self.plan):
+            for decision in decisions(self.state, self.refs):
                 self._carry_out(decision)
                 moved = True
             for task in self.state.tasks:
